@@ -1,0 +1,9 @@
+//! ftsim-engines: the fault-tolerance engines, one folder each, every one built only on
+//! ftsim-sim's public API. [`registry`] is the one place that wires names to engines.
+#![deny(missing_docs)]
+
+pub mod common;
+pub mod none;
+pub mod registry;
+
+pub use registry::{all, find, EngineInfo};

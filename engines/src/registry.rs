@@ -1,0 +1,60 @@
+//! The engine registry: names, promises, parameters and how to run each engine. All wiring of
+//! engines happens here; engines never refer to each other.
+
+use ftsim_sim::scenario::{JobKind, ParamSpec, Params, SinkMode};
+use ftsim_sim::{Guarantee, Prepared, RunReport, Scenario, ScenarioError, SimTime};
+
+/// Runs one engine with checked parameters over a prepared input.
+pub type RunFn = fn(&Scenario, &Params, &Prepared, &mut dyn FnMut(SimTime)) -> RunReport;
+
+/// What the CLI needs to know about an engine.
+#[derive(Clone)]
+pub struct EngineInfo {
+    /// Name used in scenario files and `--engine`.
+    pub name: &'static str,
+    /// One line on the model.
+    pub summary: &'static str,
+    /// Parameters with defaults.
+    pub params: Vec<ParamSpec>,
+    /// The guarantee promised for a job kind and sink mode.
+    pub promise: fn(JobKind, SinkMode) -> Guarantee,
+    /// Runs it.
+    pub run: RunFn,
+}
+
+/// Every engine, in the order `ftsim engines` lists them.
+pub fn all() -> Vec<EngineInfo> {
+    vec![crate::none::info()]
+}
+
+/// The engine called `name`.
+pub fn find(name: &str) -> Option<EngineInfo> {
+    all().into_iter().find(|e| e.name == name)
+}
+
+/// Checks that every engine the scenario runs exists and that every `[engines.NAME]` table holds
+/// only that engine's parameters with allowed values.
+pub fn check(sc: &Scenario) -> Result<(), ScenarioError> {
+    let names: Vec<&str> = all().iter().map(|e| e.name).collect();
+    let field = |field: String, message: String| ScenarioError::Field { file: sc.file.clone(), field, message };
+    for (i, n) in sc.run.engines.iter().enumerate() {
+        if find(n).is_none() {
+            return Err(field(format!("run.engines[{i}]"), format!("no engine \"{n}\": known engines are {}", names.join(", "))));
+        }
+    }
+    for (name, table) in &sc.engine_params {
+        let info = find(name)
+            .ok_or_else(|| field(format!("engines.{name}"), format!("no engine \"{name}\": known engines are {}", names.join(", "))))?;
+        Params::parse(&info.params, Some(table)).map_err(|(k, m)| field(format!("engines.{name}.{k}"), m))?;
+    }
+    Ok(())
+}
+
+/// The checked parameters of engine `info` in `sc` (defaults where the scenario gives none).
+pub fn params(sc: &Scenario, info: &EngineInfo) -> Result<Params, ScenarioError> {
+    Params::parse(&info.params, sc.engine_params.get(info.name)).map_err(|(k, m)| ScenarioError::Field {
+        file: sc.file.clone(),
+        field: format!("engines.{}.{k}", info.name),
+        message: m,
+    })
+}

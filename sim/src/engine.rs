@@ -1,0 +1,262 @@
+//! The contract between the kernel and a fault-tolerance engine.
+//!
+//! An engine is a state machine. The kernel hands it one [`Event`] at a time with a [`Ctx`]; the
+//! engine updates its own state and answers with commands issued through the `Ctx` (send, compute,
+//! set a timer, write to storage, emit to the sink, report a milestone). It never touches the
+//! event queue, the cluster or the sink directly, and it learns of a crash only through
+//! [`Event::NodeFailed`], after the detection delay: until then messages to the dead node vanish
+//! and work queued there never completes, exactly as in a real cluster.
+//!
+//! Commands take effect after the handler returns, in the order issued. Ids returned by the `Ctx`
+//! (timers, work) are valid at once, so an engine can remember them before the kernel acts.
+
+use crate::ids::{NodeId, PartitionId, TimerId, TxnId, WorkId};
+use crate::job::{Output, Semantics};
+use crate::rng::SimRng;
+use crate::scenario::Scenario;
+use crate::time::{SimDuration, SimTime};
+use crate::workload::SourceLog;
+
+/// What the kernel tells an engine.
+#[derive(Debug)]
+pub enum Event<M, T> {
+    /// A network message arrived at `to`.
+    Message {
+        /// Sender.
+        from: NodeId,
+        /// Receiver.
+        to: NodeId,
+        /// Payload.
+        msg: M,
+    },
+    /// A timer fired (never delivered if cancelled).
+    Timer {
+        /// The id [`Ctx::set_timer`] returned.
+        id: TimerId,
+        /// The engine's tag.
+        tag: T,
+    },
+    /// CPU work finished on a live node.
+    WorkDone {
+        /// Where it ran.
+        node: NodeId,
+        /// The id [`Ctx::compute`] returned.
+        id: WorkId,
+        /// The engine's tag.
+        tag: T,
+    },
+    /// A durable-storage read or write finished (never delivered if the node died meanwhile).
+    StorageDone {
+        /// The node that issued it.
+        node: NodeId,
+        /// The engine's tag.
+        tag: T,
+    },
+    /// The failure detector reports `node` dead.
+    NodeFailed {
+        /// The dead node.
+        node: NodeId,
+    },
+    /// A spare requested with [`Ctx::request_spare`] is ready, or `None` if no spare is left.
+    SpareReady {
+        /// The new node, empty and alive.
+        node: Option<NodeId>,
+    },
+    /// A node restarted with [`Ctx::restart_node`] is back, empty.
+    NodeRestarted {
+        /// The node.
+        node: NodeId,
+    },
+    /// The input has ended: no record arrives after this instant.
+    InputEnded,
+}
+
+/// Which traffic class a message belongs to, for the cost columns of the summary.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Traffic {
+    /// Records and watermarks the job needs anyway.
+    Data,
+    /// Messages that exist only for fault tolerance (acks, barriers, replication, replays).
+    FaultTolerance,
+}
+
+/// A command issued by an engine; the kernel carries it out after the handler returns. Fields
+/// mirror the [`Ctx`] methods that issue them.
+#[derive(Debug)]
+#[allow(missing_docs)]
+pub enum Command<M, T> {
+    /// Send `msg` of `bytes` from `from` to `to`.
+    Send { from: NodeId, to: NodeId, bytes: u64, msg: M, traffic: Traffic },
+    /// Run `work` (nominal CPU time at speed 1) on a core of `node`.
+    Compute { node: NodeId, id: WorkId, work: SimDuration, tag: T },
+    /// Drop queued or running work.
+    Cancel { node: NodeId, id: WorkId },
+    /// Fire `tag` at `at`.
+    Timer { id: TimerId, at: SimTime, tag: T },
+    /// Forget a timer.
+    CancelTimer { id: TimerId },
+    /// Write `bytes` to durable storage from `node`.
+    StorageWrite { node: NodeId, bytes: u64, checkpoint: bool, tag: T },
+    /// Read `bytes` from durable storage into `node`.
+    StorageRead { node: NodeId, bytes: u64, tag: T },
+    /// Hand outputs to the sink from `node`, in a transaction or not.
+    Emit { node: NodeId, outputs: Vec<Output>, txn: Option<TxnId> },
+    /// Make a transaction's outputs visible.
+    Commit { txn: TxnId },
+    /// Discard a transaction's outputs.
+    Abort { txn: TxnId },
+    /// Ask for a spare node.
+    RequestSpare,
+    /// Bring a dead node back, empty, after the restart delay.
+    RestartNode { node: NodeId },
+    /// The engine has read partition `part` up to `offset` (for the backlog series).
+    Progress { part: PartitionId, offset: u64 },
+    /// A line for events.csv.
+    Log { kind: &'static str, node: Option<NodeId>, detail: String },
+    /// Every task lost with `node` runs again.
+    Restored { node: NodeId },
+}
+
+/// The engine's window on the world during one event.
+pub struct Ctx<'a, M, T> {
+    now: SimTime,
+    /// The scenario being run.
+    pub scenario: &'a Scenario,
+    /// The durable input log.
+    pub log: &'a SourceLog,
+    /// The job's semantics.
+    pub sem: &'a Semantics,
+    /// The engine's own random stream.
+    pub rng: &'a mut SimRng,
+    pub(crate) next_id: &'a mut u64,
+    pub(crate) commands: Vec<Command<M, T>>,
+}
+
+impl<'a, M, T> Ctx<'a, M, T> {
+    pub(crate) fn new(
+        now: SimTime,
+        scenario: &'a Scenario,
+        log: &'a SourceLog,
+        sem: &'a Semantics,
+        rng: &'a mut SimRng,
+        next_id: &'a mut u64,
+    ) -> Self {
+        Ctx { now, scenario, log, sem, rng, next_id, commands: Vec::new() }
+    }
+    fn fresh(&mut self) -> u64 {
+        *self.next_id += 1;
+        *self.next_id
+    }
+    /// The current simulated time.
+    pub fn now(&self) -> SimTime {
+        self.now
+    }
+    /// Sends a data message.
+    pub fn send(&mut self, from: NodeId, to: NodeId, bytes: u64, msg: M) {
+        self.commands.push(Command::Send { from, to, bytes, msg, traffic: Traffic::Data });
+    }
+    /// Sends a message that exists only for fault tolerance (counted in ft_messages/ft_bytes).
+    pub fn send_ft(&mut self, from: NodeId, to: NodeId, bytes: u64, msg: M) {
+        self.commands.push(Command::Send { from, to, bytes, msg, traffic: Traffic::FaultTolerance });
+    }
+    /// Queues `work` of nominal CPU time on `node`; [`Event::WorkDone`] follows if the node lives.
+    pub fn compute(&mut self, node: NodeId, work: SimDuration, tag: T) -> WorkId {
+        let id = WorkId(self.fresh());
+        self.commands.push(Command::Compute { node, id, work, tag });
+        id
+    }
+    /// Drops queued or running work; its `WorkDone` will not come.
+    pub fn cancel(&mut self, node: NodeId, id: WorkId) {
+        self.commands.push(Command::Cancel { node, id });
+    }
+    /// Fires `tag` after `after`.
+    pub fn set_timer(&mut self, after: SimDuration, tag: T) -> TimerId {
+        let at = self.now + after;
+        self.set_timer_at(at, tag)
+    }
+    /// Fires `tag` at `at` (now, if `at` is past).
+    pub fn set_timer_at(&mut self, at: SimTime, tag: T) -> TimerId {
+        let id = TimerId(self.fresh());
+        self.commands.push(Command::Timer { id, at: at.max(self.now), tag });
+        id
+    }
+    /// Cancels a timer; it will not fire.
+    pub fn cancel_timer(&mut self, id: TimerId) {
+        self.commands.push(Command::CancelTimer { id });
+    }
+    /// Writes to durable storage; `checkpoint` counts the bytes in checkpoint_bytes.
+    pub fn storage_write(&mut self, node: NodeId, bytes: u64, checkpoint: bool, tag: T) {
+        self.commands.push(Command::StorageWrite { node, bytes, checkpoint, tag });
+    }
+    /// Reads from durable storage.
+    pub fn storage_read(&mut self, node: NodeId, bytes: u64, tag: T) {
+        self.commands.push(Command::StorageRead { node, bytes, tag });
+    }
+    /// Hands outputs to the sink from `node` (dropped if the node is dead). With a transactional
+    /// sink and `txn = Some`, they become visible at [`Ctx::commit`]; otherwise at once.
+    pub fn emit(&mut self, node: NodeId, outputs: Vec<Output>, txn: Option<TxnId>) {
+        if !outputs.is_empty() {
+            self.commands.push(Command::Emit { node, outputs, txn });
+        }
+    }
+    /// Commits a sink transaction.
+    pub fn commit(&mut self, txn: TxnId) {
+        self.commands.push(Command::Commit { txn });
+    }
+    /// Aborts a sink transaction.
+    pub fn abort(&mut self, txn: TxnId) {
+        self.commands.push(Command::Abort { txn });
+    }
+    /// Asks for a spare node: [`Event::SpareReady`] follows.
+    pub fn request_spare(&mut self) {
+        self.commands.push(Command::RequestSpare);
+    }
+    /// Restarts a dead node: [`Event::NodeRestarted`] follows after the restart delay.
+    pub fn restart_node(&mut self, node: NodeId) {
+        self.commands.push(Command::RestartNode { node });
+    }
+    /// Reports how far partition `part` has been read (drives the backlog series).
+    pub fn progress(&mut self, part: PartitionId, offset: u64) {
+        self.commands.push(Command::Progress { part, offset });
+    }
+    /// Adds a line to events.csv.
+    pub fn log_event(&mut self, kind: &'static str, node: Option<NodeId>, detail: impl Into<String>) {
+        self.commands.push(Command::Log { kind, node, detail: detail.into() });
+    }
+    /// Reports that every task lost with `node` runs again (the failure's `restored` instant).
+    pub fn restored(&mut self, node: NodeId) {
+        self.commands.push(Command::Restored { node });
+    }
+}
+
+/// A per-engine table written as `DIR/ENGINE/NAME.csv` (batches, checkpoints, ...).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Table {
+    /// File stem, e.g. `batches`.
+    pub name: String,
+    /// Column names.
+    pub header: Vec<String>,
+    /// Rows, already formatted (fixed decimals, so files are byte-identical across runs).
+    pub rows: Vec<Vec<String>>,
+}
+
+/// A fault-tolerance engine.
+pub trait Engine {
+    /// Network message payload.
+    type Msg;
+    /// Tag carried by timers, work and storage completions.
+    type Tag;
+    /// Called once at time zero.
+    fn start(&mut self, cx: &mut Ctx<'_, Self::Msg, Self::Tag>);
+    /// Called for every event.
+    fn handle(&mut self, ev: Event<Self::Msg, Self::Tag>, cx: &mut Ctx<'_, Self::Msg, Self::Tag>);
+    /// True once every record of the ended input is processed and its output handed over for
+    /// good: the kernel then stops the run without waiting for the drain limit.
+    fn finished(&self) -> bool {
+        false
+    }
+    /// Extra tables for the output directory.
+    fn tables(&self) -> Vec<Table> {
+        Vec::new()
+    }
+}

@@ -1,0 +1,171 @@
+//! The job's meaning, shared by the oracle and every engine so that they agree on the right answer.
+//!
+//! A job is source → stateless chain (parse, map, filter) → key partitioning → one stateful
+//! operator → sink. Invariants that keep the answer independent of timing, failures and replays:
+//! - the filter keeps a record by a hash of its id, never by chance drawn at run time;
+//! - a record falls in window `w` only if `w.end + allowed_lateness > wm_before` (its partition's
+//!   watermark in the log), so lateness is decided the same way before and after a replay;
+//! - a window fires once the minimum watermark over all source partitions the operator has seen
+//!   reaches `end + allowed_lateness`;
+//! - a running count emits `(key, count after this record)`.
+
+use crate::rng::mix64;
+use crate::scenario::{JobKind, JobSpec, WindowSpec};
+use crate::time::{SimDuration, SimTime};
+use crate::workload::Record;
+use rustc_hash::FxHashMap;
+use std::collections::BTreeMap;
+
+/// One emission of the job: `(key, sub)` identifies it, `value` is what it says.
+///
+/// For a running count `sub = value = count`; for a window count `sub` is the window start in
+/// nanoseconds and `value` the count. `origin` is where latency is measured from: the record's
+/// event time, or the window's end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Output {
+    /// The record key.
+    pub key: u64,
+    /// Count (running count) or window start (window count).
+    pub sub: u64,
+    /// The emitted value.
+    pub value: u64,
+    /// Latency origin.
+    pub origin: SimTime,
+}
+
+/// The static part of the job: filter, partitioning, windows.
+#[derive(Debug, Clone)]
+pub struct Semantics {
+    /// Which stateful operator.
+    pub kind: JobKind,
+    /// Window parameters.
+    pub window: WindowSpec,
+    filter_keep: f64,
+    partitions: u32,
+    /// Stateful tasks.
+    pub parallelism: u32,
+}
+
+impl Semantics {
+    /// The semantics of `job` over a log with `partitions` partitions.
+    pub fn new(job: &JobSpec, partitions: u32) -> Semantics {
+        Semantics {
+            kind: job.kind,
+            window: job.window,
+            filter_keep: job.filter_keep,
+            partitions,
+            parallelism: job.parallelism,
+        }
+    }
+    /// Number of source partitions (watermark inputs of every stateful task).
+    pub fn partitions(&self) -> u32 {
+        self.partitions
+    }
+    /// Whether the filter keeps `r` (a pure function of the record id).
+    pub fn keeps(&self, r: &Record) -> bool {
+        if self.filter_keep >= 1.0 {
+            return true;
+        }
+        let h = mix64((u64::from(r.part) << 32) | u64::from(r.offset));
+        (h >> 11) as f64 / (1u64 << 53) as f64 <= self.filter_keep
+    }
+    /// The stateful task that owns `key`.
+    pub fn task_of(&self, key: u64) -> u32 {
+        (mix64(key ^ 0x5eed) % u64::from(self.parallelism)) as u32
+    }
+    /// Start times of the windows `r` counts in (non-late ones only), in increasing order.
+    pub fn windows_of(&self, r: &Record) -> impl Iterator<Item = u64> + use<> {
+        let WindowSpec { length, slide, allowed_lateness } = self.window;
+        let (len, sl) = (length.as_nanos(), slide.as_nanos());
+        let et = r.event_time.0;
+        let last_start = et - et % sl;
+        let first_start = (last_start + sl).saturating_sub(len);
+        let first_start = first_start - first_start % sl;
+        let wm = r.wm_before.0;
+        let lateness = allowed_lateness.as_nanos();
+        (0..)
+            .map(move |i| first_start + i * sl)
+            .take_while(move |s| *s <= last_start)
+            .filter(move |s| s + len > et && s + len + lateness > wm)
+    }
+    /// The time at which window `start` fires: its end plus the allowed lateness.
+    pub fn fire_time(&self, start: u64) -> u64 {
+        start + self.window.length.as_nanos() + self.window.allowed_lateness.as_nanos()
+    }
+    /// A fresh, empty stateful operator instance.
+    pub fn new_state(&self) -> OperatorState {
+        OperatorState {
+            counts: FxHashMap::default(),
+            windows: BTreeMap::new(),
+            part_wm: vec![SimTime::ZERO; self.partitions as usize],
+        }
+    }
+    /// The window length (for latency origins).
+    pub fn window_length(&self) -> SimDuration {
+        self.window.length
+    }
+}
+
+/// The state of one stateful task: per-key counts, or per-(window, key) counts with the watermark
+/// seen from each source partition. Cloning it is taking a snapshot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OperatorState {
+    counts: FxHashMap<u64, u64>,
+    windows: BTreeMap<(u64, u64), u64>,
+    part_wm: Vec<SimTime>,
+}
+
+impl OperatorState {
+    /// Applies one record (already past the filter), appending what it emits to `out`.
+    pub fn apply(&mut self, sem: &Semantics, r: &Record, out: &mut Vec<Output>) {
+        let key = u64::from(r.key);
+        match sem.kind {
+            JobKind::RunningCount => {
+                let c = self.counts.entry(key).or_insert(0);
+                *c += 1;
+                out.push(Output { key, sub: *c, value: *c, origin: r.event_time });
+            }
+            JobKind::WindowCount => {
+                for start in sem.windows_of(r) {
+                    *self.windows.entry((start, key)).or_insert(0) += 1;
+                }
+            }
+        }
+    }
+
+    /// Raises the watermark seen from partition `part` to `wm` (never lowers it) and emits every
+    /// window that the minimum watermark over all partitions now closes.
+    pub fn advance(&mut self, sem: &Semantics, part: u32, wm: SimTime, out: &mut Vec<Output>) {
+        if sem.kind != JobKind::WindowCount {
+            return;
+        }
+        if let Some(w) = self.part_wm.get_mut(part as usize) {
+            if wm <= *w {
+                return;
+            }
+            *w = wm;
+        }
+        let global = self.part_wm.iter().min().copied().unwrap_or(SimTime::ZERO).0;
+        let len = sem.window.length.as_nanos();
+        while let Some((&(start, key), &count)) = self.windows.first_key_value() {
+            if sem.fire_time(start) > global {
+                break;
+            }
+            self.windows.pop_first();
+            out.push(Output { key, sub: start, value: count, origin: SimTime(start + len) });
+        }
+    }
+
+    /// The minimum watermark over all partitions this state has seen.
+    pub fn watermark(&self) -> SimTime {
+        self.part_wm.iter().min().copied().unwrap_or(SimTime::ZERO)
+    }
+    /// Number of keys (running count) or open (window, key) entries held.
+    pub fn entries(&self) -> u64 {
+        (self.counts.len() + self.windows.len()) as u64
+    }
+    /// Size of a snapshot of this state, given the bytes per key.
+    pub fn size_bytes(&self, bytes_per_key: u64) -> u64 {
+        self.entries() * bytes_per_key + 8 * self.part_wm.len() as u64
+    }
+}

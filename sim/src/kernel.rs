@@ -1,0 +1,344 @@
+//! The run loop: one event queue, one cluster, one sink, one engine.
+//!
+//! The kernel pops events in `(time, seq)` order, applies cluster physics (crashes, cores, NICs,
+//! storage), hands engine-visible events to the engine and carries out the commands it answers
+//! with. Everything an engine may observe is decided here, in one place. A run stops when the
+//! input has ended and the engine reports it has finished, when nothing is left to happen, or at
+//! `duration + drain`, whichever comes first.
+
+use crate::cluster::{Cluster, Job, Started};
+use crate::engine::{Command, Ctx, Engine, Event, Table, Traffic};
+use crate::ids::{NodeId, PartitionId, TimerId, WorkId};
+use crate::job::Semantics;
+use crate::metrics::Sink;
+use crate::queue::EventQueue;
+use crate::report::{EventRow, FailureRecord, RunStats};
+use crate::rng::stream;
+use crate::scenario::{Fault, Scenario};
+use crate::time::SimTime;
+use crate::workload::SourceLog;
+use rustc_hash::FxHashSet;
+
+enum Internal<M, T> {
+    Deliver { from: NodeId, to: NodeId, epoch: u32, msg: M },
+    Timer { id: TimerId, tag: T },
+    WorkEnd { node: NodeId, epoch: u32, core: usize, id: WorkId },
+    StorageEnd { node: NodeId, epoch: u32, tag: T },
+    Fault(usize),
+    StragglerEnd(NodeId),
+    Detect(NodeId),
+    SpareUp(NodeId),
+    RestartUp(NodeId),
+    NoSpare,
+    InputEnd,
+    Sample(usize),
+}
+
+/// Everything a finished run leaves behind, before it is turned into a report.
+pub struct RunOutput {
+    /// The sink, with its series and visible outputs.
+    pub sink: Sink,
+    /// events.csv rows.
+    pub events: Vec<EventRow>,
+    /// One record per crash fault.
+    pub failures: Vec<FailureRecord>,
+    /// Counters.
+    pub stats: RunStats,
+    /// Engine tables.
+    pub tables: Vec<Table>,
+}
+
+/// Runs `engine` over `log` under `scenario`. `on_progress` is called now and then with the
+/// simulated time reached (for progress bars); it cannot influence the run.
+pub fn run<E: Engine>(
+    scenario: &Scenario,
+    log: &SourceLog,
+    engine_name: &str,
+    engine: &mut E,
+    on_progress: &mut dyn FnMut(SimTime),
+) -> RunOutput {
+    Kernel::new(scenario, log, engine_name).run(engine, on_progress)
+}
+
+struct Kernel<'a, M, T> {
+    sc: &'a Scenario,
+    log: &'a SourceLog,
+    sem: Semantics,
+    queue: EventQueue<Internal<M, T>>,
+    cluster: Cluster<T>,
+    sink: Sink,
+    cancelled: FxHashSet<TimerId>,
+    rng: crate::rng::SimRng,
+    next_id: u64,
+    now: SimTime,
+    progress: Vec<u64>,
+    events: Vec<EventRow>,
+    failures: Vec<FailureRecord>,
+    stats: RunStats,
+    input_ended: bool,
+}
+
+impl<'a, M, T> Kernel<'a, M, T> {
+    fn new(sc: &'a Scenario, log: &'a SourceLog, engine_name: &str) -> Self {
+        let mut queue = EventQueue::with_capacity(1024);
+        for (i, f) in sc.faults.iter().enumerate() {
+            queue.push(f.at(), Internal::Fault(i));
+            if let Fault::Straggler { at, node, duration, .. } = f {
+                queue.push(*at + *duration, Internal::StragglerEnd(*node));
+            }
+        }
+        queue.push(SimTime(sc.run.duration.as_nanos()), Internal::InputEnd);
+        queue.push(SimTime(sc.run.bucket.as_nanos()), Internal::Sample(0));
+        Kernel {
+            sc,
+            log,
+            sem: Semantics::new(&sc.job, log.partitions()),
+            queue,
+            cluster: Cluster::new(&sc.cluster, &sc.faults),
+            sink: Sink::new(sc.job.sink, sc.run.bucket, SimTime(sc.run.warmup.as_nanos())),
+            cancelled: FxHashSet::default(),
+            rng: stream(sc.run.seed, &format!("engine/{engine_name}")),
+            next_id: 0,
+            now: SimTime::ZERO,
+            progress: vec![0; log.partitions() as usize],
+            events: Vec::new(),
+            failures: Vec::new(),
+            stats: RunStats::default(),
+            input_ended: false,
+        }
+    }
+
+    fn run<E: Engine<Msg = M, Tag = T>>(mut self, engine: &mut E, on_progress: &mut dyn FnMut(SimTime)) -> RunOutput {
+        let limit = SimTime(self.sc.run.duration.as_nanos()) + self.sc.run.drain;
+        self.dispatch(engine, None);
+        while let Some((time, _, ev)) = self.queue.pop() {
+            if time > limit {
+                break;
+            }
+            self.now = time;
+            self.stats.sim_events += 1;
+            if self.stats.sim_events % 65_536 == 0 {
+                on_progress(time);
+            }
+            let to_engine = self.physics(ev);
+            if let Some(e) = to_engine {
+                self.dispatch(engine, Some(e));
+            }
+            if self.input_ended && engine.finished() {
+                break;
+            }
+        }
+        self.finish(engine)
+    }
+
+    /// Applies an internal event to the cluster; returns what the engine must be told, if anything.
+    fn physics(&mut self, ev: Internal<M, T>) -> Option<Event<M, T>> {
+        match ev {
+            Internal::Deliver { from, to, epoch, msg } => {
+                (self.cluster.is_alive(to) && self.cluster.epoch(to) == epoch).then_some(Event::Message { from, to, msg })
+            }
+            Internal::Timer { id, tag } => (!self.cancelled.remove(&id)).then_some(Event::Timer { id, tag }),
+            Internal::WorkEnd { node, epoch, core, id } => {
+                let tag = self.cluster.complete(node, epoch, core, id)?;
+                self.start_work(node);
+                Some(Event::WorkDone { node, id, tag })
+            }
+            Internal::StorageEnd { node, epoch, tag } => {
+                (self.cluster.is_alive(node) && self.cluster.epoch(node) == epoch).then_some(Event::StorageDone { node, tag })
+            }
+            Internal::Fault(i) => {
+                self.inject(i);
+                None
+            }
+            Internal::StragglerEnd(node) => {
+                self.log_row("straggler-end", Some(node), String::new());
+                None
+            }
+            Internal::Detect(node) => {
+                for f in self.failures.iter_mut().filter(|f| f.nodes.contains(&node) && f.detected.is_none()) {
+                    f.detected = Some(self.now);
+                }
+                self.log_row("detected", Some(node), String::new());
+                Some(Event::NodeFailed { node })
+            }
+            Internal::SpareUp(node) => {
+                self.cluster.revive(self.now, node);
+                self.log_row("spare-ready", Some(node), String::new());
+                Some(Event::SpareReady { node: Some(node) })
+            }
+            Internal::RestartUp(node) => {
+                self.cluster.revive(self.now, node);
+                self.log_row("node-restarted", Some(node), String::new());
+                Some(Event::NodeRestarted { node })
+            }
+            Internal::NoSpare => Some(Event::SpareReady { node: None }),
+            Internal::InputEnd => {
+                self.input_ended = true;
+                self.log_row("input-end", None, format!("{} records", self.log.total()));
+                Some(Event::InputEnded)
+            }
+            Internal::Sample(b) => {
+                let t = SimTime((b as u64 + 1) * self.sc.run.bucket.as_nanos());
+                let backlog: u64 = (0..self.log.partitions())
+                    .map(|p| self.log.available(PartitionId(p), t).saturating_sub(self.progress[p as usize]))
+                    .sum();
+                self.sink.bucket_at(b).backlog = backlog;
+                self.queue.push(t + self.sc.run.bucket, Internal::Sample(b + 1));
+                None
+            }
+        }
+    }
+
+    fn inject(&mut self, i: usize) {
+        match &self.sc.faults[i] {
+            Fault::Crash { targets, .. } => {
+                let mut nodes = Vec::new();
+                for t in targets {
+                    let node = self.cluster.resolve(*t);
+                    if self.cluster.crash(self.now, node) {
+                        nodes.push(node);
+                        self.log_row("crash", Some(node), String::new());
+                        self.queue.push(self.now + self.sc.cluster.detection_delay, Internal::Detect(node));
+                    }
+                }
+                if !nodes.is_empty() {
+                    self.failures.push(FailureRecord::new(self.now, nodes));
+                }
+            }
+            Fault::Straggler { node, factor, duration, .. } => {
+                self.log_row("straggler-start", Some(*node), format!("slowdown {factor}x for {duration}"));
+            }
+        }
+    }
+
+    fn start_work(&mut self, node: NodeId) {
+        while let Some(s) = self.cluster.start_next(self.now, node) {
+            self.schedule_work(s);
+        }
+    }
+
+    fn schedule_work(&mut self, s: Started) {
+        self.queue.push(s.finish, Internal::WorkEnd { node: s.node, epoch: s.epoch, core: s.core, id: s.id });
+    }
+
+    fn log_row(&mut self, kind: &str, node: Option<NodeId>, detail: String) {
+        self.events.push(EventRow { t: self.now, kind: kind.to_string(), node, detail });
+    }
+
+    fn dispatch<E: Engine<Msg = M, Tag = T>>(&mut self, engine: &mut E, ev: Option<Event<M, T>>) {
+        let mut cx = Ctx::new(self.now, self.sc, self.log, &self.sem, &mut self.rng, &mut self.next_id);
+        match ev {
+            None => engine.start(&mut cx),
+            Some(e) => engine.handle(e, &mut cx),
+        }
+        let commands = std::mem::take(&mut cx.commands);
+        for c in commands {
+            self.apply(c);
+        }
+    }
+
+    fn apply(&mut self, c: Command<M, T>) {
+        let now = self.now;
+        match c {
+            Command::Send { from, to, bytes, msg, traffic } => {
+                if !self.cluster.is_alive(from) {
+                    return;
+                }
+                self.stats.messages += 1;
+                self.stats.bytes += bytes;
+                if traffic == Traffic::FaultTolerance {
+                    self.stats.ft_messages += 1;
+                    self.stats.ft_bytes += bytes;
+                }
+                let at = self.cluster.transmit(now, from, to, bytes);
+                let epoch = self.cluster.epoch(to);
+                self.queue.push(at, Internal::Deliver { from, to, epoch, msg });
+            }
+            Command::Compute { node, id, work, tag } => {
+                if let Some(s) = self.cluster.submit(now, node, Job { id, work, tag }) {
+                    self.schedule_work(s);
+                }
+            }
+            Command::Cancel { node, id } => {
+                if self.cluster.cancel(node, id) {
+                    self.start_work(node);
+                }
+            }
+            Command::Timer { id, at, tag } => {
+                self.queue.push(at, Internal::Timer { id, tag });
+            }
+            Command::CancelTimer { id } => {
+                self.cancelled.insert(id);
+            }
+            Command::StorageWrite { node, bytes, checkpoint, tag } => {
+                if !self.cluster.is_alive(node) {
+                    return;
+                }
+                if checkpoint {
+                    self.stats.checkpoint_bytes += bytes;
+                }
+                self.stats.storage_bytes += bytes;
+                let at = self.cluster.storage(now, node, bytes);
+                let epoch = self.cluster.epoch(node);
+                self.queue.push(at, Internal::StorageEnd { node, epoch, tag });
+            }
+            Command::StorageRead { node, bytes, tag } => {
+                if !self.cluster.is_alive(node) {
+                    return;
+                }
+                self.stats.storage_bytes += bytes;
+                let at = self.cluster.storage(now, node, bytes);
+                let epoch = self.cluster.epoch(node);
+                self.queue.push(at, Internal::StorageEnd { node, epoch, tag });
+            }
+            Command::Emit { node, outputs, txn } => {
+                if self.cluster.is_alive(node) {
+                    self.sink.emit(now, outputs, txn);
+                }
+            }
+            Command::Commit { txn } => self.sink.commit(now, txn),
+            Command::Abort { txn } => self.sink.abort(txn),
+            Command::RequestSpare => match self.cluster.take_spare() {
+                Some(node) => {
+                    self.queue.push(now + self.sc.cluster.spare_start, Internal::SpareUp(node));
+                }
+                None => {
+                    // Answered at once, as its own event, so the engine sees it after this handler.
+                    self.log_row("no-spare", None, String::new());
+                    self.queue.push(now, Internal::NoSpare);
+                }
+            },
+            Command::RestartNode { node } => {
+                if !self.cluster.is_alive(node) {
+                    self.queue.push(now + self.sc.cluster.restart_delay, Internal::RestartUp(node));
+                }
+            }
+            Command::Progress { part, offset } => {
+                if let Some(p) = self.progress.get_mut(part.0 as usize) {
+                    *p = offset;
+                }
+            }
+            Command::Log { kind, node, detail } => self.log_row(kind, node, detail),
+            Command::Restored { node } => {
+                let now = self.now;
+                if let Some(f) = self.failures.iter_mut().find(|f| f.pending.contains(&node)) {
+                    f.pending.retain(|n| *n != node);
+                    if f.pending.is_empty() {
+                        f.restored = Some(now);
+                    }
+                }
+                self.log_row("restored", Some(node), String::new());
+            }
+        }
+    }
+
+    fn finish<E: Engine<Msg = M, Tag = T>>(mut self, engine: &mut E) -> RunOutput {
+        self.stats.end = self.now;
+        self.stats.node_seconds = self.cluster.node_seconds(self.now);
+        self.stats.finished = engine.finished();
+        let end_bucket = (self.now.0 / self.sc.run.bucket.as_nanos()) as usize;
+        self.sink.bucket_at(end_bucket);
+        self.stats.uncommitted = self.sink.pending_outputs() as u64;
+        RunOutput { sink: self.sink, events: self.events, failures: self.failures, stats: self.stats, tables: engine.tables() }
+    }
+}

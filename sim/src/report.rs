@@ -1,0 +1,232 @@
+//! What a run reports: counters, failure timelines, event rows, and the summary figures derived
+//! from the sink (latency percentiles, throughput, recovery time).
+//!
+//! `caught_up` follows DESIGN.md: the first bucket at or after `restored` from which the sink's
+//! p99 latency stays within max(10% of the pre-failure p99, one bucket width) of the pre-failure
+//! p99 for 5 consecutive buckets. Buckets with no output neither break nor extend the streak
+//! (window jobs emit only when windows close).
+
+use crate::engine::Table;
+use crate::ids::NodeId;
+use crate::kernel::RunOutput;
+use crate::metrics::Sink;
+use crate::oracle::{check, Check, Expected, Guarantee};
+use crate::scenario::Scenario;
+use crate::time::{SimDuration, SimTime};
+use hdrhistogram::Histogram;
+
+/// Kernel counters of one run.
+#[derive(Debug, Clone, Default)]
+pub struct RunStats {
+    /// Events popped from the queue.
+    pub sim_events: u64,
+    /// Messages sent.
+    pub messages: u64,
+    /// Bytes sent.
+    pub bytes: u64,
+    /// Messages sent for fault tolerance only.
+    pub ft_messages: u64,
+    /// Bytes sent for fault tolerance only.
+    pub ft_bytes: u64,
+    /// Bytes written as checkpoints.
+    pub checkpoint_bytes: u64,
+    /// Bytes read or written to durable storage.
+    pub storage_bytes: u64,
+    /// Node-seconds of active nodes.
+    pub node_seconds: f64,
+    /// When the run stopped.
+    pub end: SimTime,
+    /// Whether the engine reported it had finished (false: stopped by the drain limit).
+    pub finished: bool,
+    /// Outputs left in uncommitted transactions at the end.
+    pub uncommitted: u64,
+}
+
+/// A line of events.csv.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventRow {
+    /// When.
+    pub t: SimTime,
+    /// What (crash, detected, restored, checkpoint-complete, ...).
+    pub kind: String,
+    /// Which node, if any.
+    pub node: Option<NodeId>,
+    /// Free text.
+    pub detail: String,
+}
+
+/// The timeline of one crash fault.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FailureRecord {
+    /// Nodes that crashed.
+    pub nodes: Vec<NodeId>,
+    /// Nodes whose tasks do not run again yet.
+    pub pending: Vec<NodeId>,
+    /// Crash instant.
+    pub injected: SimTime,
+    /// When the engines were told.
+    pub detected: Option<SimTime>,
+    /// When every lost task ran again.
+    pub restored: Option<SimTime>,
+    /// When the sink's latency was back to normal.
+    pub caught_up: Option<SimTime>,
+}
+
+impl FailureRecord {
+    /// A failure injected at `at` on `nodes`.
+    pub fn new(at: SimTime, nodes: Vec<NodeId>) -> Self {
+        FailureRecord { pending: nodes.clone(), nodes, injected: at, detected: None, restored: None, caught_up: None }
+    }
+    /// `caught_up − injected`.
+    pub fn recovery(&self) -> Option<SimDuration> {
+        self.caught_up.map(|c| c.since(self.injected))
+    }
+}
+
+/// One row of timeseries.csv.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesRow {
+    /// Bucket start, seconds.
+    pub t_s: f64,
+    /// Outputs per second.
+    pub throughput_rps: f64,
+    /// Latency percentiles, ms (None when the bucket had no output).
+    pub p50_ms: Option<f64>,
+    /// p99.
+    pub p99_ms: Option<f64>,
+    /// max.
+    pub max_ms: Option<f64>,
+    /// Source backlog at the bucket's end.
+    pub backlog: u64,
+}
+
+/// The full result of one engine's run.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    /// Engine name.
+    pub engine: String,
+    /// What the engine promises for this job and sink.
+    pub promised: Guarantee,
+    /// The oracle check.
+    pub check: Check,
+    /// Records in the input log.
+    pub records_in: u64,
+    /// Outputs made visible at the sink (repeats and overwrites included).
+    pub records_out: u64,
+    /// Mean outputs per second after the warmup, up to the end of input.
+    pub throughput_rps: f64,
+    /// Latency after the warmup, ms.
+    pub p50_ms: Option<f64>,
+    /// p99.
+    pub p99_ms: Option<f64>,
+    /// max.
+    pub max_ms: Option<f64>,
+    /// Crash timelines.
+    pub failures: Vec<FailureRecord>,
+    /// Counters.
+    pub stats: RunStats,
+    /// Per-bucket series.
+    pub series: Vec<SeriesRow>,
+    /// events.csv.
+    pub events: Vec<EventRow>,
+    /// Engine tables.
+    pub tables: Vec<Table>,
+}
+
+fn ms(us: u64) -> f64 {
+    us as f64 / 1000.0
+}
+
+fn pct(h: &Histogram<u64>, q: f64) -> Option<f64> {
+    (!h.is_empty()).then(|| ms(h.value_at_quantile(q)))
+}
+
+impl RunReport {
+    /// Builds the report of a finished run.
+    pub fn build(sc: &Scenario, engine: &str, promised: Guarantee, expected: &Expected, records_in: u64, out: RunOutput) -> RunReport {
+        let RunOutput { sink, events, mut failures, stats, tables } = out;
+        let visible = sink.visible();
+        let check = check(expected, &visible);
+        let series = series(&sink, sc.run.bucket);
+        for f in &mut failures {
+            f.caught_up = caught_up(&sink, sc, f);
+        }
+        let span = sc.run.duration.as_secs_f64() - sc.run.warmup.as_secs_f64();
+        let until_end: u64 = sink
+            .buckets
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| {
+                let t = *i as u64 * sc.run.bucket.as_nanos();
+                t >= sc.run.warmup.as_nanos() && t < sc.run.duration.as_nanos()
+            })
+            .map(|(_, b)| b.outputs)
+            .sum();
+        RunReport {
+            engine: engine.to_string(),
+            promised,
+            check,
+            records_in,
+            records_out: sink.buckets.iter().map(|b| b.outputs).sum(),
+            throughput_rps: until_end as f64 / span.max(1e-9),
+            p50_ms: pct(&sink.overall, 0.5),
+            p99_ms: pct(&sink.overall, 0.99),
+            max_ms: (!sink.overall.is_empty()).then(|| ms(sink.overall.max())),
+            failures,
+            stats,
+            series,
+            events,
+            tables,
+        }
+    }
+}
+
+fn series(sink: &Sink, bucket: SimDuration) -> Vec<SeriesRow> {
+    let w = bucket.as_secs_f64();
+    sink.buckets
+        .iter()
+        .enumerate()
+        .map(|(i, b)| SeriesRow {
+            t_s: i as f64 * w,
+            throughput_rps: b.outputs as f64 / w,
+            p50_ms: pct(&b.latency, 0.5),
+            p99_ms: pct(&b.latency, 0.99),
+            max_ms: (!b.latency.is_empty()).then(|| ms(b.latency.max())),
+            backlog: b.backlog,
+        })
+        .collect()
+}
+
+fn caught_up(sink: &Sink, sc: &Scenario, f: &FailureRecord) -> Option<SimTime> {
+    let restored = f.restored?;
+    let bw = sc.run.bucket.as_nanos();
+    let first_pre = (sc.run.warmup.as_nanos() / bw) as usize;
+    let last_pre = (f.injected.0 / bw) as usize; // exclusive: the crash bucket is not "before"
+    let mut pre = Histogram::<u64>::new_from(&sink.overall);
+    for b in sink.buckets.iter().take(last_pre).skip(first_pre) {
+        let _ = pre.add(&b.latency);
+    }
+    if pre.is_empty() {
+        return None;
+    }
+    let pre_p99 = ms(pre.value_at_quantile(0.99));
+    let tolerance = (pre_p99 * 0.1).max(sc.run.bucket.as_millis_f64());
+    let mut streak_start: Option<usize> = None;
+    let mut streak = 0;
+    for (i, b) in sink.buckets.iter().enumerate().skip((restored.0 / bw) as usize) {
+        if b.latency.is_empty() {
+            continue;
+        }
+        if ms(b.latency.value_at_quantile(0.99)) <= pre_p99 + tolerance {
+            streak_start.get_or_insert(i);
+            streak += 1;
+            if streak >= 5 {
+                return streak_start.map(|s| SimTime(s as u64 * bw).max(restored));
+            }
+        } else {
+            streak_start = None;
+            streak = 0;
+        }
+    }
+    None
+}

@@ -1,0 +1,338 @@
+//! Scenario files: what to run, on what cluster, with which workload, job, engines and faults.
+//!
+//! Loading goes file → TOML tree → `--set` overrides → [`raw`] structs (unknown fields refused)
+//! → [`resolve`] (defaults filled, every range checked) → [`Scenario`]. A `Scenario` is always
+//! valid: every later stage may rely on its invariants (nodes ≥ 1, durations > 0, faults inside
+//! the run and naming existing nodes, limits respected).
+
+mod error;
+pub mod params;
+mod raw;
+mod resolve;
+mod set;
+
+pub use error::{FieldError, ScenarioError};
+pub use params::{ParamKind, ParamSpec, ParamValue, Params};
+pub use set::apply_set;
+
+use crate::ids::NodeId;
+use crate::time::{SimDuration, SimTime};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Documented limits, checked when a scenario is loaded.
+pub mod limits {
+    /// Most worker nodes in a cluster.
+    pub const MAX_NODES: u32 = 1000;
+    /// Most task slots per node.
+    pub const MAX_CORES: u32 = 256;
+    /// Most spare nodes.
+    pub const MAX_SPARES: u32 = 1000;
+    /// Highest input rate, records per second.
+    pub const MAX_RATE: f64 = 5_000_000.0;
+    /// Longest run.
+    pub const MAX_DURATION_S: u64 = 3_600;
+    /// Most records a run may generate (rate × duration).
+    pub const MAX_RECORDS: f64 = 20_000_000.0;
+    /// Most distinct keys.
+    pub const MAX_KEYS: u64 = 100_000_000;
+    /// Most source partitions.
+    pub const MAX_PARTITIONS: u32 = 4096;
+    /// Most stateful tasks.
+    pub const MAX_PARALLELISM: u32 = 16_384;
+}
+
+/// A loaded, checked scenario.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// The file it came from (for messages).
+    pub file: PathBuf,
+    /// `[run]`.
+    pub run: RunSpec,
+    /// `[cluster]`.
+    pub cluster: ClusterSpec,
+    /// `[workload]`.
+    pub workload: WorkloadSpec,
+    /// `[job]`.
+    pub job: JobSpec,
+    /// `[engines.NAME]` tables, unchecked here: each engine checks its own parameters.
+    pub engine_params: BTreeMap<String, toml::Table>,
+    /// `[[faults]]`, sorted by time.
+    pub faults: Vec<Fault>,
+}
+
+/// `[run]`: name, seed and timing of the run.
+#[derive(Debug, Clone)]
+pub struct RunSpec {
+    /// Name shown in reports.
+    pub name: String,
+    /// The seed every random stream derives from.
+    pub seed: u64,
+    /// How long input arrives.
+    pub duration: SimDuration,
+    /// Start-up period excluded from the summary's latency and throughput figures.
+    pub warmup: SimDuration,
+    /// Width of a time-series bucket.
+    pub bucket: SimDuration,
+    /// How long after the end of input engines may take to finish what they hold.
+    pub drain: SimDuration,
+    /// Engines to run, in order.
+    pub engines: Vec<String>,
+}
+
+/// `[cluster]`: the machines, network, storage and failure handling.
+#[derive(Debug, Clone)]
+pub struct ClusterSpec {
+    /// Worker nodes, ids `0..nodes`.
+    pub nodes: u32,
+    /// Task slots per node.
+    pub cores: u32,
+    /// Idle spare nodes, ids `nodes..nodes+spares`, that replace crashed workers.
+    pub spares: u32,
+    /// One-way latency of a network message.
+    pub network_latency: SimDuration,
+    /// NIC bandwidth per node, bytes per second.
+    pub bandwidth: f64,
+    /// Latency of one durable-storage operation.
+    pub storage_latency: SimDuration,
+    /// Durable-storage bandwidth per client node, bytes per second.
+    pub storage_bandwidth: f64,
+    /// Time from a crash until engines are told of it.
+    pub detection_delay: SimDuration,
+    /// Time for a spare node to be ready once requested.
+    pub spare_start: SimDuration,
+    /// Time for a crashed node to come back once a restart is requested.
+    pub restart_delay: SimDuration,
+}
+
+impl ClusterSpec {
+    /// The master / coordinator node, outside the worker and spare ranges.
+    pub fn master(&self) -> NodeId {
+        NodeId(self.nodes + self.spares)
+    }
+    /// Every node the cluster has: workers, spares, then the master.
+    pub fn total_nodes(&self) -> u32 {
+        self.nodes + self.spares + 1
+    }
+    /// The worker ids.
+    pub fn workers(&self) -> impl Iterator<Item = NodeId> + use<> {
+        (0..self.nodes).map(NodeId)
+    }
+}
+
+/// How input arrival is spread over time.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Profile {
+    /// Evenly spaced arrivals.
+    Constant,
+    /// Exponential gaps at the mean rate.
+    Poisson,
+    /// Poisson arrivals whose rate is `peak`× the base for the first `duty` of each `period`; the
+    /// mean stays `rate`.
+    Bursty {
+        /// Length of one cycle.
+        period: SimDuration,
+        /// Peak rate over base rate.
+        peak: f64,
+        /// Fraction of the period at peak.
+        duty: f64,
+    },
+}
+
+/// How keys are drawn.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum KeyDist {
+    /// Every key equally likely.
+    Uniform,
+    /// Zipf over key ranks with this exponent (key 0 is the hottest).
+    Zipf(f64),
+}
+
+/// `[workload]`: the input.
+#[derive(Debug, Clone)]
+pub struct WorkloadSpec {
+    /// Records per second, all partitions together.
+    pub rate: f64,
+    /// Source partitions.
+    pub partitions: u32,
+    /// Arrival profile.
+    pub profile: Profile,
+    /// Distinct keys.
+    pub keys: u64,
+    /// Key distribution.
+    pub key_dist: KeyDist,
+    /// Bytes per record on the wire and on disk.
+    pub record_bytes: u64,
+    /// Fraction of records whose event time lags their arrival (out of order).
+    pub out_of_order: f64,
+    /// Largest lag of an out-of-order record.
+    pub out_of_order_max: SimDuration,
+}
+
+/// The job's stateful operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobKind {
+    /// Per-key running count, emitted on every record.
+    RunningCount,
+    /// Per-key event-time window count.
+    WindowCount,
+}
+
+impl JobKind {
+    /// The name used in scenario files.
+    pub fn name(self) -> &'static str {
+        match self {
+            JobKind::RunningCount => "running-count",
+            JobKind::WindowCount => "window-count",
+        }
+    }
+    /// Every kind.
+    pub const ALL: [JobKind; 2] = [JobKind::RunningCount, JobKind::WindowCount];
+}
+
+/// How the sink makes emissions visible.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SinkMode {
+    /// Every emission is visible at once.
+    Append,
+    /// Keyed upsert: re-emitting an output overwrites it.
+    Idempotent,
+    /// Visible when the engine commits the transaction it was emitted in.
+    Transactional,
+}
+
+impl SinkMode {
+    /// The name used in scenario files.
+    pub fn name(self) -> &'static str {
+        match self {
+            SinkMode::Append => "append",
+            SinkMode::Idempotent => "idempotent",
+            SinkMode::Transactional => "transactional",
+        }
+    }
+    /// Every mode.
+    pub const ALL: [SinkMode; 3] = [SinkMode::Append, SinkMode::Idempotent, SinkMode::Transactional];
+}
+
+/// Event-time window parameters (window-count only).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WindowSpec {
+    /// Window length.
+    pub length: SimDuration,
+    /// Distance between window starts (= length for tumbling windows).
+    pub slide: SimDuration,
+    /// How long after its end a window still accepts records.
+    pub allowed_lateness: SimDuration,
+}
+
+/// `[job]`: the dataflow and its costs.
+#[derive(Debug, Clone)]
+pub struct JobSpec {
+    /// The stateful operator.
+    pub kind: JobKind,
+    /// Sink mode.
+    pub sink: SinkMode,
+    /// CPU per record of the parse operator.
+    pub parse_cost: SimDuration,
+    /// CPU per record of the map operator.
+    pub map_cost: SimDuration,
+    /// Fraction of records the filter keeps (decided by the record's id, so every run agrees).
+    pub filter_keep: f64,
+    /// CPU per record of the stateful operator.
+    pub state_cost: SimDuration,
+    /// State bytes per key (sizes checkpoints and state transfers).
+    pub state_bytes_per_key: u64,
+    /// Number of stateful tasks.
+    pub parallelism: u32,
+    /// Windows (used by window-count).
+    pub window: WindowSpec,
+    /// Watermark delay: a partition's watermark is its largest event time so far minus this.
+    pub max_out_of_orderness: SimDuration,
+}
+
+impl JobSpec {
+    /// CPU per record of the stateless chain (parse + map + filter).
+    pub fn stateless_cost(&self) -> SimDuration {
+        self.parse_cost + self.map_cost
+    }
+}
+
+/// A node a fault hits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultTarget {
+    /// A worker, by id.
+    Worker(NodeId),
+    /// The master / coordinator.
+    Master,
+}
+
+/// One injected fault.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fault {
+    /// These nodes crash at once.
+    Crash {
+        /// When.
+        at: SimTime,
+        /// Which nodes.
+        targets: Vec<FaultTarget>,
+    },
+    /// A node runs `factor`× slower for a while.
+    Straggler {
+        /// From when.
+        at: SimTime,
+        /// Which worker.
+        node: NodeId,
+        /// Slowdown factor (> 1 slows down).
+        factor: f64,
+        /// For how long.
+        duration: SimDuration,
+    },
+}
+
+impl Fault {
+    /// When the fault starts.
+    pub fn at(&self) -> SimTime {
+        match self {
+            Fault::Crash { at, .. } | Fault::Straggler { at, .. } => *at,
+        }
+    }
+}
+
+impl Scenario {
+    /// Loads, overrides and checks a scenario file.
+    pub fn load(path: &Path, sets: &[String]) -> Result<Scenario, ScenarioError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ScenarioError::Io { file: path.to_path_buf(), reason: e.to_string() })?;
+        Self::from_str(path, &text, sets)
+    }
+
+    /// Parses, overrides and checks scenario text; `path` is used in messages only.
+    pub fn from_str(path: &Path, text: &str, sets: &[String]) -> Result<Scenario, ScenarioError> {
+        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| ScenarioError::Syntax {
+            file: path.to_path_buf(),
+            message: e.to_string().trim().replace('\n', " "),
+        })?;
+        let mut value = toml::Value::Table(table);
+        for s in sets {
+            apply_set(&mut value, s)?;
+        }
+        let raw: raw::RawScenario = serde_path_to_error::deserialize(value).map_err(|e| {
+            let field = e.path().to_string();
+            ScenarioError::Field {
+                file: path.to_path_buf(),
+                field: if field == "." { "(top level)".into() } else { field },
+                message: e.into_inner().to_string(),
+            }
+        })?;
+        resolve::resolve(raw, path).map_err(|e| ScenarioError::Field {
+            file: path.to_path_buf(),
+            field: e.field,
+            message: e.message,
+        })
+    }
+
+    /// Total records the workload is expected to generate (for limits and progress).
+    pub fn expected_records(&self) -> f64 {
+        self.workload.rate * self.run.duration.as_secs_f64()
+    }
+}
