@@ -8,7 +8,9 @@ pub fn round_robin(count: u32, workers: &[NodeId], offset: u32) -> Vec<NodeId> {
     if workers.is_empty() {
         return Vec::new();
     }
-    (0..count).map(|i| workers[((i + offset) as usize) % workers.len()]).collect()
+    (0..count)
+        .map(|i| workers[((i + offset) as usize) % workers.len()])
+        .collect()
 }
 
 /// Splits `records` (filter applied) into one list per stateful task, keeping log order.

@@ -6,4 +6,4 @@ pub mod common;
 pub mod none;
 pub mod registry;
 
-pub use registry::{all, find, EngineInfo};
+pub use registry::{EngineInfo, all, find};

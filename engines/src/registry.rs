@@ -36,25 +36,42 @@ pub fn find(name: &str) -> Option<EngineInfo> {
 /// only that engine's parameters with allowed values.
 pub fn check(sc: &Scenario) -> Result<(), ScenarioError> {
     let names: Vec<&str> = all().iter().map(|e| e.name).collect();
-    let field = |field: String, message: String| ScenarioError::Field { file: sc.file.clone(), field, message };
+    let field = |field: String, message: String| ScenarioError::Field {
+        file: sc.file.clone(),
+        field,
+        message,
+    };
     for (i, n) in sc.run.engines.iter().enumerate() {
         if find(n).is_none() {
-            return Err(field(format!("run.engines[{i}]"), format!("no engine \"{n}\": known engines are {}", names.join(", "))));
+            return Err(field(
+                format!("run.engines[{i}]"),
+                format!("no engine \"{n}\": known engines are {}", names.join(", ")),
+            ));
         }
     }
     for (name, table) in &sc.engine_params {
-        let info = find(name)
-            .ok_or_else(|| field(format!("engines.{name}"), format!("no engine \"{name}\": known engines are {}", names.join(", "))))?;
-        Params::parse(&info.params, Some(table)).map_err(|(k, m)| field(format!("engines.{name}.{k}"), m))?;
+        let info = find(name).ok_or_else(|| {
+            field(
+                format!("engines.{name}"),
+                format!(
+                    "no engine \"{name}\": known engines are {}",
+                    names.join(", ")
+                ),
+            )
+        })?;
+        Params::parse(&info.params, Some(table))
+            .map_err(|(k, m)| field(format!("engines.{name}.{k}"), m))?;
     }
     Ok(())
 }
 
 /// The checked parameters of engine `info` in `sc` (defaults where the scenario gives none).
 pub fn params(sc: &Scenario, info: &EngineInfo) -> Result<Params, ScenarioError> {
-    Params::parse(&info.params, sc.engine_params.get(info.name)).map_err(|(k, m)| ScenarioError::Field {
-        file: sc.file.clone(),
-        field: format!("engines.{}.{k}", info.name),
-        message: m,
+    Params::parse(&info.params, sc.engine_params.get(info.name)).map_err(|(k, m)| {
+        ScenarioError::Field {
+            file: sc.file.clone(),
+            field: format!("engines.{}.{k}", info.name),
+            message: m,
+        }
     })
 }

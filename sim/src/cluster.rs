@@ -63,7 +63,12 @@ impl<T> Cluster<T> {
                 let mut slow: Vec<(SimTime, SimTime, f64)> = faults
                     .iter()
                     .filter_map(|f| match f {
-                        Fault::Straggler { at, node, factor, duration } if node.0 == i => Some((*at, *at + *duration, *factor)),
+                        Fault::Straggler {
+                            at,
+                            node,
+                            factor,
+                            duration,
+                        } if node.0 == i => Some((*at, *at + *duration, *factor)),
                         _ => None,
                     })
                     .collect();
@@ -81,7 +86,12 @@ impl<T> Cluster<T> {
                 }
             })
             .collect();
-        Cluster { spec: spec.clone(), nodes, next_spare: spec.nodes, node_ns: 0 }
+        Cluster {
+            spec: spec.clone(),
+            nodes,
+            next_spare: spec.nodes,
+            node_ns: 0,
+        }
     }
 
     pub fn node(&self, n: NodeId) -> Option<&Node<T>> {
@@ -122,7 +132,13 @@ impl<T> Cluster<T> {
         n.running[core] = Some((job.id, job.tag));
         let epoch = n.epoch;
         let finish = finish_time(&n.slow, now, job.work);
-        Some(Started { node, epoch, core, id: job.id, finish })
+        Some(Started {
+            node,
+            epoch,
+            core,
+            id: job.id,
+            finish,
+        })
     }
 
     /// Frees the core if it still runs `id` under `epoch`; returns the tag to deliver.
@@ -139,12 +155,18 @@ impl<T> Cluster<T> {
 
     /// Removes queued or running work `id`; true if a core was freed.
     pub fn cancel(&mut self, node: NodeId, id: WorkId) -> bool {
-        let Some(n) = self.nodes.get_mut(node.0 as usize) else { return false };
+        let Some(n) = self.nodes.get_mut(node.0 as usize) else {
+            return false;
+        };
         if let Some(pos) = n.queue.iter().position(|j| j.id == id) {
             n.queue.remove(pos);
             return false;
         }
-        if let Some(slot) = n.running.iter_mut().find(|s| matches!(s, Some((rid, _)) if *rid == id)) {
+        if let Some(slot) = n
+            .running
+            .iter_mut()
+            .find(|s| matches!(s, Some((rid, _)) if *rid == id))
+        {
             *slot = None;
             return true;
         }
@@ -153,7 +175,9 @@ impl<T> Cluster<T> {
 
     /// Kills a node: its work, queues and buffers vanish, its epoch moves on.
     pub fn crash(&mut self, now: SimTime, node: NodeId) -> bool {
-        let Some(n) = self.nodes.get_mut(node.0 as usize) else { return false };
+        let Some(n) = self.nodes.get_mut(node.0 as usize) else {
+            return false;
+        };
         if !n.alive {
             return false;
         }
@@ -222,7 +246,12 @@ impl<T> Cluster<T> {
 
     /// Node-seconds used up to `now` by every node that was active.
     pub fn node_seconds(&self, now: SimTime) -> f64 {
-        let open: u128 = self.nodes.iter().filter(|n| n.active).map(|n| u128::from(now.since(n.active_since).as_nanos())).sum();
+        let open: u128 = self
+            .nodes
+            .iter()
+            .filter(|n| n.active)
+            .map(|n| u128::from(now.since(n.active_since).as_nanos()))
+            .sum();
         (self.node_ns + open) as f64 / 1e9
     }
 }
@@ -260,14 +289,23 @@ mod tests {
     #[test]
     fn work_inside_a_straggler_window_takes_factor_times_longer() {
         let slow = [(SimTime(1_000), SimTime(1_000_000), 5.0)];
-        assert_eq!(finish_time(&slow, SimTime(2_000), SimDuration(100)), SimTime(2_500));
+        assert_eq!(
+            finish_time(&slow, SimTime(2_000), SimDuration(100)),
+            SimTime(2_500)
+        );
     }
 
     #[test]
     fn work_spanning_a_window_edge_is_slowed_only_inside_it() {
         let slow = [(SimTime(100), SimTime(200), 4.0)];
         // 50 ns at full speed up to t=100, then 100 ns of window does 25 ns of work, then 25 more.
-        assert_eq!(finish_time(&slow, SimTime(50), SimDuration(100)), SimTime(225));
-        assert_eq!(finish_time(&[], SimTime(50), SimDuration(100)), SimTime(150));
+        assert_eq!(
+            finish_time(&slow, SimTime(50), SimDuration(100)),
+            SimTime(225)
+        );
+        assert_eq!(
+            finish_time(&[], SimTime(50), SimDuration(100)),
+            SimTime(150)
+        );
     }
 }

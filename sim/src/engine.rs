@@ -86,9 +86,20 @@ pub enum Traffic {
 #[allow(missing_docs)]
 pub enum Command<M, T> {
     /// Send `msg` of `bytes` from `from` to `to`.
-    Send { from: NodeId, to: NodeId, bytes: u64, msg: M, traffic: Traffic },
+    Send {
+        from: NodeId,
+        to: NodeId,
+        bytes: u64,
+        msg: M,
+        traffic: Traffic,
+    },
     /// Run `work` (nominal CPU time at speed 1) on a core of `node`.
-    Compute { node: NodeId, id: WorkId, work: SimDuration, tag: T },
+    Compute {
+        node: NodeId,
+        id: WorkId,
+        work: SimDuration,
+        tag: T,
+    },
     /// Drop queued or running work.
     Cancel { node: NodeId, id: WorkId },
     /// Fire `tag` at `at`.
@@ -96,11 +107,20 @@ pub enum Command<M, T> {
     /// Forget a timer.
     CancelTimer { id: TimerId },
     /// Write `bytes` to durable storage from `node`.
-    StorageWrite { node: NodeId, bytes: u64, checkpoint: bool, tag: T },
+    StorageWrite {
+        node: NodeId,
+        bytes: u64,
+        checkpoint: bool,
+        tag: T,
+    },
     /// Read `bytes` from durable storage into `node`.
     StorageRead { node: NodeId, bytes: u64, tag: T },
     /// Hand outputs to the sink from `node`, in a transaction or not.
-    Emit { node: NodeId, outputs: Vec<Output>, txn: Option<TxnId> },
+    Emit {
+        node: NodeId,
+        outputs: Vec<Output>,
+        txn: Option<TxnId>,
+    },
     /// Make a transaction's outputs visible.
     Commit { txn: TxnId },
     /// Discard a transaction's outputs.
@@ -112,7 +132,11 @@ pub enum Command<M, T> {
     /// The engine has read partition `part` up to `offset` (for the backlog series).
     Progress { part: PartitionId, offset: u64 },
     /// A line for events.csv.
-    Log { kind: &'static str, node: Option<NodeId>, detail: String },
+    Log {
+        kind: &'static str,
+        node: Option<NodeId>,
+        detail: String,
+    },
     /// Every task lost with `node` runs again.
     Restored { node: NodeId },
 }
@@ -141,7 +165,15 @@ impl<'a, M, T> Ctx<'a, M, T> {
         rng: &'a mut SimRng,
         next_id: &'a mut u64,
     ) -> Self {
-        Ctx { now, scenario, log, sem, rng, next_id, commands: Vec::new() }
+        Ctx {
+            now,
+            scenario,
+            log,
+            sem,
+            rng,
+            next_id,
+            commands: Vec::new(),
+        }
     }
     fn fresh(&mut self) -> u64 {
         *self.next_id += 1;
@@ -153,16 +185,33 @@ impl<'a, M, T> Ctx<'a, M, T> {
     }
     /// Sends a data message.
     pub fn send(&mut self, from: NodeId, to: NodeId, bytes: u64, msg: M) {
-        self.commands.push(Command::Send { from, to, bytes, msg, traffic: Traffic::Data });
+        self.commands.push(Command::Send {
+            from,
+            to,
+            bytes,
+            msg,
+            traffic: Traffic::Data,
+        });
     }
     /// Sends a message that exists only for fault tolerance (counted in ft_messages/ft_bytes).
     pub fn send_ft(&mut self, from: NodeId, to: NodeId, bytes: u64, msg: M) {
-        self.commands.push(Command::Send { from, to, bytes, msg, traffic: Traffic::FaultTolerance });
+        self.commands.push(Command::Send {
+            from,
+            to,
+            bytes,
+            msg,
+            traffic: Traffic::FaultTolerance,
+        });
     }
     /// Queues `work` of nominal CPU time on `node`; [`Event::WorkDone`] follows if the node lives.
     pub fn compute(&mut self, node: NodeId, work: SimDuration, tag: T) -> WorkId {
         let id = WorkId(self.fresh());
-        self.commands.push(Command::Compute { node, id, work, tag });
+        self.commands.push(Command::Compute {
+            node,
+            id,
+            work,
+            tag,
+        });
         id
     }
     /// Drops queued or running work; its `WorkDone` will not come.
@@ -177,7 +226,11 @@ impl<'a, M, T> Ctx<'a, M, T> {
     /// Fires `tag` at `at` (now, if `at` is past).
     pub fn set_timer_at(&mut self, at: SimTime, tag: T) -> TimerId {
         let id = TimerId(self.fresh());
-        self.commands.push(Command::Timer { id, at: at.max(self.now), tag });
+        self.commands.push(Command::Timer {
+            id,
+            at: at.max(self.now),
+            tag,
+        });
         id
     }
     /// Cancels a timer; it will not fire.
@@ -186,11 +239,17 @@ impl<'a, M, T> Ctx<'a, M, T> {
     }
     /// Writes to durable storage; `checkpoint` counts the bytes in checkpoint_bytes.
     pub fn storage_write(&mut self, node: NodeId, bytes: u64, checkpoint: bool, tag: T) {
-        self.commands.push(Command::StorageWrite { node, bytes, checkpoint, tag });
+        self.commands.push(Command::StorageWrite {
+            node,
+            bytes,
+            checkpoint,
+            tag,
+        });
     }
     /// Reads from durable storage.
     pub fn storage_read(&mut self, node: NodeId, bytes: u64, tag: T) {
-        self.commands.push(Command::StorageRead { node, bytes, tag });
+        self.commands
+            .push(Command::StorageRead { node, bytes, tag });
     }
     /// Hands outputs to the sink from `node` (dropped if the node is dead). With a transactional
     /// sink and `txn = Some`, they become visible at [`Ctx::commit`]; otherwise at once.
@@ -220,8 +279,17 @@ impl<'a, M, T> Ctx<'a, M, T> {
         self.commands.push(Command::Progress { part, offset });
     }
     /// Adds a line to events.csv.
-    pub fn log_event(&mut self, kind: &'static str, node: Option<NodeId>, detail: impl Into<String>) {
-        self.commands.push(Command::Log { kind, node, detail: detail.into() });
+    pub fn log_event(
+        &mut self,
+        kind: &'static str,
+        node: Option<NodeId>,
+        detail: impl Into<String>,
+    ) {
+        self.commands.push(Command::Log {
+            kind,
+            node,
+            detail: detail.into(),
+        });
     }
     /// Reports that every task lost with `node` runs again (the failure's `restored` instant).
     pub fn restored(&mut self, node: NodeId) {
@@ -238,6 +306,23 @@ pub struct Table {
     pub header: Vec<String>,
     /// Rows, already formatted (fixed decimals, so files are byte-identical across runs).
     pub rows: Vec<Vec<String>>,
+    /// Charts to draw from this table, each as `DIR/ENGINE/<file>.png` and `.svg`.
+    pub charts: Vec<TableChart>,
+}
+
+/// A line chart of some numeric columns of a [`Table`] against another.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TableChart {
+    /// File stem of the chart.
+    pub file: String,
+    /// Title.
+    pub title: String,
+    /// Column on the x axis.
+    pub x: String,
+    /// Columns drawn as lines.
+    pub ys: Vec<String>,
+    /// Label of the y axis.
+    pub y_label: String,
 }
 
 /// A fault-tolerance engine.

@@ -75,7 +75,11 @@ impl Semantics {
     }
     /// Start times of the windows `r` counts in (non-late ones only), in increasing order.
     pub fn windows_of(&self, r: &Record) -> impl Iterator<Item = u64> + use<> {
-        let WindowSpec { length, slide, allowed_lateness } = self.window;
+        let WindowSpec {
+            length,
+            slide,
+            allowed_lateness,
+        } = self.window;
         let (len, sl) = (length.as_nanos(), slide.as_nanos());
         let et = r.event_time.0;
         let last_start = et - et % sl;
@@ -123,7 +127,12 @@ impl OperatorState {
             JobKind::RunningCount => {
                 let c = self.counts.entry(key).or_insert(0);
                 *c += 1;
-                out.push(Output { key, sub: *c, value: *c, origin: r.event_time });
+                out.push(Output {
+                    key,
+                    sub: *c,
+                    value: *c,
+                    origin: r.event_time,
+                });
             }
             JobKind::WindowCount => {
                 for start in sem.windows_of(r) {
@@ -145,14 +154,25 @@ impl OperatorState {
             }
             *w = wm;
         }
-        let global = self.part_wm.iter().min().copied().unwrap_or(SimTime::ZERO).0;
+        let global = self
+            .part_wm
+            .iter()
+            .min()
+            .copied()
+            .unwrap_or(SimTime::ZERO)
+            .0;
         let len = sem.window.length.as_nanos();
         while let Some((&(start, key), &count)) = self.windows.first_key_value() {
             if sem.fire_time(start) > global {
                 break;
             }
             self.windows.pop_first();
-            out.push(Output { key, sub: start, value: count, origin: SimTime(start + len) });
+            out.push(Output {
+                key,
+                sub: start,
+                value: count,
+                origin: SimTime(start + len),
+            });
         }
     }
 

@@ -20,10 +20,27 @@ use crate::workload::SourceLog;
 use rustc_hash::FxHashSet;
 
 enum Internal<M, T> {
-    Deliver { from: NodeId, to: NodeId, epoch: u32, msg: M },
-    Timer { id: TimerId, tag: T },
-    WorkEnd { node: NodeId, epoch: u32, core: usize, id: WorkId },
-    StorageEnd { node: NodeId, epoch: u32, tag: T },
+    Deliver {
+        from: NodeId,
+        to: NodeId,
+        epoch: u32,
+        msg: M,
+    },
+    Timer {
+        id: TimerId,
+        tag: T,
+    },
+    WorkEnd {
+        node: NodeId,
+        epoch: u32,
+        core: usize,
+        id: WorkId,
+    },
+    StorageEnd {
+        node: NodeId,
+        epoch: u32,
+        tag: T,
+    },
     Fault(usize),
     StragglerEnd(NodeId),
     Detect(NodeId),
@@ -83,7 +100,10 @@ impl<'a, M, T> Kernel<'a, M, T> {
         let mut queue = EventQueue::with_capacity(1024);
         for (i, f) in sc.faults.iter().enumerate() {
             queue.push(f.at(), Internal::Fault(i));
-            if let Fault::Straggler { at, node, duration, .. } = f {
+            if let Fault::Straggler {
+                at, node, duration, ..
+            } = f
+            {
                 queue.push(*at + *duration, Internal::StragglerEnd(*node));
             }
         }
@@ -95,7 +115,11 @@ impl<'a, M, T> Kernel<'a, M, T> {
             sem: Semantics::new(&sc.job, log.partitions()),
             queue,
             cluster: Cluster::new(&sc.cluster, &sc.faults),
-            sink: Sink::new(sc.job.sink, sc.run.bucket, SimTime(sc.run.warmup.as_nanos())),
+            sink: Sink::new(
+                sc.job.sink,
+                sc.run.bucket,
+                SimTime(sc.run.warmup.as_nanos()),
+            ),
             cancelled: FxHashSet::default(),
             rng: stream(sc.run.seed, &format!("engine/{engine_name}")),
             next_id: 0,
@@ -108,7 +132,11 @@ impl<'a, M, T> Kernel<'a, M, T> {
         }
     }
 
-    fn run<E: Engine<Msg = M, Tag = T>>(mut self, engine: &mut E, on_progress: &mut dyn FnMut(SimTime)) -> RunOutput {
+    fn run<E: Engine<Msg = M, Tag = T>>(
+        mut self,
+        engine: &mut E,
+        on_progress: &mut dyn FnMut(SimTime),
+    ) -> RunOutput {
         let limit = SimTime(self.sc.run.duration.as_nanos()) + self.sc.run.drain;
         self.dispatch(engine, None);
         while let Some((time, _, ev)) = self.queue.pop() {
@@ -134,18 +162,29 @@ impl<'a, M, T> Kernel<'a, M, T> {
     /// Applies an internal event to the cluster; returns what the engine must be told, if anything.
     fn physics(&mut self, ev: Internal<M, T>) -> Option<Event<M, T>> {
         match ev {
-            Internal::Deliver { from, to, epoch, msg } => {
-                (self.cluster.is_alive(to) && self.cluster.epoch(to) == epoch).then_some(Event::Message { from, to, msg })
+            Internal::Deliver {
+                from,
+                to,
+                epoch,
+                msg,
+            } => (self.cluster.is_alive(to) && self.cluster.epoch(to) == epoch)
+                .then_some(Event::Message { from, to, msg }),
+            Internal::Timer { id, tag } => {
+                (!self.cancelled.remove(&id)).then_some(Event::Timer { id, tag })
             }
-            Internal::Timer { id, tag } => (!self.cancelled.remove(&id)).then_some(Event::Timer { id, tag }),
-            Internal::WorkEnd { node, epoch, core, id } => {
+            Internal::WorkEnd {
+                node,
+                epoch,
+                core,
+                id,
+            } => {
                 let tag = self.cluster.complete(node, epoch, core, id)?;
                 self.start_work(node);
                 Some(Event::WorkDone { node, id, tag })
             }
-            Internal::StorageEnd { node, epoch, tag } => {
-                (self.cluster.is_alive(node) && self.cluster.epoch(node) == epoch).then_some(Event::StorageDone { node, tag })
-            }
+            Internal::StorageEnd { node, epoch, tag } => (self.cluster.is_alive(node)
+                && self.cluster.epoch(node) == epoch)
+                .then_some(Event::StorageDone { node, tag }),
             Internal::Fault(i) => {
                 self.inject(i);
                 None
@@ -155,7 +194,11 @@ impl<'a, M, T> Kernel<'a, M, T> {
                 None
             }
             Internal::Detect(node) => {
-                for f in self.failures.iter_mut().filter(|f| f.nodes.contains(&node) && f.detected.is_none()) {
+                for f in self
+                    .failures
+                    .iter_mut()
+                    .filter(|f| f.nodes.contains(&node) && f.detected.is_none())
+                {
                     f.detected = Some(self.now);
                 }
                 self.log_row("detected", Some(node), String::new());
@@ -180,10 +223,15 @@ impl<'a, M, T> Kernel<'a, M, T> {
             Internal::Sample(b) => {
                 let t = SimTime((b as u64 + 1) * self.sc.run.bucket.as_nanos());
                 let backlog: u64 = (0..self.log.partitions())
-                    .map(|p| self.log.available(PartitionId(p), t).saturating_sub(self.progress[p as usize]))
+                    .map(|p| {
+                        self.log
+                            .available(PartitionId(p), t)
+                            .saturating_sub(self.progress[p as usize])
+                    })
                     .sum();
                 self.sink.bucket_at(b).backlog = backlog;
-                self.queue.push(t + self.sc.run.bucket, Internal::Sample(b + 1));
+                self.queue
+                    .push(t + self.sc.run.bucket, Internal::Sample(b + 1));
                 None
             }
         }
@@ -198,15 +246,27 @@ impl<'a, M, T> Kernel<'a, M, T> {
                     if self.cluster.crash(self.now, node) {
                         nodes.push(node);
                         self.log_row("crash", Some(node), String::new());
-                        self.queue.push(self.now + self.sc.cluster.detection_delay, Internal::Detect(node));
+                        self.queue.push(
+                            self.now + self.sc.cluster.detection_delay,
+                            Internal::Detect(node),
+                        );
                     }
                 }
                 if !nodes.is_empty() {
                     self.failures.push(FailureRecord::new(self.now, nodes));
                 }
             }
-            Fault::Straggler { node, factor, duration, .. } => {
-                self.log_row("straggler-start", Some(*node), format!("slowdown {factor}x for {duration}"));
+            Fault::Straggler {
+                node,
+                factor,
+                duration,
+                ..
+            } => {
+                self.log_row(
+                    "straggler-start",
+                    Some(*node),
+                    format!("slowdown {factor}x for {duration}"),
+                );
             }
         }
     }
@@ -218,15 +278,35 @@ impl<'a, M, T> Kernel<'a, M, T> {
     }
 
     fn schedule_work(&mut self, s: Started) {
-        self.queue.push(s.finish, Internal::WorkEnd { node: s.node, epoch: s.epoch, core: s.core, id: s.id });
+        self.queue.push(
+            s.finish,
+            Internal::WorkEnd {
+                node: s.node,
+                epoch: s.epoch,
+                core: s.core,
+                id: s.id,
+            },
+        );
     }
 
     fn log_row(&mut self, kind: &str, node: Option<NodeId>, detail: String) {
-        self.events.push(EventRow { t: self.now, kind: kind.to_string(), node, detail });
+        self.events.push(EventRow {
+            t: self.now,
+            kind: kind.to_string(),
+            node,
+            detail,
+        });
     }
 
     fn dispatch<E: Engine<Msg = M, Tag = T>>(&mut self, engine: &mut E, ev: Option<Event<M, T>>) {
-        let mut cx = Ctx::new(self.now, self.sc, self.log, &self.sem, &mut self.rng, &mut self.next_id);
+        let mut cx = Ctx::new(
+            self.now,
+            self.sc,
+            self.log,
+            &self.sem,
+            &mut self.rng,
+            &mut self.next_id,
+        );
         match ev {
             None => engine.start(&mut cx),
             Some(e) => engine.handle(e, &mut cx),
@@ -240,7 +320,13 @@ impl<'a, M, T> Kernel<'a, M, T> {
     fn apply(&mut self, c: Command<M, T>) {
         let now = self.now;
         match c {
-            Command::Send { from, to, bytes, msg, traffic } => {
+            Command::Send {
+                from,
+                to,
+                bytes,
+                msg,
+                traffic,
+            } => {
                 if !self.cluster.is_alive(from) {
                     return;
                 }
@@ -252,9 +338,22 @@ impl<'a, M, T> Kernel<'a, M, T> {
                 }
                 let at = self.cluster.transmit(now, from, to, bytes);
                 let epoch = self.cluster.epoch(to);
-                self.queue.push(at, Internal::Deliver { from, to, epoch, msg });
+                self.queue.push(
+                    at,
+                    Internal::Deliver {
+                        from,
+                        to,
+                        epoch,
+                        msg,
+                    },
+                );
             }
-            Command::Compute { node, id, work, tag } => {
+            Command::Compute {
+                node,
+                id,
+                work,
+                tag,
+            } => {
                 if let Some(s) = self.cluster.submit(now, node, Job { id, work, tag }) {
                     self.schedule_work(s);
                 }
@@ -270,7 +369,12 @@ impl<'a, M, T> Kernel<'a, M, T> {
             Command::CancelTimer { id } => {
                 self.cancelled.insert(id);
             }
-            Command::StorageWrite { node, bytes, checkpoint, tag } => {
+            Command::StorageWrite {
+                node,
+                bytes,
+                checkpoint,
+                tag,
+            } => {
                 if !self.cluster.is_alive(node) {
                     return;
                 }
@@ -280,7 +384,8 @@ impl<'a, M, T> Kernel<'a, M, T> {
                 self.stats.storage_bytes += bytes;
                 let at = self.cluster.storage(now, node, bytes);
                 let epoch = self.cluster.epoch(node);
-                self.queue.push(at, Internal::StorageEnd { node, epoch, tag });
+                self.queue
+                    .push(at, Internal::StorageEnd { node, epoch, tag });
             }
             Command::StorageRead { node, bytes, tag } => {
                 if !self.cluster.is_alive(node) {
@@ -289,7 +394,8 @@ impl<'a, M, T> Kernel<'a, M, T> {
                 self.stats.storage_bytes += bytes;
                 let at = self.cluster.storage(now, node, bytes);
                 let epoch = self.cluster.epoch(node);
-                self.queue.push(at, Internal::StorageEnd { node, epoch, tag });
+                self.queue
+                    .push(at, Internal::StorageEnd { node, epoch, tag });
             }
             Command::Emit { node, outputs, txn } => {
                 if self.cluster.is_alive(node) {
@@ -300,7 +406,8 @@ impl<'a, M, T> Kernel<'a, M, T> {
             Command::Abort { txn } => self.sink.abort(txn),
             Command::RequestSpare => match self.cluster.take_spare() {
                 Some(node) => {
-                    self.queue.push(now + self.sc.cluster.spare_start, Internal::SpareUp(node));
+                    self.queue
+                        .push(now + self.sc.cluster.spare_start, Internal::SpareUp(node));
                 }
                 None => {
                     // Answered at once, as its own event, so the engine sees it after this handler.
@@ -310,7 +417,10 @@ impl<'a, M, T> Kernel<'a, M, T> {
             },
             Command::RestartNode { node } => {
                 if !self.cluster.is_alive(node) {
-                    self.queue.push(now + self.sc.cluster.restart_delay, Internal::RestartUp(node));
+                    self.queue.push(
+                        now + self.sc.cluster.restart_delay,
+                        Internal::RestartUp(node),
+                    );
                 }
             }
             Command::Progress { part, offset } => {
@@ -339,6 +449,12 @@ impl<'a, M, T> Kernel<'a, M, T> {
         let end_bucket = (self.now.0 / self.sc.run.bucket.as_nanos()) as usize;
         self.sink.bucket_at(end_bucket);
         self.stats.uncommitted = self.sink.pending_outputs() as u64;
-        RunOutput { sink: self.sink, events: self.events, failures: self.failures, stats: self.stats, tables: engine.tables() }
+        RunOutput {
+            sink: self.sink,
+            events: self.events,
+            failures: self.failures,
+            stats: self.stats,
+            tables: engine.tables(),
+        }
     }
 }

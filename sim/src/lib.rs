@@ -23,7 +23,7 @@ pub mod time;
 pub mod units;
 pub mod workload;
 
-pub use engine::{Ctx, Engine, Event, Table};
+pub use engine::{Ctx, Engine, Event, Table, TableChart};
 pub use ids::{NodeId, PartitionId, TimerId, TxnId, WorkId};
 pub use job::{OperatorState, Output, Semantics};
 pub use oracle::{Guarantee, Verdict};
@@ -60,5 +60,12 @@ pub fn simulate<E: Engine>(
     on_progress: &mut dyn FnMut(SimTime),
 ) -> RunReport {
     let out = kernel::run(scenario, &prepared.log, name, engine, on_progress);
-    RunReport::build(scenario, name, promised, &prepared.expected, prepared.log.total(), out)
+    RunReport::build(
+        scenario,
+        name,
+        promised,
+        &prepared.expected,
+        prepared.log.total(),
+        out,
+    )
 }

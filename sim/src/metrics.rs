@@ -69,7 +69,9 @@ impl Sink {
     /// Takes emissions at `now`.
     pub fn emit(&mut self, now: SimTime, outputs: Vec<Output>, txn: Option<TxnId>) {
         match (self.mode, txn) {
-            (SinkMode::Transactional, Some(t)) => self.pending.entry(t).or_default().extend(outputs),
+            (SinkMode::Transactional, Some(t)) => {
+                self.pending.entry(t).or_default().extend(outputs)
+            }
             _ => self.show(now, outputs),
         }
     }
@@ -110,7 +112,11 @@ impl Sink {
     /// The bucket with index `b`, created (with the ones before it) if needed.
     pub fn bucket_at(&mut self, b: usize) -> &mut Bucket {
         while self.buckets.len() <= b {
-            self.buckets.push(Bucket { outputs: 0, latency: histogram(), backlog: 0 });
+            self.buckets.push(Bucket {
+                outputs: 0,
+                latency: histogram(),
+                backlog: 0,
+            });
         }
         &mut self.buckets[b]
     }

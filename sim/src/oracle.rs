@@ -13,10 +13,10 @@
 //! at-least-once; only losses → at-most-once; anything wrong, or losses and duplicates together
 //! → violated.
 
+use crate::ids::PartitionId;
 use crate::job::{Output, Semantics};
 use crate::scenario::JobKind;
 use crate::workload::SourceLog;
-use crate::ids::PartitionId;
 use rustc_hash::FxHashMap;
 use std::fmt;
 
@@ -48,7 +48,9 @@ impl Guarantee {
         match self {
             Guarantee::None => true,
             Guarantee::AtMostOnce => matches!(verdict, Verdict::ExactlyOnce | Verdict::AtMostOnce),
-            Guarantee::AtLeastOnce => matches!(verdict, Verdict::ExactlyOnce | Verdict::AtLeastOnce),
+            Guarantee::AtLeastOnce => {
+                matches!(verdict, Verdict::ExactlyOnce | Verdict::AtLeastOnce)
+            }
             Guarantee::ExactlyOnce => verdict == Verdict::ExactlyOnce,
         }
     }
@@ -105,7 +107,11 @@ pub fn expected(sem: &Semantics, log: &SourceLog) -> Expected {
         JobKind::RunningCount => {
             let mut counts: FxHashMap<u64, u64> = FxHashMap::default();
             for p in 0..log.partitions() {
-                for r in log.partition(PartitionId(p)).iter().filter(|r| sem.keeps(r)) {
+                for r in log
+                    .partition(PartitionId(p))
+                    .iter()
+                    .filter(|r| sem.keeps(r))
+                {
                     *counts.entry(u64::from(r.key)).or_insert(0) += 1;
                 }
             }
@@ -116,7 +122,11 @@ pub fn expected(sem: &Semantics, log: &SourceLog) -> Expected {
         JobKind::WindowCount => {
             let mut windows: FxHashMap<(u64, u64), u64> = FxHashMap::default();
             for p in 0..log.partitions() {
-                for r in log.partition(PartitionId(p)).iter().filter(|r| sem.keeps(r)) {
+                for r in log
+                    .partition(PartitionId(p))
+                    .iter()
+                    .filter(|r| sem.keeps(r))
+                {
                     for start in sem.windows_of(r) {
                         *windows.entry((u64::from(r.key), start)).or_insert(0) += 1;
                     }
@@ -124,7 +134,10 @@ pub fn expected(sem: &Semantics, log: &SourceLog) -> Expected {
             }
             let final_wm = log.final_watermark().0;
             outputs.extend(
-                windows.into_iter().filter(|((_, s), _)| sem.fire_time(*s) <= final_wm).map(|((k, s), c)| (k, s, c)),
+                windows
+                    .into_iter()
+                    .filter(|((_, s), _)| sem.fire_time(*s) <= final_wm)
+                    .map(|((k, s), c)| (k, s, c)),
             );
         }
     }
@@ -183,5 +196,12 @@ pub fn check(expected: &Expected, visible: &[Output]) -> Check {
         (false, true, false) => Verdict::AtLeastOnce,
         (true, false, false) => Verdict::AtMostOnce,
     };
-    Check { expected: expected.outputs.len() as u64, visible: seen.len() as u64, lost, duplicated, wrong, verdict }
+    Check {
+        expected: expected.outputs.len() as u64,
+        visible: seen.len() as u64,
+        lost,
+        duplicated,
+        wrong,
+        verdict,
+    }
 }

@@ -10,7 +10,7 @@ use crate::engine::Table;
 use crate::ids::NodeId;
 use crate::kernel::RunOutput;
 use crate::metrics::Sink;
-use crate::oracle::{check, Check, Expected, Guarantee};
+use crate::oracle::{Check, Expected, Guarantee, check};
 use crate::scenario::Scenario;
 use crate::time::{SimDuration, SimTime};
 use hdrhistogram::Histogram;
@@ -75,7 +75,14 @@ pub struct FailureRecord {
 impl FailureRecord {
     /// A failure injected at `at` on `nodes`.
     pub fn new(at: SimTime, nodes: Vec<NodeId>) -> Self {
-        FailureRecord { pending: nodes.clone(), nodes, injected: at, detected: None, restored: None, caught_up: None }
+        FailureRecord {
+            pending: nodes.clone(),
+            nodes,
+            injected: at,
+            detected: None,
+            restored: None,
+            caught_up: None,
+        }
     }
     /// `caught_up − injected`.
     pub fn recovery(&self) -> Option<SimDuration> {
@@ -143,8 +150,21 @@ fn pct(h: &Histogram<u64>, q: f64) -> Option<f64> {
 
 impl RunReport {
     /// Builds the report of a finished run.
-    pub fn build(sc: &Scenario, engine: &str, promised: Guarantee, expected: &Expected, records_in: u64, out: RunOutput) -> RunReport {
-        let RunOutput { sink, events, mut failures, stats, tables } = out;
+    pub fn build(
+        sc: &Scenario,
+        engine: &str,
+        promised: Guarantee,
+        expected: &Expected,
+        records_in: u64,
+        out: RunOutput,
+    ) -> RunReport {
+        let RunOutput {
+            sink,
+            events,
+            mut failures,
+            stats,
+            tables,
+        } = out;
         let visible = sink.visible();
         let check = check(expected, &visible);
         let series = series(&sink, sc.run.bucket);
@@ -213,7 +233,12 @@ fn caught_up(sink: &Sink, sc: &Scenario, f: &FailureRecord) -> Option<SimTime> {
     let tolerance = (pre_p99 * 0.1).max(sc.run.bucket.as_millis_f64());
     let mut streak_start: Option<usize> = None;
     let mut streak = 0;
-    for (i, b) in sink.buckets.iter().enumerate().skip((restored.0 / bw) as usize) {
+    for (i, b) in sink
+        .buckets
+        .iter()
+        .enumerate()
+        .skip((restored.0 / bw) as usize)
+    {
         if b.latency.is_empty() {
             continue;
         }

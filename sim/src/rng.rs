@@ -41,8 +41,18 @@ mod tests {
 
     #[test]
     fn the_same_seed_and_name_give_the_same_sequence() {
-        let a: Vec<u64> = (0..4).map({ let mut r = stream(7, "workload"); move |_| r.random() }).collect();
-        let b: Vec<u64> = (0..4).map({ let mut r = stream(7, "workload"); move |_| r.random() }).collect();
+        let a: Vec<u64> = (0..4)
+            .map({
+                let mut r = stream(7, "workload");
+                move |_| r.random()
+            })
+            .collect();
+        let b: Vec<u64> = (0..4)
+            .map({
+                let mut r = stream(7, "workload");
+                move |_| r.random()
+            })
+            .collect();
         assert_eq!(a, b);
     }
 

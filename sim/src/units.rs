@@ -19,7 +19,11 @@ fn split_number(text: &str) -> Option<(f64, &str)> {
 
 /// Parses `"250ms"`, `"1.5s"`, `"2m"`: a non-negative number and a unit (ns, us, ms, s, m, h).
 pub fn parse_duration(text: &str) -> Result<SimDuration, String> {
-    let bad = || format!("\"{text}\" is not a duration: write a number and a unit ({DURATION_UNITS}), e.g. \"250ms\" or \"30s\"");
+    let bad = || {
+        format!(
+            "\"{text}\" is not a duration: write a number and a unit ({DURATION_UNITS}), e.g. \"250ms\" or \"30s\""
+        )
+    };
     let (num, unit) = split_number(text).ok_or_else(bad)?;
     let ns_per = match unit {
         "ns" => 1.0,
@@ -32,7 +36,9 @@ pub fn parse_duration(text: &str) -> Result<SimDuration, String> {
     };
     let ns = num * ns_per;
     if !ns.is_finite() || ns > 1e18 {
-        return Err(format!("\"{text}\" is too long a duration (at most about 31 years)"));
+        return Err(format!(
+            "\"{text}\" is too long a duration (at most about 31 years)"
+        ));
     }
     Ok(SimDuration(ns.round() as u64))
 }
@@ -40,7 +46,11 @@ pub fn parse_duration(text: &str) -> Result<SimDuration, String> {
 /// Parses a bandwidth into bytes per second: `"10Gbit/s"`, `"400MB/s"`, `"100Mbit/s"`, `"1GB/s"`.
 /// Decimal prefixes (k, M, G, T), `bit` or `B`, then `/s`.
 pub fn parse_bandwidth(text: &str) -> Result<f64, String> {
-    let bad = || format!("\"{text}\" is not a bandwidth: write a number, a prefix (k, M, G, T), bit or B, then /s, e.g. \"10Gbit/s\" or \"400MB/s\"");
+    let bad = || {
+        format!(
+            "\"{text}\" is not a bandwidth: write a number, a prefix (k, M, G, T), bit or B, then /s, e.g. \"10Gbit/s\" or \"400MB/s\""
+        )
+    };
     let (num, rest) = split_number(text).ok_or_else(bad)?;
     let rest = rest.strip_suffix("/s").ok_or_else(bad)?;
     let (mult, unit) = prefix(rest);
@@ -58,7 +68,11 @@ pub fn parse_bandwidth(text: &str) -> Result<f64, String> {
 
 /// Parses a size in bytes: `"64KB"`, `"1MB"`, `"100B"` (decimal prefixes).
 pub fn parse_bytes(text: &str) -> Result<u64, String> {
-    let bad = || format!("\"{text}\" is not a size: write a number, a prefix (k, M, G, T) and B, e.g. \"64KB\"");
+    let bad = || {
+        format!(
+            "\"{text}\" is not a size: write a number, a prefix (k, M, G, T) and B, e.g. \"64KB\""
+        )
+    };
     let (num, rest) = split_number(text).ok_or_else(bad)?;
     let (mult, unit) = prefix(rest);
     if unit != "B" {
@@ -77,7 +91,11 @@ fn prefix(s: &str) -> (f64, &str) {
         _ => return (1.0, s),
     };
     let rest = chars.as_str();
-    if rest.is_empty() { (1.0, s) } else { (mult, rest) }
+    if rest.is_empty() {
+        (1.0, s)
+    } else {
+        (mult, rest)
+    }
 }
 
 /// Writes a duration in the unit that reads best ("250ms", "30s", "1.5us").

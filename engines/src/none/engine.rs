@@ -14,7 +14,12 @@ use std::collections::VecDeque;
 pub enum Msg {
     /// Records for stateful task `task` from source partition `part`, with that partition's
     /// watermark after them.
-    Batch { task: u32, part: u32, wm: SimTime, records: Vec<Record> },
+    Batch {
+        task: u32,
+        part: u32,
+        wm: SimTime,
+        records: Vec<Record>,
+    },
 }
 
 /// Timer and work tags.
@@ -23,7 +28,12 @@ pub enum Tag {
     /// Source `part` should look for input.
     Poll { part: u32, epoch: u32 },
     /// Source `part` finished the stateless chain over `from..to`.
-    SourceDone { part: u32, epoch: u32, from: u64, to: u64 },
+    SourceDone {
+        part: u32,
+        epoch: u32,
+        from: u64,
+        to: u64,
+    },
     /// Stateful task `task` finished applying its head batch.
     StateDone { task: u32, epoch: u32 },
     /// Broadcast watermarks.
@@ -46,7 +56,8 @@ struct Stateful {
     busy: bool,
     lost: bool,
     epoch: u32,
-    in_flight: u64,
+    /// Messages sent by each source and not yet received.
+    in_flight: Vec<u32>,
 }
 
 /// The `none` engine.
@@ -75,11 +86,26 @@ impl NoneEngine {
         let sem_parallelism = sc.job.parallelism;
         let tasks = round_robin(sem_parallelism, &workers, 0)
             .into_iter()
-            .map(|node| Stateful { node, state: empty_state(sc), queue: VecDeque::new(), busy: false, lost: false, epoch: 0, in_flight: 0 })
+            .map(|node| Stateful {
+                node,
+                state: empty_state(sc),
+                queue: VecDeque::new(),
+                busy: false,
+                lost: false,
+                epoch: 0,
+                in_flight: vec![0; sc.workload.partitions as usize],
+            })
             .collect();
         let sources = round_robin(sc.workload.partitions, &workers, 0)
             .into_iter()
-            .map(|node| Source { node, next: 0, busy: false, lost: false, epoch: 0, sent_wm: vec![SimTime::ZERO; sem_parallelism as usize] })
+            .map(|node| Source {
+                node,
+                next: 0,
+                busy: false,
+                lost: false,
+                epoch: 0,
+                sent_wm: vec![SimTime::ZERO; sem_parallelism as usize],
+            })
             .collect();
         NoneEngine {
             poll: params.duration("poll_interval"),
@@ -109,10 +135,25 @@ impl NoneEngine {
             let to = avail.min(s.next + self.max_batch);
             s.busy = true;
             let work = self.stateless_cost.mul(to - s.next);
-            cx.compute(s.node, work, Tag::SourceDone { part: p, epoch: s.epoch, from: s.next, to });
+            cx.compute(
+                s.node,
+                work,
+                Tag::SourceDone {
+                    part: p,
+                    epoch: s.epoch,
+                    from: s.next,
+                    to,
+                },
+            );
         } else if let Some(t) = cx.log.arrival(part, s.next) {
             let at = t.max(cx.now() + self.poll);
-            cx.set_timer_at(at, Tag::Poll { part: p, epoch: s.epoch });
+            cx.set_timer_at(
+                at,
+                Tag::Poll {
+                    part: p,
+                    epoch: s.epoch,
+                },
+            );
         }
     }
 
@@ -126,10 +167,20 @@ impl NoneEngine {
             if task.lost || records.is_empty() {
                 continue;
             }
-            task.in_flight += 1;
+            task.in_flight[p as usize] += 1;
             self.sources[p as usize].sent_wm[i] = wm;
             let bytes = 64 + records.len() as u64 * self.record_bytes;
-            cx.send(src_node, task.node, bytes, Msg::Batch { task: i as u32, part: p, wm, records });
+            cx.send(
+                src_node,
+                task.node,
+                bytes,
+                Msg::Batch {
+                    task: i as u32,
+                    part: p,
+                    wm,
+                    records,
+                },
+            );
         }
         self.sources[p as usize].next = to;
         cx.progress(part, to);
@@ -157,8 +208,18 @@ impl NoneEngine {
                 continue;
             }
             s.sent_wm[i] = wm;
-            task.in_flight += 1;
-            cx.send(s.node, task.node, 64, Msg::Batch { task: i as u32, part: p, wm, records: Vec::new() });
+            task.in_flight[p as usize] += 1;
+            cx.send(
+                s.node,
+                task.node,
+                64,
+                Msg::Batch {
+                    task: i as u32,
+                    part: p,
+                    wm,
+                    records: Vec::new(),
+                },
+            );
         }
     }
 
@@ -170,14 +231,23 @@ impl NoneEngine {
         if let Some((_, _, recs)) = t.queue.front() {
             t.busy = true;
             let work = self.state_cost.mul(recs.len() as u64);
-            cx.compute(t.node, work, Tag::StateDone { task: i, epoch: t.epoch });
+            cx.compute(
+                t.node,
+                work,
+                Tag::StateDone {
+                    task: i,
+                    epoch: t.epoch,
+                },
+            );
         }
     }
 
     fn finish_task(&mut self, i: u32, cx: &mut Ctx<'_, Msg, Tag>) {
         let t = &mut self.tasks[i as usize];
         t.busy = false;
-        let Some((part, wm, recs)) = t.queue.pop_front() else { return };
+        let Some((part, wm, recs)) = t.queue.pop_front() else {
+            return;
+        };
         let mut out = Vec::new();
         for r in &recs {
             t.state.apply(cx.sem, r, &mut out);
@@ -189,7 +259,16 @@ impl NoneEngine {
 
     fn on_failure(&mut self, node: NodeId, cx: &mut Ctx<'_, Msg, Tag>) {
         let mut lost_any = false;
-        for s in self.sources.iter_mut().filter(|s| s.node == node) {
+        for (p, s) in self
+            .sources
+            .iter_mut()
+            .enumerate()
+            .filter(|(_, s)| s.node == node)
+        {
+            // Whatever this source had in flight died with it or was never sent.
+            for t in &mut self.tasks {
+                t.in_flight[p] = 0;
+            }
             s.lost = true;
             s.busy = false;
             s.epoch += 1;
@@ -199,7 +278,7 @@ impl NoneEngine {
             t.lost = true;
             t.busy = false;
             t.epoch += 1;
-            t.in_flight = 0;
+            t.in_flight.iter_mut().for_each(|c| *c = 0);
             t.queue.clear();
             t.state = cx.sem.new_state();
             lost_any = true;
@@ -260,7 +339,9 @@ impl Engine for NoneEngine {
     type Tag = Tag;
 
     fn start(&mut self, cx: &mut Ctx<'_, Msg, Tag>) {
-        self.ends = (0..cx.log.partitions()).map(|p| cx.log.len(PartitionId(p))).collect();
+        self.ends = (0..cx.log.partitions())
+            .map(|p| cx.log.len(PartitionId(p)))
+            .collect();
         for p in 0..self.sources.len() as u32 {
             self.poll(p, cx);
         }
@@ -271,27 +352,51 @@ impl Engine for NoneEngine {
 
     fn handle(&mut self, ev: Event<Msg, Tag>, cx: &mut Ctx<'_, Msg, Tag>) {
         match ev {
-            Event::Message { msg: Msg::Batch { task, part, wm, records }, .. } => {
+            Event::Message {
+                msg:
+                    Msg::Batch {
+                        task,
+                        part,
+                        wm,
+                        records,
+                    },
+                ..
+            } => {
                 let t = &mut self.tasks[task as usize];
                 if t.lost {
                     return;
                 }
-                t.in_flight = t.in_flight.saturating_sub(1);
+                t.in_flight[part as usize] = t.in_flight[part as usize].saturating_sub(1);
                 t.queue.push_back((part, wm, records));
                 self.start_task(task, cx);
             }
-            Event::Timer { tag: Tag::Poll { part, epoch }, .. } => {
+            Event::Timer {
+                tag: Tag::Poll { part, epoch },
+                ..
+            } => {
                 if self.sources[part as usize].epoch == epoch {
                     self.poll(part, cx);
                 }
             }
-            Event::Timer { tag: Tag::Watermarks, .. } => {
+            Event::Timer {
+                tag: Tag::Watermarks,
+                ..
+            } => {
                 self.broadcast_watermarks(cx);
                 if !self.input_ended || !self.finished() {
                     cx.set_timer(self.wm_interval, Tag::Watermarks);
                 }
             }
-            Event::WorkDone { tag: Tag::SourceDone { part, epoch, from, to }, .. } => {
+            Event::WorkDone {
+                tag:
+                    Tag::SourceDone {
+                        part,
+                        epoch,
+                        from,
+                        to,
+                    },
+                ..
+            } => {
                 let s = &mut self.sources[part as usize];
                 if s.epoch != epoch {
                     return;
@@ -300,7 +405,10 @@ impl Engine for NoneEngine {
                 self.ship(part, from, to, cx);
                 self.poll(part, cx);
             }
-            Event::WorkDone { tag: Tag::StateDone { task, epoch }, .. } => {
+            Event::WorkDone {
+                tag: Tag::StateDone { task, epoch },
+                ..
+            } => {
                 if self.tasks[task as usize].epoch == epoch {
                     self.finish_task(task, cx);
                 }
@@ -317,14 +425,24 @@ impl Engine for NoneEngine {
                     self.broadcast_watermarks(cx);
                 }
             }
-            Event::Timer { .. } | Event::WorkDone { .. } | Event::StorageDone { .. } | Event::NodeRestarted { .. } => {}
+            Event::Timer { .. }
+            | Event::WorkDone { .. }
+            | Event::StorageDone { .. }
+            | Event::NodeRestarted { .. } => {}
         }
     }
 
     fn finished(&self) -> bool {
         self.input_ended
             && self.awaiting.is_empty()
-            && self.sources.iter().zip(&self.ends).all(|(s, end)| !s.busy && !s.lost && s.next == *end)
-            && self.tasks.iter().all(|t| !t.busy && t.queue.is_empty() && t.in_flight == 0)
+            && self
+                .sources
+                .iter()
+                .zip(&self.ends)
+                .all(|(s, end)| !s.busy && !s.lost && s.next == *end)
+            && self
+                .tasks
+                .iter()
+                .all(|t| !t.busy && t.queue.is_empty() && t.in_flight.iter().all(|c| *c == 0))
     }
 }

@@ -28,19 +28,26 @@ pub fn source_params() -> Vec<ParamSpec> {
     vec![
         ParamSpec {
             name: "poll_interval",
-            kind: ParamKind::Duration { min: SimDuration::from_micros(10) },
+            kind: ParamKind::Duration {
+                min: SimDuration::from_micros(10),
+            },
             default: ParamValue::Duration(SimDuration::from_millis(5)),
             doc: "how often an idle source task polls its partition (also bounds batching delay)",
         },
         ParamSpec {
             name: "max_batch",
-            kind: ParamKind::Int { min: 1, max: 1_000_000 },
+            kind: ParamKind::Int {
+                min: 1,
+                max: 1_000_000,
+            },
             default: ParamValue::Int(2_000),
             doc: "most records a source task reads and ships at once",
         },
         ParamSpec {
             name: "watermark_interval",
-            kind: ParamKind::Duration { min: SimDuration::from_millis(1) },
+            kind: ParamKind::Duration {
+                min: SimDuration::from_millis(1),
+            },
             default: ParamValue::Duration(SimDuration::from_millis(200)),
             doc: "how often sources broadcast their watermark to stateful tasks they sent nothing to",
         },
@@ -54,9 +61,21 @@ fn promise(kind: JobKind, sink: SinkMode) -> Guarantee {
     }
 }
 
-fn run(sc: &Scenario, params: &Params, prepared: &Prepared, progress: &mut dyn FnMut(SimTime)) -> RunReport {
+fn run(
+    sc: &Scenario,
+    params: &Params,
+    prepared: &Prepared,
+    progress: &mut dyn FnMut(SimTime),
+) -> RunReport {
     let mut engine = NoneEngine::new(sc, params);
-    ftsim_sim::simulate(sc, prepared, NAME, promise(sc.job.kind, sc.job.sink), &mut engine, progress)
+    ftsim_sim::simulate(
+        sc,
+        prepared,
+        NAME,
+        promise(sc.job.kind, sc.job.sink),
+        &mut engine,
+        progress,
+    )
 }
 
 /// Registry entry.

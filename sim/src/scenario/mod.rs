@@ -211,7 +211,11 @@ impl SinkMode {
         }
     }
     /// Every mode.
-    pub const ALL: [SinkMode; 3] = [SinkMode::Append, SinkMode::Idempotent, SinkMode::Transactional];
+    pub const ALL: [SinkMode; 3] = [
+        SinkMode::Append,
+        SinkMode::Idempotent,
+        SinkMode::Transactional,
+    ];
 }
 
 /// Event-time window parameters (window-count only).
@@ -301,17 +305,21 @@ impl Fault {
 impl Scenario {
     /// Loads, overrides and checks a scenario file.
     pub fn load(path: &Path, sets: &[String]) -> Result<Scenario, ScenarioError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ScenarioError::Io { file: path.to_path_buf(), reason: e.to_string() })?;
+        let text = std::fs::read_to_string(path).map_err(|e| ScenarioError::Io {
+            file: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
         Self::from_str(path, &text, sets)
     }
 
     /// Parses, overrides and checks scenario text; `path` is used in messages only.
     pub fn from_str(path: &Path, text: &str, sets: &[String]) -> Result<Scenario, ScenarioError> {
-        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| ScenarioError::Syntax {
-            file: path.to_path_buf(),
-            message: e.to_string().trim().replace('\n', " "),
-        })?;
+        let table: toml::Table =
+            text.parse()
+                .map_err(|e: toml::de::Error| ScenarioError::Syntax {
+                    file: path.to_path_buf(),
+                    message: e.to_string().trim().replace('\n', " "),
+                })?;
         let mut value = toml::Value::Table(table);
         for s in sets {
             apply_set(&mut value, s)?;
@@ -320,7 +328,11 @@ impl Scenario {
             let field = e.path().to_string();
             ScenarioError::Field {
                 file: path.to_path_buf(),
-                field: if field == "." { "(top level)".into() } else { field },
+                field: if field == "." {
+                    "(top level)".into()
+                } else {
+                    field
+                },
                 message: e.into_inner().to_string(),
             }
         })?;

@@ -83,14 +83,21 @@ pub struct Params {
 impl Params {
     /// Checks `table` against `specs`. The error names the parameter and what is allowed; the
     /// caller adds the file and the `engines.NAME.` prefix.
-    pub fn parse(specs: &[ParamSpec], table: Option<&toml::Table>) -> Result<Params, (String, String)> {
+    pub fn parse(
+        specs: &[ParamSpec],
+        table: Option<&toml::Table>,
+    ) -> Result<Params, (String, String)> {
         let mut values: BTreeMap<&'static str, ParamValue> =
             specs.iter().map(|s| (s.name, s.default.clone())).collect();
         if let Some(table) = table {
             for (key, v) in table {
                 let spec = specs.iter().find(|s| s.name == key).ok_or_else(|| {
                     let names: Vec<&str> = specs.iter().map(|s| s.name).collect();
-                    let allowed = if names.is_empty() { "this engine takes no parameters".to_string() } else { format!("allowed: {}", names.join(", ")) };
+                    let allowed = if names.is_empty() {
+                        "this engine takes no parameters".to_string()
+                    } else {
+                        format!("allowed: {}", names.join(", "))
+                    };
                     (key.clone(), format!("unknown parameter; {allowed}"))
                 })?;
                 let value = check(spec, v).map_err(|m| (key.clone(), m))?;
@@ -145,7 +152,9 @@ impl Params {
 fn check(spec: &ParamSpec, v: &toml::Value) -> Result<ParamValue, String> {
     match &spec.kind {
         ParamKind::Duration { min } => {
-            let s = v.as_str().ok_or("expected a duration string such as \"10s\"")?;
+            let s = v
+                .as_str()
+                .ok_or("expected a duration string such as \"10s\"")?;
             let d = parse_duration(s)?;
             if d < *min {
                 return Err(format!("{d} is too short: at least {min}"));
@@ -153,28 +162,44 @@ fn check(spec: &ParamSpec, v: &toml::Value) -> Result<ParamValue, String> {
             Ok(ParamValue::Duration(d))
         }
         ParamKind::Int { min, max } => {
-            let x = v.as_integer().ok_or_else(|| format!("expected a whole number from {min} to {max}"))?;
+            let x = v
+                .as_integer()
+                .ok_or_else(|| format!("expected a whole number from {min} to {max}"))?;
             if x < *min || x > *max {
                 return Err(format!("{x} is out of range: allowed {min} to {max}"));
             }
             Ok(ParamValue::Int(x))
         }
         ParamKind::Float { min, max } => {
-            let x = v.as_float().or_else(|| v.as_integer().map(|i| i as f64))
+            let x = v
+                .as_float()
+                .or_else(|| v.as_integer().map(|i| i as f64))
                 .ok_or_else(|| format!("expected a number from {min} to {max}"))?;
             if !(x >= *min && x <= *max) {
                 return Err(format!("{x} is out of range: allowed {min} to {max}"));
             }
             Ok(ParamValue::Float(x))
         }
-        ParamKind::Bool => v.as_bool().map(ParamValue::Bool).ok_or_else(|| "expected true or false".to_string()),
+        ParamKind::Bool => v
+            .as_bool()
+            .map(ParamValue::Bool)
+            .ok_or_else(|| "expected true or false".to_string()),
         ParamKind::Choice(options) => {
             let s = v.as_str().unwrap_or("");
             options
                 .iter()
                 .find(|o| **o == s)
                 .map(|o| ParamValue::Choice(o))
-                .ok_or_else(|| format!("expected one of {}", options.iter().map(|o| format!("\"{o}\"")).collect::<Vec<_>>().join(", ")))
+                .ok_or_else(|| {
+                    format!(
+                        "expected one of {}",
+                        options
+                            .iter()
+                            .map(|o| format!("\"{o}\""))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                })
         }
     }
 }

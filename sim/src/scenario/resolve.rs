@@ -3,8 +3,10 @@
 
 use super::error::FieldError;
 use super::raw::{RawFault, RawScenario, RawTarget};
-use super::{limits, ClusterSpec, Fault, FaultTarget, JobKind, JobSpec, KeyDist, Profile, RunSpec,
-    Scenario, SinkMode, WindowSpec, WorkloadSpec};
+use super::{
+    ClusterSpec, Fault, FaultTarget, JobKind, JobSpec, KeyDist, Profile, RunSpec, Scenario,
+    SinkMode, WindowSpec, WorkloadSpec, limits,
+};
 use crate::ids::NodeId;
 use crate::time::{SimDuration, SimTime};
 use crate::units::{parse_bandwidth, parse_duration};
@@ -32,7 +34,10 @@ fn bw(field: &str, v: Option<&String>, default: &str) -> R<f64> {
 fn int_in(field: &str, v: Option<i64>, default: i64, lo: i64, hi: i64) -> R<i64> {
     let x = v.unwrap_or(default);
     if x < lo || x > hi {
-        return Err(FieldError::new(field, format!("{x} is out of range: allowed {lo} to {hi}")));
+        return Err(FieldError::new(
+            field,
+            format!("{x} is out of range: allowed {lo} to {hi}"),
+        ));
     }
     Ok(x)
 }
@@ -40,17 +45,28 @@ fn int_in(field: &str, v: Option<i64>, default: i64, lo: i64, hi: i64) -> R<i64>
 fn float_in(field: &str, v: Option<f64>, default: f64, lo: f64, hi: f64) -> R<f64> {
     let x = v.unwrap_or(default);
     if !(x.is_finite() && x >= lo && x <= hi) {
-        return Err(FieldError::new(field, format!("{x} is out of range: allowed {lo} to {hi}")));
+        return Err(FieldError::new(
+            field,
+            format!("{x} is out of range: allowed {lo} to {hi}"),
+        ));
     }
     Ok(x)
 }
 
-fn choice<'a>(field: &str, v: Option<&'a String>, default: &'a str, allowed: &[&str]) -> R<&'a str> {
+fn choice<'a>(
+    field: &str,
+    v: Option<&'a String>,
+    default: &'a str,
+    allowed: &[&str],
+) -> R<&'a str> {
     let x = v.map_or(default, String::as_str);
     if allowed.contains(&x) {
         Ok(x)
     } else {
-        Err(FieldError::new(field, format!("\"{x}\" is not allowed: use one of {}", allowed.join(", "))))
+        Err(FieldError::new(
+            field,
+            format!("\"{x}\" is not allowed: use one of {}", allowed.join(", ")),
+        ))
     }
 }
 
@@ -60,23 +76,43 @@ pub(crate) fn resolve(raw: RawScenario, path: &Path) -> R<Scenario> {
     let w = raw.workload.unwrap_or_default();
     let j = raw.job.unwrap_or_default();
 
-    let default_name = path.file_stem().map_or("scenario".into(), |s| s.to_string_lossy().into_owned());
-    let duration = r.duration.as_ref().ok_or_else(|| FieldError::new("run.duration", "is required, e.g. duration = \"60s\""))?;
+    let default_name = path
+        .file_stem()
+        .map_or("scenario".into(), |s| s.to_string_lossy().into_owned());
+    let duration = r
+        .duration
+        .as_ref()
+        .ok_or_else(|| FieldError::new("run.duration", "is required, e.g. duration = \"60s\""))?;
     let duration = pos_dur("run.duration", Some(duration), "")?;
     if duration > SimDuration::from_secs(limits::MAX_DURATION_S) {
-        return Err(FieldError::new("run.duration", format!("{duration} is past the limit of {}s", limits::MAX_DURATION_S)));
+        return Err(FieldError::new(
+            "run.duration",
+            format!(
+                "{duration} is past the limit of {}s",
+                limits::MAX_DURATION_S
+            ),
+        ));
     }
     let warmup = dur("run.warmup", r.warmup.as_ref(), "0s")?;
     if warmup >= duration {
-        return Err(FieldError::new("run.warmup", format!("{warmup} must be shorter than run.duration ({duration})")));
+        return Err(FieldError::new(
+            "run.warmup",
+            format!("{warmup} must be shorter than run.duration ({duration})"),
+        ));
     }
     let bucket = pos_dur("run.bucket", r.bucket.as_ref(), "1s")?;
     if bucket.as_nanos() < 1_000_000 || bucket > duration {
-        return Err(FieldError::new("run.bucket", format!("{bucket} is out of range: allowed 1ms to run.duration")));
+        return Err(FieldError::new(
+            "run.bucket",
+            format!("{bucket} is out of range: allowed 1ms to run.duration"),
+        ));
     }
     let engines = r.engines.unwrap_or_else(|| vec!["none".into()]);
     if engines.is_empty() {
-        return Err(FieldError::new("run.engines", "names no engine; list at least one, e.g. [\"none\"]"));
+        return Err(FieldError::new(
+            "run.engines",
+            "names no engine; list at least one, e.g. [\"none\"]",
+        ));
     }
     let run = RunSpec {
         name: r.name.unwrap_or(default_name),
@@ -92,24 +128,57 @@ pub(crate) fn resolve(raw: RawScenario, path: &Path) -> R<Scenario> {
     let cluster = ClusterSpec {
         nodes,
         cores: int_in("cluster.cores", c.cores, 4, 1, i64::from(limits::MAX_CORES))? as u32,
-        spares: int_in("cluster.spares", c.spares, 1, 0, i64::from(limits::MAX_SPARES))? as u32,
-        network_latency: dur("cluster.network_latency", c.network_latency.as_ref(), "100us")?,
+        spares: int_in(
+            "cluster.spares",
+            c.spares,
+            1,
+            0,
+            i64::from(limits::MAX_SPARES),
+        )? as u32,
+        network_latency: dur(
+            "cluster.network_latency",
+            c.network_latency.as_ref(),
+            "100us",
+        )?,
         bandwidth: bw("cluster.bandwidth", c.bandwidth.as_ref(), "10Gbit/s")?,
-        storage_latency: dur("cluster.storage_latency", c.storage_latency.as_ref(), "10ms")?,
-        storage_bandwidth: bw("cluster.storage_bandwidth", c.storage_bandwidth.as_ref(), "200MB/s")?,
+        storage_latency: dur(
+            "cluster.storage_latency",
+            c.storage_latency.as_ref(),
+            "10ms",
+        )?,
+        storage_bandwidth: bw(
+            "cluster.storage_bandwidth",
+            c.storage_bandwidth.as_ref(),
+            "200MB/s",
+        )?,
         detection_delay: dur("cluster.detection_delay", c.detection_delay.as_ref(), "2s")?,
         spare_start: dur("cluster.spare_start", c.spare_start.as_ref(), "1s")?,
         restart_delay: dur("cluster.restart_delay", c.restart_delay.as_ref(), "10s")?,
     };
 
-    let rate = w.rate.ok_or_else(|| FieldError::new("workload.rate", "is required: records per second, e.g. rate = 50000"))?;
+    let rate = w.rate.ok_or_else(|| {
+        FieldError::new(
+            "workload.rate",
+            "is required: records per second, e.g. rate = 50000",
+        )
+    })?;
     let rate = float_in("workload.rate", Some(rate), 0.0, 0.001, limits::MAX_RATE)?;
     if rate * duration.as_secs_f64() > limits::MAX_RECORDS {
-        return Err(FieldError::new("workload.rate", format!(
-            "rate × run.duration = {:.0} records is past the limit of {:.0}; lower the rate or the duration",
-            rate * duration.as_secs_f64(), limits::MAX_RECORDS)));
+        return Err(FieldError::new(
+            "workload.rate",
+            format!(
+                "rate × run.duration = {:.0} records is past the limit of {:.0}; lower the rate or the duration",
+                rate * duration.as_secs_f64(),
+                limits::MAX_RECORDS
+            ),
+        ));
     }
-    let profile = match choice("workload.profile", w.profile.as_ref(), "constant", &["constant", "poisson", "bursty"])? {
+    let profile = match choice(
+        "workload.profile",
+        w.profile.as_ref(),
+        "constant",
+        &["constant", "poisson", "bursty"],
+    )? {
         "constant" => Profile::Constant,
         "poisson" => Profile::Poisson,
         _ => Profile::Bursty {
@@ -118,27 +187,63 @@ pub(crate) fn resolve(raw: RawScenario, path: &Path) -> R<Scenario> {
             duty: float_in("workload.burst_duty", w.burst_duty, 0.2, 0.01, 1.0)?,
         },
     };
-    let key_dist = match choice("workload.key_dist", w.key_dist.as_ref(), "uniform", &["uniform", "zipf"])? {
+    let key_dist = match choice(
+        "workload.key_dist",
+        w.key_dist.as_ref(),
+        "uniform",
+        &["uniform", "zipf"],
+    )? {
         "uniform" => KeyDist::Uniform,
-        _ => KeyDist::Zipf(float_in("workload.zipf_exponent", w.zipf_exponent, 1.0, 0.01, 10.0)?),
+        _ => KeyDist::Zipf(float_in(
+            "workload.zipf_exponent",
+            w.zipf_exponent,
+            1.0,
+            0.01,
+            10.0,
+        )?),
     };
     let workload = WorkloadSpec {
         rate,
-        partitions: int_in("workload.partitions", w.partitions, i64::from(nodes), 1, i64::from(limits::MAX_PARTITIONS))? as u32,
+        partitions: int_in(
+            "workload.partitions",
+            w.partitions,
+            i64::from(nodes),
+            1,
+            i64::from(limits::MAX_PARTITIONS),
+        )? as u32,
         profile,
         keys: int_in("workload.keys", w.keys, 1000, 1, limits::MAX_KEYS as i64)? as u64,
         key_dist,
         record_bytes: int_in("workload.record_bytes", w.record_bytes, 100, 1, 1 << 20)? as u64,
         out_of_order: float_in("workload.out_of_order", w.out_of_order, 0.0, 0.0, 1.0)?,
-        out_of_order_max: dur("workload.out_of_order_max", w.out_of_order_max.as_ref(), "500ms")?,
+        out_of_order_max: dur(
+            "workload.out_of_order_max",
+            w.out_of_order_max.as_ref(),
+            "500ms",
+        )?,
     };
 
-    let kind_text = j.kind.as_ref().ok_or_else(|| FieldError::new("job.kind", "is required: \"running-count\" or \"window-count\""))?;
-    let kind = match choice("job.kind", Some(kind_text), "", &["running-count", "window-count"])? {
+    let kind_text = j.kind.as_ref().ok_or_else(|| {
+        FieldError::new(
+            "job.kind",
+            "is required: \"running-count\" or \"window-count\"",
+        )
+    })?;
+    let kind = match choice(
+        "job.kind",
+        Some(kind_text),
+        "",
+        &["running-count", "window-count"],
+    )? {
         "running-count" => JobKind::RunningCount,
         _ => JobKind::WindowCount,
     };
-    let sink = match choice("job.sink", j.sink.as_ref(), "append", &["append", "idempotent", "transactional"])? {
+    let sink = match choice(
+        "job.sink",
+        j.sink.as_ref(),
+        "append",
+        &["append", "idempotent", "transactional"],
+    )? {
         "append" => SinkMode::Append,
         "idempotent" => SinkMode::Idempotent,
         _ => SinkMode::Transactional,
@@ -149,10 +254,16 @@ pub(crate) fn resolve(raw: RawScenario, path: &Path) -> R<Scenario> {
         None => length,
     };
     if slide > length || length.as_nanos() % slide.as_nanos() != 0 {
-        return Err(FieldError::new("job.slide", format!("{slide} must divide job.window ({length}) and be no longer than it")));
+        return Err(FieldError::new(
+            "job.slide",
+            format!("{slide} must divide job.window ({length}) and be no longer than it"),
+        ));
     }
     if length.as_nanos() / slide.as_nanos() > 100 {
-        return Err(FieldError::new("job.slide", "a record may fall in at most 100 windows: make the slide longer"));
+        return Err(FieldError::new(
+            "job.slide",
+            "a record may fall in at most 100 windows: make the slide longer",
+        ));
     }
     let job = JobSpec {
         kind,
@@ -161,14 +272,30 @@ pub(crate) fn resolve(raw: RawScenario, path: &Path) -> R<Scenario> {
         map_cost: dur("job.map_cost", j.map_cost.as_ref(), "1us")?,
         filter_keep: float_in("job.filter_keep", j.filter_keep, 1.0, 0.0, 1.0)?,
         state_cost: dur("job.state_cost", j.state_cost.as_ref(), "2us")?,
-        state_bytes_per_key: int_in("job.state_bytes_per_key", j.state_bytes_per_key, 64, 0, 1 << 30)? as u64,
-        parallelism: int_in("job.parallelism", j.parallelism, i64::from(nodes), 1, i64::from(limits::MAX_PARALLELISM))? as u32,
+        state_bytes_per_key: int_in(
+            "job.state_bytes_per_key",
+            j.state_bytes_per_key,
+            64,
+            0,
+            1 << 30,
+        )? as u64,
+        parallelism: int_in(
+            "job.parallelism",
+            j.parallelism,
+            i64::from(nodes),
+            1,
+            i64::from(limits::MAX_PARALLELISM),
+        )? as u32,
         window: WindowSpec {
             length,
             slide,
             allowed_lateness: dur("job.allowed_lateness", j.allowed_lateness.as_ref(), "0s")?,
         },
-        max_out_of_orderness: dur("job.max_out_of_orderness", j.max_out_of_orderness.as_ref(), "500ms")?,
+        max_out_of_orderness: dur(
+            "job.max_out_of_orderness",
+            j.max_out_of_orderness.as_ref(),
+            "500ms",
+        )?,
     };
 
     let mut faults = Vec::new();
@@ -190,25 +317,41 @@ pub(crate) fn resolve(raw: RawScenario, path: &Path) -> R<Scenario> {
 
 fn worker(field: &str, id: i64, cluster: &ClusterSpec) -> R<NodeId> {
     if id < 0 || id >= i64::from(cluster.nodes) {
-        return Err(FieldError::new(field, format!(
-            "node {id} does not exist: workers are 0 to {} (cluster.nodes = {}), or \"master\"",
-            cluster.nodes - 1, cluster.nodes)));
+        return Err(FieldError::new(
+            field,
+            format!(
+                "node {id} does not exist: workers are 0 to {} (cluster.nodes = {}), or \"master\"",
+                cluster.nodes - 1,
+                cluster.nodes
+            ),
+        ));
     }
     Ok(NodeId(id as u32))
 }
 
 fn fault(i: usize, f: &RawFault, cluster: &ClusterSpec, duration: SimDuration) -> R<Fault> {
     let p = |name: &str| format!("faults[{i}].{name}");
-    let at_text = f.at.as_ref().ok_or_else(|| FieldError::new(p("at"), "is required: when the fault happens, e.g. at = \"30s\""))?;
+    let at_text = f.at.as_ref().ok_or_else(|| {
+        FieldError::new(
+            p("at"),
+            "is required: when the fault happens, e.g. at = \"30s\"",
+        )
+    })?;
     let at = dur(&p("at"), Some(at_text), "")?;
     if at >= duration {
-        return Err(FieldError::new(p("at"), format!("{at} is not inside the run: it must be before run.duration ({duration})")));
+        return Err(FieldError::new(
+            p("at"),
+            format!("{at} is not inside the run: it must be before run.duration ({duration})"),
+        ));
     }
     let at = SimTime(at.as_nanos());
     match (&f.crash, f.straggler) {
         (Some(target), None) => {
             if f.slowdown.is_some() || f.for_.is_some() {
-                return Err(FieldError::new(p("crash"), "a crash takes no slowdown or for; those belong to a straggler"));
+                return Err(FieldError::new(
+                    p("crash"),
+                    "a crash takes no slowdown or for; those belong to a straggler",
+                ));
             }
             let targets = match target {
                 RawTarget::One(n) => vec![FaultTarget::Worker(worker(&p("crash"), *n, cluster)?)],
@@ -217,7 +360,12 @@ fn fault(i: usize, f: &RawFault, cluster: &ClusterSpec, duration: SimDuration) -
                     .map(|n| worker(&p("crash"), *n, cluster).map(FaultTarget::Worker))
                     .collect::<R<Vec<_>>>()?,
                 RawTarget::Name(s) if s == "master" => vec![FaultTarget::Master],
-                _ => return Err(FieldError::new(p("crash"), "must be a worker id, a list of worker ids, or \"master\"")),
+                _ => {
+                    return Err(FieldError::new(
+                        p("crash"),
+                        "must be a worker id, a list of worker ids, or \"master\"",
+                    ));
+                }
             };
             Ok(Fault::Crash { at, targets })
         }
@@ -225,10 +373,23 @@ fn fault(i: usize, f: &RawFault, cluster: &ClusterSpec, duration: SimDuration) -
             let node = worker(&p("straggler"), n, cluster)?;
             let factor = float_in(&p("slowdown"), f.slowdown, 0.0, 1.0, 1e6)
                 .map_err(|_| FieldError::new(p("slowdown"), "is required for a straggler: a factor from 1 to 1000000 (5.0 = five times slower)"))?;
-            let len = f.for_.as_ref().ok_or_else(|| FieldError::new(p("for"), "is required for a straggler: how long it lasts, e.g. for = \"20s\""))?;
+            let len = f.for_.as_ref().ok_or_else(|| {
+                FieldError::new(
+                    p("for"),
+                    "is required for a straggler: how long it lasts, e.g. for = \"20s\"",
+                )
+            })?;
             let duration = pos_dur(&p("for"), Some(len), "")?;
-            Ok(Fault::Straggler { at, node, factor, duration })
+            Ok(Fault::Straggler {
+                at,
+                node,
+                factor,
+                duration,
+            })
         }
-        _ => Err(FieldError::new(format!("faults[{i}]"), "must have exactly one of crash = NODE or straggler = NODE")),
+        _ => Err(FieldError::new(
+            format!("faults[{i}]"),
+            "must have exactly one of crash = NODE or straggler = NODE",
+        )),
     }
 }

@@ -1,0 +1,163 @@
+//! Argument parsing and dispatch. Errors the user can fix (a bad scenario, an unknown engine, an
+//! output path that cannot be written) print one line and exit with code 2; clap does the same for
+//! bad flags. Nothing is written unless the whole run succeeded.
+
+use crate::output;
+use crate::runner::{self, RunOptions};
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use ftsim_sim::Scenario;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Deterministic discrete-event testbed for stream-processing fault-tolerance models.
+#[derive(Parser, Debug)]
+#[command(name = "ftsim", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run a scenario: print a summary table and write CSV files and charts.
+    Run {
+        /// The scenario file (TOML).
+        scenario: PathBuf,
+        /// Run this engine instead of the scenario's list (repeatable).
+        #[arg(long = "engine", value_name = "NAME")]
+        engines: Vec<String>,
+        /// Override run.seed.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Override a scenario field, e.g. --set cluster.nodes=20 (repeatable).
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        sets: Vec<String>,
+        /// Output directory (default: results/<scenario name>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// No progress bar.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Check a scenario file without running it.
+    Validate {
+        /// The scenario file (TOML).
+        scenario: PathBuf,
+        /// Override a scenario field (repeatable).
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        sets: Vec<String>,
+    },
+    /// List the engines, their promised guarantees per sink mode and their parameters.
+    Engines,
+}
+
+/// An error the user can fix: exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UserError(pub String);
+
+/// Parses the process arguments and runs the command.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match dispatch(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let user = e.downcast_ref::<UserError>().is_some()
+                || e.downcast_ref::<ftsim_sim::ScenarioError>().is_some();
+            eprintln!("error: {e:#}");
+            ExitCode::from(if user { 2 } else { 1 })
+        }
+    }
+}
+
+fn load(
+    path: &std::path::Path,
+    sets: &[String],
+    seed: Option<u64>,
+    engines: &[String],
+) -> Result<Scenario> {
+    let mut sets = sets.to_vec();
+    if let Some(s) = seed {
+        sets.push(format!("run.seed={s}"));
+    }
+    let mut sc = Scenario::load(path, &sets)?;
+    if !engines.is_empty() {
+        sc.run.engines = engines.to_vec();
+    }
+    if let Err(e) = ftsim_engines::registry::check(&sc) {
+        if !engines.is_empty() && e.to_string().contains("run.engines") {
+            let known: Vec<&str> = ftsim_engines::all().iter().map(|e| e.name).collect();
+            let bad = engines
+                .iter()
+                .find(|n| ftsim_engines::find(n).is_none())
+                .cloned()
+                .unwrap_or_default();
+            return Err(UserError(format!(
+                "--engine {bad}: no such engine; known engines are {}",
+                known.join(", ")
+            ))
+            .into());
+        }
+        return Err(e.into());
+    }
+    Ok(sc)
+}
+
+fn dispatch(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Run {
+            scenario,
+            engines,
+            seed,
+            sets,
+            out,
+            quiet,
+        } => {
+            let sc = load(&scenario, &sets, seed, &engines)?;
+            let out = out.unwrap_or_else(|| PathBuf::from("results").join(&sc.run.name));
+            output::check_out_dir(&out)
+                .map_err(|m| UserError(format!("--out {}: {m}", out.display())))?;
+            let show_progress = !quiet && std::io::stderr().is_terminal();
+            let results = runner::run_all(
+                &sc,
+                &RunOptions {
+                    progress: show_progress,
+                },
+            )?;
+            output::write_all(&out, &sc, &results)?;
+            print!("{}", output::console::summary_table(&sc, &results));
+            println!("wrote {}", out.display());
+            Ok(())
+        }
+        Command::Validate { scenario, sets } => {
+            let sc = load(&scenario, &sets, None, &[])?;
+            println!(
+                "{}: ok ({} on {} nodes × {} cores, {} records/s for {}, {} fault(s), engines: {})",
+                scenario.display(),
+                sc.job.kind.name(),
+                sc.cluster.nodes,
+                sc.cluster.cores,
+                sc.workload.rate,
+                sc.run.duration,
+                sc.faults.len(),
+                sc.run.engines.join(", ")
+            );
+            Ok(())
+        }
+        Command::Engines => {
+            print!("{}", output::console::engines_listing());
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,7 @@
+//! ftsim: the command line, the run orchestration and the reports (CSV, console table, charts).
+//! The simulation itself lives in `ftsim-sim`; the engines in `ftsim-engines`.
+#![deny(missing_docs)]
+
+pub mod cli;
+pub mod output;
+pub mod runner;

@@ -1,0 +1,464 @@
+//! Charts, PNG and SVG, drawn with plotters and an embedded font (no system font needed).
+//!
+//! - `latency`: p99 and p50 latency over time, every engine on one chart (log scale);
+//! - `throughput`: outputs per second and source backlog over time, every engine on one chart;
+//! - `recovery`: detection, restore and recovery time of the first failure per engine;
+//! - per engine, any chart its tables ask for (batches, checkpoints, ...).
+//!
+//! Crashes are marked by red vertical lines, stragglers by shaded spans.
+
+use crate::runner::EngineResult;
+use anyhow::{Result, anyhow};
+use ftsim_sim::engine::Table;
+use ftsim_sim::scenario::Fault;
+use ftsim_sim::{RunReport, Scenario};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::FontStyle;
+use std::path::Path;
+use std::sync::Once;
+
+const FONT: &str = "sans-serif";
+const SIZE: (u32, u32) = (1200, 700);
+const PALETTE: [RGBColor; 8] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(23, 190, 207),
+];
+
+static FONT_INIT: Once = Once::new();
+
+fn init_font() {
+    FONT_INIT.call_once(|| {
+        let _ = plotters::style::register_font(FONT, FontStyle::Normal, ttf_noto_sans::REGULAR);
+    });
+}
+
+fn err<E: std::fmt::Display>(e: E) -> anyhow::Error {
+    anyhow!("drawing a chart: {e}")
+}
+
+/// One named line.
+struct Line {
+    name: String,
+    points: Vec<(f64, f64)>,
+}
+
+/// Faults to mark on time axes.
+struct Marks {
+    crashes: Vec<f64>,
+    stragglers: Vec<(f64, f64)>,
+}
+
+fn marks(sc: &Scenario) -> Marks {
+    let mut m = Marks {
+        crashes: Vec::new(),
+        stragglers: Vec::new(),
+    };
+    for f in &sc.faults {
+        match f {
+            Fault::Crash { at, .. } => m.crashes.push(at.as_secs_f64()),
+            Fault::Straggler { at, duration, .. } => m
+                .stragglers
+                .push((at.as_secs_f64(), at.as_secs_f64() + duration.as_secs_f64())),
+        }
+    }
+    m
+}
+
+/// Draws `draw` into `base.png` and `base.svg`.
+fn both(
+    base: &Path,
+    draw: &dyn Fn(&DrawingArea<BitMapBackend<'_>, Shift>) -> Result<()>,
+    draw_svg: &dyn Fn(&DrawingArea<SVGBackend<'_>, Shift>) -> Result<()>,
+) -> Result<()> {
+    init_font();
+    let png = base.with_extension("png");
+    {
+        let root = BitMapBackend::new(&png, SIZE).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        draw(&root)?;
+        root.present().map_err(err)?;
+    }
+    let svg = base.with_extension("svg");
+    {
+        let root = SVGBackend::new(&svg, SIZE).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        draw_svg(&root)?;
+        root.present().map_err(err)?;
+    }
+    Ok(())
+}
+
+fn time_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    title: &str,
+    y_label: &str,
+    lines: &[Line],
+    m: &Marks,
+    log_y: bool,
+    x_max: f64,
+) -> Result<()> {
+    let ys = lines.iter().flat_map(|l| l.points.iter().map(|p| p.1));
+    let (mut lo, mut hi) = ys.fold((f64::MAX, f64::MIN), |(a, b), y| (a.min(y), b.max(y)));
+    if lo > hi {
+        (lo, hi) = (0.0, 1.0);
+    }
+    let x_max = x_max.max(1e-3);
+    let caption = (FONT, 22).into_font();
+    if log_y {
+        let lo = (lo.max(1e-3) / 1.5).max(1e-3);
+        let hi = (hi * 1.5).max(lo * 10.0);
+        let mut chart = ChartBuilder::on(area)
+            .caption(title, caption)
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d(0f64..x_max, (lo..hi).log_scale())
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_desc("time (s)")
+            .y_desc(y_label)
+            .label_style((FONT, 14))
+            .draw()
+            .map_err(err)?;
+        draw_marks(&mut chart, m, lo, hi)?;
+        draw_lines(&mut chart, lines)?;
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .label_font((FONT, 14))
+            .position(SeriesLabelPosition::UpperRight)
+            .draw()
+            .map_err(err)?;
+    } else {
+        let hi = if hi <= 0.0 { 1.0 } else { hi * 1.1 };
+        let lo = lo.min(0.0);
+        let mut chart = ChartBuilder::on(area)
+            .caption(title, caption)
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d(0f64..x_max, lo..hi)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_desc("time (s)")
+            .y_desc(y_label)
+            .label_style((FONT, 14))
+            .draw()
+            .map_err(err)?;
+        draw_marks(&mut chart, m, lo, hi)?;
+        draw_lines(&mut chart, lines)?;
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .label_font((FONT, 14))
+            .position(SeriesLabelPosition::UpperRight)
+            .draw()
+            .map_err(err)?;
+    }
+    Ok(())
+}
+
+fn draw_marks<DB, Y>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, Y>>,
+    m: &Marks,
+    lo: f64,
+    hi: f64,
+) -> Result<()>
+where
+    DB: DrawingBackend,
+    Y: Ranged<ValueType = f64>,
+{
+    for &(a, b) in &m.stragglers {
+        chart
+            .draw_series(std::iter::once(Rectangle::new(
+                [(a, lo), (b, hi)],
+                RGBColor(255, 200, 120).mix(0.35).filled(),
+            )))
+            .map_err(err)?;
+    }
+    for &x in &m.crashes {
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                vec![(x, lo), (x, hi)],
+                RED.stroke_width(2),
+            )))
+            .map_err(err)?;
+    }
+    Ok(())
+}
+
+fn draw_lines<DB, Y>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, Y>>,
+    lines: &[Line],
+) -> Result<()>
+where
+    DB: DrawingBackend,
+    Y: Ranged<ValueType = f64>,
+{
+    for (i, l) in lines.iter().enumerate() {
+        let color = PALETTE[i % PALETTE.len()];
+        chart
+            .draw_series(LineSeries::new(
+                l.points.iter().copied(),
+                color.stroke_width(2),
+            ))
+            .map_err(err)?
+            .label(l.name.clone())
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(3))
+            });
+    }
+    Ok(())
+}
+
+fn x_max(results: &[EngineResult]) -> f64 {
+    results
+        .iter()
+        .flat_map(|r| r.report.series.last())
+        .map(|s| s.t_s + 1.0)
+        .fold(1.0, f64::max)
+}
+
+fn series_lines(
+    results: &[EngineResult],
+    pick: fn(&ftsim_sim::report::SeriesRow) -> Option<f64>,
+) -> Vec<Line> {
+    results
+        .iter()
+        .map(|r| Line {
+            name: r.report.engine.clone(),
+            points: r
+                .report
+                .series
+                .iter()
+                .filter_map(|s| pick(s).map(|y| (s.t_s, y)))
+                .collect(),
+        })
+        .collect()
+}
+
+/// The charts that compare all engines of a run.
+pub fn comparison_charts(dir: &Path, sc: &Scenario, results: &[EngineResult]) -> Result<()> {
+    let m = marks(sc);
+    let xm = x_max(results);
+    let p99 = series_lines(results, |s| s.p99_ms);
+    let p50 = series_lines(results, |s| s.p50_ms);
+    let tput = series_lines(results, |s| Some(s.throughput_rps));
+    let backlog = series_lines(results, |s| Some(s.backlog as f64));
+    let title = &sc.run.name;
+    both(
+        &dir.join("latency"),
+        &|root| latency(root, title, &p99, &p50, &m, xm),
+        &|root| latency(root, title, &p99, &p50, &m, xm),
+    )?;
+    both(
+        &dir.join("throughput"),
+        &|root| throughput(root, title, &tput, &backlog, &m, xm),
+        &|root| throughput(root, title, &tput, &backlog, &m, xm),
+    )?;
+    let bars: Vec<(String, [Option<f64>; 3])> = results
+        .iter()
+        .map(|r| {
+            let f = r.report.failures.first();
+            let s = |t: Option<ftsim_sim::SimTime>| {
+                f.and_then(|f| t.map(|t| t.since(f.injected).as_secs_f64()))
+            };
+            (
+                r.report.engine.clone(),
+                [
+                    s(f.and_then(|f| f.detected)),
+                    s(f.and_then(|f| f.restored)),
+                    s(f.and_then(|f| f.caught_up)),
+                ],
+            )
+        })
+        .collect();
+    both(
+        &dir.join("recovery"),
+        &|root| recovery(root, title, &bars),
+        &|root| recovery(root, title, &bars),
+    )
+}
+
+fn latency<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    p99: &[Line],
+    p50: &[Line],
+    m: &Marks,
+    xm: f64,
+) -> Result<()> {
+    let (top, bottom) = root.split_vertically(SIZE.1 / 2);
+    time_panel(
+        &top,
+        &format!("{title}: p99 latency per bucket"),
+        "p99 latency (ms)",
+        p99,
+        m,
+        true,
+        xm,
+    )?;
+    time_panel(
+        &bottom,
+        &format!("{title}: p50 latency per bucket"),
+        "p50 latency (ms)",
+        p50,
+        m,
+        true,
+        xm,
+    )
+}
+
+fn throughput<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    tput: &[Line],
+    backlog: &[Line],
+    m: &Marks,
+    xm: f64,
+) -> Result<()> {
+    let (top, bottom) = root.split_vertically(SIZE.1 * 3 / 5);
+    time_panel(
+        &top,
+        &format!("{title}: sink throughput"),
+        "outputs / s",
+        tput,
+        m,
+        false,
+        xm,
+    )?;
+    time_panel(
+        &bottom,
+        &format!("{title}: source backlog"),
+        "records not yet read",
+        backlog,
+        m,
+        false,
+        xm,
+    )
+}
+
+fn recovery<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    bars: &[(String, [Option<f64>; 3])],
+) -> Result<()> {
+    let hi = bars
+        .iter()
+        .flat_map(|b| b.1.iter().flatten().copied())
+        .fold(0.0, f64::max)
+        .max(1.0)
+        * 1.15;
+    let n = bars.len().max(1);
+    let any = bars.iter().any(|b| b.1.iter().any(Option::is_some));
+    let caption = if any {
+        format!("{title}: time from crash to detection, restore and recovery (first failure)")
+    } else {
+        format!("{title}: no failure in this run")
+    };
+    let mut chart = ChartBuilder::on(root)
+        .caption(caption, (FONT, 22))
+        .margin(12)
+        .x_label_area_size(50)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0f64..n as f64, 0f64..hi)
+        .map_err(err)?;
+    let names: Vec<String> = bars.iter().map(|b| b.0.clone()).collect();
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(n * 2 + 1)
+        .x_label_formatter(&|x| {
+            let i = x.floor() as usize;
+            if (x - i as f64 - 0.5).abs() < 0.26 {
+                names.get(i).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        })
+        .y_desc("seconds after the crash")
+        .label_style((FONT, 14))
+        .draw()
+        .map_err(err)?;
+    let labels = ["detected", "restored", "recovered (caught up)"];
+    let colors = [PALETTE[0], PALETTE[1], PALETTE[2]];
+    for k in 0..3 {
+        let color = colors[k];
+        chart
+            .draw_series(bars.iter().enumerate().filter_map(|(i, b)| {
+                b.1[k].map(|v| {
+                    let x0 = i as f64 + 0.15 + k as f64 * 0.24;
+                    Rectangle::new([(x0, 0.0), (x0 + 0.22, v)], color.filled())
+                })
+            }))
+            .map_err(err)?
+            .label(labels[k])
+            .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 16, y + 6)], color.filled()));
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font((FONT, 14))
+        .position(SeriesLabelPosition::UpperRight)
+        .draw()
+        .map_err(err)?;
+    Ok(())
+}
+
+/// The charts an engine's tables ask for.
+pub fn engine_charts(dir: &Path, sc: &Scenario, r: &RunReport) -> Result<()> {
+    let m = marks(sc);
+    for t in &r.tables {
+        for c in &t.charts {
+            let lines = table_lines(t, &c.x, &c.ys);
+            let xm = lines
+                .iter()
+                .flat_map(|l| l.points.iter().map(|p| p.0))
+                .fold(1.0, f64::max)
+                * 1.02;
+            let title = format!("{} / {}: {}", sc.run.name, r.engine, c.title);
+            both(
+                &dir.join(&c.file),
+                &|root| time_panel(root, &title, &c.y_label, &lines, &m, false, xm),
+                &|root| time_panel(root, &title, &c.y_label, &lines, &m, false, xm),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn table_lines(t: &Table, x: &str, ys: &[String]) -> Vec<Line> {
+    let col = |name: &str| t.header.iter().position(|h| h == name);
+    let Some(xi) = col(x) else { return Vec::new() };
+    ys.iter()
+        .filter_map(|y| {
+            let yi = col(y)?;
+            let points = t
+                .rows
+                .iter()
+                .filter_map(|r| {
+                    Some((
+                        r.get(xi)?.parse::<f64>().ok()?,
+                        r.get(yi)?.parse::<f64>().ok()?,
+                    ))
+                })
+                .collect();
+            Some(Line {
+                name: y.clone(),
+                points,
+            })
+        })
+        .collect()
+}

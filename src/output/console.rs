@@ -1,0 +1,110 @@
+//! Text for the terminal: the summary table of `ftsim run` and the listing of `ftsim engines`.
+
+use crate::runner::EngineResult;
+use ftsim_sim::Scenario;
+use ftsim_sim::scenario::{JobKind, SinkMode};
+use std::fmt::Write;
+
+fn cell(x: Option<f64>) -> String {
+    x.map_or("-".into(), |v| format!("{v:.1}"))
+}
+
+/// The summary table printed by `ftsim run`.
+pub fn summary_table(sc: &Scenario, results: &[EngineResult]) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{} — {} on {} nodes × {} cores, {} rec/s for {}, sink {}, seed {}",
+        sc.run.name,
+        sc.job.kind.name(),
+        sc.cluster.nodes,
+        sc.cluster.cores,
+        sc.workload.rate,
+        sc.run.duration,
+        sc.job.sink.name(),
+        sc.run.seed
+    );
+    let _ = writeln!(
+        s,
+        "{:<22} {:>13} {:>13} {:>9} {:>6} {:>6} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "engine",
+        "promised",
+        "verdict",
+        "lost",
+        "dup",
+        "wrong",
+        "out/s",
+        "p50 ms",
+        "p99 ms",
+        "detect s",
+        "restore s",
+        "recover s"
+    );
+    for r in results {
+        let r = &r.report;
+        let f = r.failures.first();
+        let secs = |t: Option<ftsim_sim::SimTime>| match (t, f) {
+            (Some(t), Some(f)) => format!("{:.2}", t.since(f.injected).as_secs_f64()),
+            _ => "-".into(),
+        };
+        let flag = if r.promised.kept_by(r.check.verdict) {
+            ""
+        } else {
+            " (BROKEN)"
+        };
+        let _ = writeln!(
+            s,
+            "{:<22} {:>13} {:>13} {:>9} {:>6} {:>6} {:>10.0} {:>9} {:>9} {:>9} {:>9} {:>9}{}",
+            r.engine,
+            r.promised.name(),
+            r.check.verdict.name(),
+            r.check.lost,
+            r.check.duplicated,
+            r.check.wrong,
+            r.throughput_rps,
+            cell(r.p50_ms),
+            cell(r.p99_ms),
+            secs(f.and_then(|f| f.detected)),
+            secs(f.and_then(|f| f.restored)),
+            secs(f.and_then(|f| f.caught_up)),
+            flag
+        );
+    }
+    s
+}
+
+/// The text of `ftsim engines`.
+pub fn engines_listing() -> String {
+    let mut s = String::new();
+    for e in ftsim_engines::all() {
+        let _ = writeln!(s, "{}\n  {}", e.name, e.summary);
+        let _ = writeln!(
+            s,
+            "  promised guarantee (job / sink: append, idempotent, transactional):"
+        );
+        for kind in JobKind::ALL {
+            let g: Vec<&str> = SinkMode::ALL
+                .iter()
+                .map(|m| (e.promise)(kind, *m).name())
+                .collect();
+            let _ = writeln!(s, "    {:<14} {}", kind.name(), g.join(", "));
+        }
+        if e.params.is_empty() {
+            let _ = writeln!(s, "  parameters: none");
+        } else {
+            let _ = writeln!(s, "  parameters ([engines.{}]):", e.name);
+            for p in &e.params {
+                let _ = writeln!(
+                    s,
+                    "    {:<22} = {:<10} {} ({})",
+                    p.name,
+                    p.default.to_string(),
+                    p.doc,
+                    p.kind.describe()
+                );
+            }
+        }
+        s.push('\n');
+    }
+    s
+}
