@@ -73,20 +73,15 @@ pub fn main() -> ExitCode {
     match dispatch(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            let user = e.downcast_ref::<UserError>().is_some()
-                || e.downcast_ref::<ftsim_sim::ScenarioError>().is_some();
+            let user =
+                e.downcast_ref::<UserError>().is_some() || e.downcast_ref::<ftsim_sim::ScenarioError>().is_some();
             eprintln!("error: {e:#}");
             ExitCode::from(if user { 2 } else { 1 })
         }
     }
 }
 
-fn load(
-    path: &std::path::Path,
-    sets: &[String],
-    seed: Option<u64>,
-    engines: &[String],
-) -> Result<Scenario> {
+fn load(path: &std::path::Path, sets: &[String], seed: Option<u64>, engines: &[String]) -> Result<Scenario> {
     let mut sets = sets.to_vec();
     if let Some(s) = seed {
         sets.push(format!("run.seed={s}"));
@@ -126,8 +121,7 @@ fn dispatch(cli: Cli) -> Result<()> {
         } => {
             let sc = load(&scenario, &sets, seed, &engines)?;
             let out = out.unwrap_or_else(|| PathBuf::from("results").join(&sc.run.name));
-            output::check_out_dir(&out)
-                .map_err(|m| UserError(format!("--out {}: {m}", out.display())))?;
+            output::check_out_dir(&out).map_err(|m| UserError(format!("--out {}: {m}", out.display())))?;
             let show_progress = !quiet && std::io::stderr().is_terminal();
             let results = runner::run_all(
                 &sc,

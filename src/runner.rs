@@ -27,13 +27,10 @@ pub fn run_all(sc: &Scenario, opts: &RunOptions) -> Result<Vec<EngineResult>> {
     let prepared = Prepared::new(sc);
     let multi = MultiProgress::new();
     let total = (sc.run.duration + sc.run.drain).as_nanos() / 1_000_000;
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .max(1);
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).max(1);
     let mut jobs = Vec::new();
     for name in &sc.run.engines {
-        let info =
-            ftsim_engines::find(name).ok_or_else(|| anyhow::anyhow!("unknown engine {name}"))?;
+        let info = ftsim_engines::find(name).ok_or_else(|| anyhow::anyhow!("unknown engine {name}"))?;
         let params = ftsim_engines::registry::params(sc, &info)?;
         jobs.push((info, params));
     }
@@ -45,10 +42,8 @@ pub fn run_all(sc: &Scenario, opts: &RunOptions) -> Result<Vec<EngineResult>> {
                 let bar = if opts.progress {
                     let b = multi.add(ProgressBar::new(total));
                     b.set_style(
-                        ProgressStyle::with_template(
-                            "{prefix:>22} [{bar:30}] {pos}/{len} sim-ms {elapsed}",
-                        )
-                        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                        ProgressStyle::with_template("{prefix:>22} [{bar:30}] {pos}/{len} sim-ms {elapsed}")
+                            .unwrap_or_else(|_| ProgressStyle::default_bar()),
                     );
                     b.set_prefix(info.name);
                     Some(b)

@@ -1,1 +1,11 @@
+//! ftsim's integration tests: one binary, one file per behaviour.
 
+mod support;
+
+mod bad_input;
+mod cli;
+mod determinism;
+mod kernel_order;
+mod none_engine;
+mod oracle;
+mod physics;

@@ -53,25 +53,19 @@ pub fn check(sc: &Scenario) -> Result<(), ScenarioError> {
         let info = find(name).ok_or_else(|| {
             field(
                 format!("engines.{name}"),
-                format!(
-                    "no engine \"{name}\": known engines are {}",
-                    names.join(", ")
-                ),
+                format!("no engine \"{name}\": known engines are {}", names.join(", ")),
             )
         })?;
-        Params::parse(&info.params, Some(table))
-            .map_err(|(k, m)| field(format!("engines.{name}.{k}"), m))?;
+        Params::parse(&info.params, Some(table)).map_err(|(k, m)| field(format!("engines.{name}.{k}"), m))?;
     }
     Ok(())
 }
 
 /// The checked parameters of engine `info` in `sc` (defaults where the scenario gives none).
 pub fn params(sc: &Scenario, info: &EngineInfo) -> Result<Params, ScenarioError> {
-    Params::parse(&info.params, sc.engine_params.get(info.name)).map_err(|(k, m)| {
-        ScenarioError::Field {
-            file: sc.file.clone(),
-            field: format!("engines.{}.{k}", info.name),
-            message: m,
-        }
+    Params::parse(&info.params, sc.engine_params.get(info.name)).map_err(|(k, m)| ScenarioError::Field {
+        file: sc.file.clone(),
+        field: format!("engines.{}.{k}", info.name),
+        message: m,
     })
 }

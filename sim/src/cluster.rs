@@ -162,11 +162,7 @@ impl<T> Cluster<T> {
             n.queue.remove(pos);
             return false;
         }
-        if let Some(slot) = n
-            .running
-            .iter_mut()
-            .find(|s| matches!(s, Some((rid, _)) if *rid == id))
-        {
+        if let Some(slot) = n.running.iter_mut().find(|s| matches!(s, Some((rid, _)) if *rid == id)) {
             *slot = None;
             return true;
         }
@@ -289,23 +285,14 @@ mod tests {
     #[test]
     fn work_inside_a_straggler_window_takes_factor_times_longer() {
         let slow = [(SimTime(1_000), SimTime(1_000_000), 5.0)];
-        assert_eq!(
-            finish_time(&slow, SimTime(2_000), SimDuration(100)),
-            SimTime(2_500)
-        );
+        assert_eq!(finish_time(&slow, SimTime(2_000), SimDuration(100)), SimTime(2_500));
     }
 
     #[test]
     fn work_spanning_a_window_edge_is_slowed_only_inside_it() {
         let slow = [(SimTime(100), SimTime(200), 4.0)];
         // 50 ns at full speed up to t=100, then 100 ns of window does 25 ns of work, then 25 more.
-        assert_eq!(
-            finish_time(&slow, SimTime(50), SimDuration(100)),
-            SimTime(225)
-        );
-        assert_eq!(
-            finish_time(&[], SimTime(50), SimDuration(100)),
-            SimTime(150)
-        );
+        assert_eq!(finish_time(&slow, SimTime(50), SimDuration(100)), SimTime(225));
+        assert_eq!(finish_time(&[], SimTime(50), SimDuration(100)), SimTime(150));
     }
 }

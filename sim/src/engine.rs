@@ -206,12 +206,7 @@ impl<'a, M, T> Ctx<'a, M, T> {
     /// Queues `work` of nominal CPU time on `node`; [`Event::WorkDone`] follows if the node lives.
     pub fn compute(&mut self, node: NodeId, work: SimDuration, tag: T) -> WorkId {
         let id = WorkId(self.fresh());
-        self.commands.push(Command::Compute {
-            node,
-            id,
-            work,
-            tag,
-        });
+        self.commands.push(Command::Compute { node, id, work, tag });
         id
     }
     /// Drops queued or running work; its `WorkDone` will not come.
@@ -248,8 +243,7 @@ impl<'a, M, T> Ctx<'a, M, T> {
     }
     /// Reads from durable storage.
     pub fn storage_read(&mut self, node: NodeId, bytes: u64, tag: T) {
-        self.commands
-            .push(Command::StorageRead { node, bytes, tag });
+        self.commands.push(Command::StorageRead { node, bytes, tag });
     }
     /// Hands outputs to the sink from `node` (dropped if the node is dead). With a transactional
     /// sink and `txn = Some`, they become visible at [`Ctx::commit`]; otherwise at once.
@@ -279,12 +273,7 @@ impl<'a, M, T> Ctx<'a, M, T> {
         self.commands.push(Command::Progress { part, offset });
     }
     /// Adds a line to events.csv.
-    pub fn log_event(
-        &mut self,
-        kind: &'static str,
-        node: Option<NodeId>,
-        detail: impl Into<String>,
-    ) {
+    pub fn log_event(&mut self, kind: &'static str, node: Option<NodeId>, detail: impl Into<String>) {
         self.commands.push(Command::Log {
             kind,
             node,

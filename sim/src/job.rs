@@ -154,13 +154,7 @@ impl OperatorState {
             }
             *w = wm;
         }
-        let global = self
-            .part_wm
-            .iter()
-            .min()
-            .copied()
-            .unwrap_or(SimTime::ZERO)
-            .0;
+        let global = self.part_wm.iter().min().copied().unwrap_or(SimTime::ZERO).0;
         let len = sem.window.length.as_nanos();
         while let Some((&(start, key), &count)) = self.windows.first_key_value() {
             if sem.fire_time(start) > global {

@@ -100,10 +100,7 @@ impl<'a, M, T> Kernel<'a, M, T> {
         let mut queue = EventQueue::with_capacity(1024);
         for (i, f) in sc.faults.iter().enumerate() {
             queue.push(f.at(), Internal::Fault(i));
-            if let Fault::Straggler {
-                at, node, duration, ..
-            } = f
-            {
+            if let Fault::Straggler { at, node, duration, .. } = f {
                 queue.push(*at + *duration, Internal::StragglerEnd(*node));
             }
         }
@@ -115,11 +112,7 @@ impl<'a, M, T> Kernel<'a, M, T> {
             sem: Semantics::new(&sc.job, log.partitions()),
             queue,
             cluster: Cluster::new(&sc.cluster, &sc.faults),
-            sink: Sink::new(
-                sc.job.sink,
-                sc.run.bucket,
-                SimTime(sc.run.warmup.as_nanos()),
-            ),
+            sink: Sink::new(sc.job.sink, sc.run.bucket, SimTime(sc.run.warmup.as_nanos())),
             cancelled: FxHashSet::default(),
             rng: stream(sc.run.seed, &format!("engine/{engine_name}")),
             next_id: 0,
@@ -132,11 +125,7 @@ impl<'a, M, T> Kernel<'a, M, T> {
         }
     }
 
-    fn run<E: Engine<Msg = M, Tag = T>>(
-        mut self,
-        engine: &mut E,
-        on_progress: &mut dyn FnMut(SimTime),
-    ) -> RunOutput {
+    fn run<E: Engine<Msg = M, Tag = T>>(mut self, engine: &mut E, on_progress: &mut dyn FnMut(SimTime)) -> RunOutput {
         let limit = SimTime(self.sc.run.duration.as_nanos()) + self.sc.run.drain;
         self.dispatch(engine, None);
         while let Some((time, _, ev)) = self.queue.pop() {
@@ -162,22 +151,11 @@ impl<'a, M, T> Kernel<'a, M, T> {
     /// Applies an internal event to the cluster; returns what the engine must be told, if anything.
     fn physics(&mut self, ev: Internal<M, T>) -> Option<Event<M, T>> {
         match ev {
-            Internal::Deliver {
-                from,
-                to,
-                epoch,
-                msg,
-            } => (self.cluster.is_alive(to) && self.cluster.epoch(to) == epoch)
+            Internal::Deliver { from, to, epoch, msg } => (self.cluster.is_alive(to)
+                && self.cluster.epoch(to) == epoch)
                 .then_some(Event::Message { from, to, msg }),
-            Internal::Timer { id, tag } => {
-                (!self.cancelled.remove(&id)).then_some(Event::Timer { id, tag })
-            }
-            Internal::WorkEnd {
-                node,
-                epoch,
-                core,
-                id,
-            } => {
+            Internal::Timer { id, tag } => (!self.cancelled.remove(&id)).then_some(Event::Timer { id, tag }),
+            Internal::WorkEnd { node, epoch, core, id } => {
                 let tag = self.cluster.complete(node, epoch, core, id)?;
                 self.start_work(node);
                 Some(Event::WorkDone { node, id, tag })
@@ -230,8 +208,7 @@ impl<'a, M, T> Kernel<'a, M, T> {
                     })
                     .sum();
                 self.sink.bucket_at(b).backlog = backlog;
-                self.queue
-                    .push(t + self.sc.run.bucket, Internal::Sample(b + 1));
+                self.queue.push(t + self.sc.run.bucket, Internal::Sample(b + 1));
                 None
             }
         }
@@ -246,10 +223,8 @@ impl<'a, M, T> Kernel<'a, M, T> {
                     if self.cluster.crash(self.now, node) {
                         nodes.push(node);
                         self.log_row("crash", Some(node), String::new());
-                        self.queue.push(
-                            self.now + self.sc.cluster.detection_delay,
-                            Internal::Detect(node),
-                        );
+                        self.queue
+                            .push(self.now + self.sc.cluster.detection_delay, Internal::Detect(node));
                     }
                 }
                 if !nodes.is_empty() {
@@ -257,10 +232,7 @@ impl<'a, M, T> Kernel<'a, M, T> {
                 }
             }
             Fault::Straggler {
-                node,
-                factor,
-                duration,
-                ..
+                node, factor, duration, ..
             } => {
                 self.log_row(
                     "straggler-start",
@@ -299,14 +271,7 @@ impl<'a, M, T> Kernel<'a, M, T> {
     }
 
     fn dispatch<E: Engine<Msg = M, Tag = T>>(&mut self, engine: &mut E, ev: Option<Event<M, T>>) {
-        let mut cx = Ctx::new(
-            self.now,
-            self.sc,
-            self.log,
-            &self.sem,
-            &mut self.rng,
-            &mut self.next_id,
-        );
+        let mut cx = Ctx::new(self.now, self.sc, self.log, &self.sem, &mut self.rng, &mut self.next_id);
         match ev {
             None => engine.start(&mut cx),
             Some(e) => engine.handle(e, &mut cx),
@@ -338,22 +303,9 @@ impl<'a, M, T> Kernel<'a, M, T> {
                 }
                 let at = self.cluster.transmit(now, from, to, bytes);
                 let epoch = self.cluster.epoch(to);
-                self.queue.push(
-                    at,
-                    Internal::Deliver {
-                        from,
-                        to,
-                        epoch,
-                        msg,
-                    },
-                );
+                self.queue.push(at, Internal::Deliver { from, to, epoch, msg });
             }
-            Command::Compute {
-                node,
-                id,
-                work,
-                tag,
-            } => {
+            Command::Compute { node, id, work, tag } => {
                 if let Some(s) = self.cluster.submit(now, node, Job { id, work, tag }) {
                     self.schedule_work(s);
                 }
@@ -384,8 +336,7 @@ impl<'a, M, T> Kernel<'a, M, T> {
                 self.stats.storage_bytes += bytes;
                 let at = self.cluster.storage(now, node, bytes);
                 let epoch = self.cluster.epoch(node);
-                self.queue
-                    .push(at, Internal::StorageEnd { node, epoch, tag });
+                self.queue.push(at, Internal::StorageEnd { node, epoch, tag });
             }
             Command::StorageRead { node, bytes, tag } => {
                 if !self.cluster.is_alive(node) {
@@ -394,8 +345,7 @@ impl<'a, M, T> Kernel<'a, M, T> {
                 self.stats.storage_bytes += bytes;
                 let at = self.cluster.storage(now, node, bytes);
                 let epoch = self.cluster.epoch(node);
-                self.queue
-                    .push(at, Internal::StorageEnd { node, epoch, tag });
+                self.queue.push(at, Internal::StorageEnd { node, epoch, tag });
             }
             Command::Emit { node, outputs, txn } => {
                 if self.cluster.is_alive(node) {
@@ -417,10 +367,8 @@ impl<'a, M, T> Kernel<'a, M, T> {
             },
             Command::RestartNode { node } => {
                 if !self.cluster.is_alive(node) {
-                    self.queue.push(
-                        now + self.sc.cluster.restart_delay,
-                        Internal::RestartUp(node),
-                    );
+                    self.queue
+                        .push(now + self.sc.cluster.restart_delay, Internal::RestartUp(node));
                 }
             }
             Command::Progress { part, offset } => {

@@ -60,12 +60,5 @@ pub fn simulate<E: Engine>(
     on_progress: &mut dyn FnMut(SimTime),
 ) -> RunReport {
     let out = kernel::run(scenario, &prepared.log, name, engine, on_progress);
-    RunReport::build(
-        scenario,
-        name,
-        promised,
-        &prepared.expected,
-        prepared.log.total(),
-        out,
-    )
+    RunReport::build(scenario, name, promised, &prepared.expected, prepared.log.total(), out)
 }

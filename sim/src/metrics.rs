@@ -69,9 +69,7 @@ impl Sink {
     /// Takes emissions at `now`.
     pub fn emit(&mut self, now: SimTime, outputs: Vec<Output>, txn: Option<TxnId>) {
         match (self.mode, txn) {
-            (SinkMode::Transactional, Some(t)) => {
-                self.pending.entry(t).or_default().extend(outputs)
-            }
+            (SinkMode::Transactional, Some(t)) => self.pending.entry(t).or_default().extend(outputs),
             _ => self.show(now, outputs),
         }
     }

@@ -107,11 +107,7 @@ pub fn expected(sem: &Semantics, log: &SourceLog) -> Expected {
         JobKind::RunningCount => {
             let mut counts: FxHashMap<u64, u64> = FxHashMap::default();
             for p in 0..log.partitions() {
-                for r in log
-                    .partition(PartitionId(p))
-                    .iter()
-                    .filter(|r| sem.keeps(r))
-                {
+                for r in log.partition(PartitionId(p)).iter().filter(|r| sem.keeps(r)) {
                     *counts.entry(u64::from(r.key)).or_insert(0) += 1;
                 }
             }
@@ -122,11 +118,7 @@ pub fn expected(sem: &Semantics, log: &SourceLog) -> Expected {
         JobKind::WindowCount => {
             let mut windows: FxHashMap<(u64, u64), u64> = FxHashMap::default();
             for p in 0..log.partitions() {
-                for r in log
-                    .partition(PartitionId(p))
-                    .iter()
-                    .filter(|r| sem.keeps(r))
-                {
+                for r in log.partition(PartitionId(p)).iter().filter(|r| sem.keeps(r)) {
                     for start in sem.windows_of(r) {
                         *windows.entry((u64::from(r.key), start)).or_insert(0) += 1;
                     }

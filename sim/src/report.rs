@@ -233,12 +233,7 @@ fn caught_up(sink: &Sink, sc: &Scenario, f: &FailureRecord) -> Option<SimTime> {
     let tolerance = (pre_p99 * 0.1).max(sc.run.bucket.as_millis_f64());
     let mut streak_start: Option<usize> = None;
     let mut streak = 0;
-    for (i, b) in sink
-        .buckets
-        .iter()
-        .enumerate()
-        .skip((restored.0 / bw) as usize)
-    {
+    for (i, b) in sink.buckets.iter().enumerate().skip((restored.0 / bw) as usize) {
         if b.latency.is_empty() {
             continue;
         }

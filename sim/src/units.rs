@@ -20,9 +20,7 @@ fn split_number(text: &str) -> Option<(f64, &str)> {
 /// Parses `"250ms"`, `"1.5s"`, `"2m"`: a non-negative number and a unit (ns, us, ms, s, m, h).
 pub fn parse_duration(text: &str) -> Result<SimDuration, String> {
     let bad = || {
-        format!(
-            "\"{text}\" is not a duration: write a number and a unit ({DURATION_UNITS}), e.g. \"250ms\" or \"30s\""
-        )
+        format!("\"{text}\" is not a duration: write a number and a unit ({DURATION_UNITS}), e.g. \"250ms\" or \"30s\"")
     };
     let (num, unit) = split_number(text).ok_or_else(bad)?;
     let ns_per = match unit {
@@ -36,9 +34,7 @@ pub fn parse_duration(text: &str) -> Result<SimDuration, String> {
     };
     let ns = num * ns_per;
     if !ns.is_finite() || ns > 1e18 {
-        return Err(format!(
-            "\"{text}\" is too long a duration (at most about 31 years)"
-        ));
+        return Err(format!("\"{text}\" is too long a duration (at most about 31 years)"));
     }
     Ok(SimDuration(ns.round() as u64))
 }
@@ -68,11 +64,7 @@ pub fn parse_bandwidth(text: &str) -> Result<f64, String> {
 
 /// Parses a size in bytes: `"64KB"`, `"1MB"`, `"100B"` (decimal prefixes).
 pub fn parse_bytes(text: &str) -> Result<u64, String> {
-    let bad = || {
-        format!(
-            "\"{text}\" is not a size: write a number, a prefix (k, M, G, T) and B, e.g. \"64KB\""
-        )
-    };
+    let bad = || format!("\"{text}\" is not a size: write a number, a prefix (k, M, G, T) and B, e.g. \"64KB\"");
     let (num, rest) = split_number(text).ok_or_else(bad)?;
     let (mult, unit) = prefix(rest);
     if unit != "B" {
@@ -91,11 +83,7 @@ fn prefix(s: &str) -> (f64, &str) {
         _ => return (1.0, s),
     };
     let rest = chars.as_str();
-    if rest.is_empty() {
-        (1.0, s)
-    } else {
-        (mult, rest)
-    }
+    if rest.is_empty() { (1.0, s) } else { (mult, rest) }
 }
 
 /// Writes a duration in the unit that reads best ("250ms", "30s", "1.5us").

@@ -56,9 +56,8 @@ impl SourceLog {
         let parts = (0..n)
             .map(|p| {
                 let mut rng = stream(sc.run.seed, &format!("workload/p{p}"));
-                let mut out: Vec<Record> = Vec::with_capacity(
-                    (rate_p * sc.run.duration.as_secs_f64() * 1.05) as usize + 16,
-                );
+                let mut out: Vec<Record> =
+                    Vec::with_capacity((rate_p * sc.run.duration.as_secs_f64() * 1.05) as usize + 16);
                 let gap_ns = 1e9 / rate_p;
                 // Spread partitions' phases so that constant arrivals do not all coincide.
                 let mut t = gap_ns * f64::from(p) / f64::from(n);
@@ -69,9 +68,7 @@ impl SourceLog {
                         break;
                     }
                     let key = match &zipf {
-                        Some(z) => (z.sample(&mut rng) as u64)
-                            .saturating_sub(1)
-                            .min(w.keys - 1),
+                        Some(z) => (z.sample(&mut rng) as u64).saturating_sub(1).min(w.keys - 1),
                         None => rng.random_range(0..w.keys),
                     };
                     let lag = if w.out_of_order > 0.0 && rng.random::<f64>() < w.out_of_order {
@@ -100,8 +97,7 @@ impl SourceLog {
                         Profile::Poisson => exp_gap(&mut rng, rate_p),
                         Profile::Bursty { period, peak, duty } => {
                             let base = rate_p / (duty * peak + (1.0 - duty));
-                            let phase =
-                                (arrival % period.as_nanos()) as f64 / period.as_nanos() as f64;
+                            let phase = (arrival % period.as_nanos()) as f64 / period.as_nanos() as f64;
                             exp_gap(&mut rng, if phase < duty { base * peak } else { base })
                         }
                     };
@@ -118,11 +114,7 @@ impl SourceLog {
 
     /// A log made of given records (tests): partition p's records must have `part == p` and
     /// dense offsets; `wm_before` is recomputed from event times with `delay`.
-    pub fn from_records(
-        mut parts: Vec<Vec<Record>>,
-        delay: SimDuration,
-        record_bytes: u64,
-    ) -> SourceLog {
+    pub fn from_records(mut parts: Vec<Vec<Record>>, delay: SimDuration, record_bytes: u64) -> SourceLog {
         for (p, recs) in parts.iter_mut().enumerate() {
             let mut max_et: Option<u64> = None;
             for (o, r) in recs.iter_mut().enumerate() {

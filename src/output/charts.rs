@@ -209,15 +209,10 @@ where
     for (i, l) in lines.iter().enumerate() {
         let color = PALETTE[i % PALETTE.len()];
         chart
-            .draw_series(LineSeries::new(
-                l.points.iter().copied(),
-                color.stroke_width(2),
-            ))
+            .draw_series(LineSeries::new(l.points.iter().copied(), color.stroke_width(2)))
             .map_err(err)?
             .label(l.name.clone())
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(3))
-            });
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(3)));
     }
     Ok(())
 }
@@ -230,10 +225,7 @@ fn x_max(results: &[EngineResult]) -> f64 {
         .fold(1.0, f64::max)
 }
 
-fn series_lines(
-    results: &[EngineResult],
-    pick: fn(&ftsim_sim::report::SeriesRow) -> Option<f64>,
-) -> Vec<Line> {
+fn series_lines(results: &[EngineResult], pick: fn(&ftsim_sim::report::SeriesRow) -> Option<f64>) -> Vec<Line> {
     results
         .iter()
         .map(|r| Line {
@@ -271,9 +263,7 @@ pub fn comparison_charts(dir: &Path, sc: &Scenario, results: &[EngineResult]) ->
         .iter()
         .map(|r| {
             let f = r.report.failures.first();
-            let s = |t: Option<ftsim_sim::SimTime>| {
-                f.and_then(|f| t.map(|t| t.since(f.injected).as_secs_f64()))
-            };
+            let s = |t: Option<ftsim_sim::SimTime>| f.and_then(|f| t.map(|t| t.since(f.injected).as_secs_f64()));
             (
                 r.report.engine.clone(),
                 [
@@ -284,11 +274,9 @@ pub fn comparison_charts(dir: &Path, sc: &Scenario, results: &[EngineResult]) ->
             )
         })
         .collect();
-    both(
-        &dir.join("recovery"),
-        &|root| recovery(root, title, &bars),
-        &|root| recovery(root, title, &bars),
-    )
+    both(&dir.join("recovery"), &|root| recovery(root, title, &bars), &|root| {
+        recovery(root, title, &bars)
+    })
 }
 
 fn latency<DB: DrawingBackend>(
@@ -448,12 +436,7 @@ fn table_lines(t: &Table, x: &str, ys: &[String]) -> Vec<Line> {
             let points = t
                 .rows
                 .iter()
-                .filter_map(|r| {
-                    Some((
-                        r.get(xi)?.parse::<f64>().ok()?,
-                        r.get(yi)?.parse::<f64>().ok()?,
-                    ))
-                })
+                .filter_map(|r| Some((r.get(xi)?.parse::<f64>().ok()?, r.get(yi)?.parse::<f64>().ok()?)))
                 .collect();
             Some(Line {
                 name: y.clone(),

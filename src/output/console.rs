@@ -83,10 +83,7 @@ pub fn engines_listing() -> String {
             "  promised guarantee (job / sink: append, idempotent, transactional):"
         );
         for kind in JobKind::ALL {
-            let g: Vec<&str> = SinkMode::ALL
-                .iter()
-                .map(|m| (e.promise)(kind, *m).name())
-                .collect();
+            let g: Vec<&str> = SinkMode::ALL.iter().map(|m| (e.promise)(kind, *m).name()).collect();
             let _ = writeln!(s, "    {:<14} {}", kind.name(), g.join(", "));
         }
         if e.params.is_empty() {

@@ -92,15 +92,9 @@ pub fn summary_row(sc: &Scenario, r: &RunReport, wall_s: f64) -> Vec<String> {
         opt(r.p99_ms),
         opt(r.max_ms),
         r.failures.len().to_string(),
-        first
-            .map(|f| since(f.detected, f.injected))
-            .unwrap_or_default(),
-        first
-            .map(|f| since(f.restored, f.injected))
-            .unwrap_or_default(),
-        first
-            .map(|f| since(f.caught_up, f.injected))
-            .unwrap_or_default(),
+        first.map(|f| since(f.detected, f.injected)).unwrap_or_default(),
+        first.map(|f| since(f.restored, f.injected)).unwrap_or_default(),
+        first.map(|f| since(f.caught_up, f.injected)).unwrap_or_default(),
         s.ft_messages.to_string(),
         s.ft_bytes.to_string(),
         s.checkpoint_bytes.to_string(),

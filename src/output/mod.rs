@@ -19,14 +19,9 @@ pub fn check_out_dir(out: &Path) -> Result<(), String> {
         if !out.is_dir() {
             return Err("exists and is not a directory".into());
         }
-        let empty = std::fs::read_dir(out)
-            .map(|mut d| d.next().is_none())
-            .unwrap_or(false);
+        let empty = std::fs::read_dir(out).map(|mut d| d.next().is_none()).unwrap_or(false);
         if !empty && !out.join("summary.csv").exists() {
-            return Err(
-                "exists and is not an ftsim output directory (no summary.csv): choose another path"
-                    .into(),
-            );
+            return Err("exists and is not an ftsim output directory (no summary.csv): choose another path".into());
         }
     }
     let parent = parent_of(out);

@@ -28,12 +28,7 @@ pub enum Tag {
     /// Source `part` should look for input.
     Poll { part: u32, epoch: u32 },
     /// Source `part` finished the stateless chain over `from..to`.
-    SourceDone {
-        part: u32,
-        epoch: u32,
-        from: u64,
-        to: u64,
-    },
+    SourceDone { part: u32, epoch: u32, from: u64, to: u64 },
     /// Stateful task `task` finished applying its head batch.
     StateDone { task: u32, epoch: u32 },
     /// Broadcast watermarks.
@@ -259,12 +254,7 @@ impl NoneEngine {
 
     fn on_failure(&mut self, node: NodeId, cx: &mut Ctx<'_, Msg, Tag>) {
         let mut lost_any = false;
-        for (p, s) in self
-            .sources
-            .iter_mut()
-            .enumerate()
-            .filter(|(_, s)| s.node == node)
-        {
+        for (p, s) in self.sources.iter_mut().enumerate().filter(|(_, s)| s.node == node) {
             // Whatever this source had in flight died with it or was never sent.
             for t in &mut self.tasks {
                 t.in_flight[p] = 0;
@@ -339,9 +329,7 @@ impl Engine for NoneEngine {
     type Tag = Tag;
 
     fn start(&mut self, cx: &mut Ctx<'_, Msg, Tag>) {
-        self.ends = (0..cx.log.partitions())
-            .map(|p| cx.log.len(PartitionId(p)))
-            .collect();
+        self.ends = (0..cx.log.partitions()).map(|p| cx.log.len(PartitionId(p))).collect();
         for p in 0..self.sources.len() as u32 {
             self.poll(p, cx);
         }
@@ -379,8 +367,7 @@ impl Engine for NoneEngine {
                 }
             }
             Event::Timer {
-                tag: Tag::Watermarks,
-                ..
+                tag: Tag::Watermarks, ..
             } => {
                 self.broadcast_watermarks(cx);
                 if !self.input_ended || !self.finished() {
@@ -388,13 +375,7 @@ impl Engine for NoneEngine {
                 }
             }
             Event::WorkDone {
-                tag:
-                    Tag::SourceDone {
-                        part,
-                        epoch,
-                        from,
-                        to,
-                    },
+                tag: Tag::SourceDone { part, epoch, from, to },
                 ..
             } => {
                 let s = &mut self.sources[part as usize];
@@ -425,10 +406,7 @@ impl Engine for NoneEngine {
                     self.broadcast_watermarks(cx);
                 }
             }
-            Event::Timer { .. }
-            | Event::WorkDone { .. }
-            | Event::StorageDone { .. }
-            | Event::NodeRestarted { .. } => {}
+            Event::Timer { .. } | Event::WorkDone { .. } | Event::StorageDone { .. } | Event::NodeRestarted { .. } => {}
         }
     }
 

@@ -36,10 +36,7 @@ pub fn source_params() -> Vec<ParamSpec> {
         },
         ParamSpec {
             name: "max_batch",
-            kind: ParamKind::Int {
-                min: 1,
-                max: 1_000_000,
-            },
+            kind: ParamKind::Int { min: 1, max: 1_000_000 },
             default: ParamValue::Int(2_000),
             doc: "most records a source task reads and ships at once",
         },
@@ -61,12 +58,7 @@ fn promise(kind: JobKind, sink: SinkMode) -> Guarantee {
     }
 }
 
-fn run(
-    sc: &Scenario,
-    params: &Params,
-    prepared: &Prepared,
-    progress: &mut dyn FnMut(SimTime),
-) -> RunReport {
+fn run(sc: &Scenario, params: &Params, prepared: &Prepared, progress: &mut dyn FnMut(SimTime)) -> RunReport {
     let mut engine = NoneEngine::new(sc, params);
     ftsim_sim::simulate(
         sc,

@@ -211,11 +211,7 @@ impl SinkMode {
         }
     }
     /// Every mode.
-    pub const ALL: [SinkMode; 3] = [
-        SinkMode::Append,
-        SinkMode::Idempotent,
-        SinkMode::Transactional,
-    ];
+    pub const ALL: [SinkMode; 3] = [SinkMode::Append, SinkMode::Idempotent, SinkMode::Transactional];
 }
 
 /// Event-time window parameters (window-count only).
@@ -302,6 +298,17 @@ impl Fault {
     }
 }
 
+/// A serde message in the words of a scenario author, on one line.
+fn plain(message: &str) -> String {
+    let one_line = message.split_whitespace().collect::<Vec<_>>().join(" ");
+    one_line
+        .replace("expected i64", "expected a whole number")
+        .replace("expected f64", "expected a number")
+        .replace("expected u64", "expected a whole number ≥ 0")
+        .replace("expected a sequence", "expected a list, e.g. [\"none\"]")
+        .replace("expected a borrowed string", "expected a string")
+}
+
 impl Scenario {
     /// Loads, overrides and checks a scenario file.
     pub fn load(path: &Path, sets: &[String]) -> Result<Scenario, ScenarioError> {
@@ -314,12 +321,10 @@ impl Scenario {
 
     /// Parses, overrides and checks scenario text; `path` is used in messages only.
     pub fn from_str(path: &Path, text: &str, sets: &[String]) -> Result<Scenario, ScenarioError> {
-        let table: toml::Table =
-            text.parse()
-                .map_err(|e: toml::de::Error| ScenarioError::Syntax {
-                    file: path.to_path_buf(),
-                    message: e.to_string().trim().replace('\n', " "),
-                })?;
+        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| ScenarioError::Syntax {
+            file: path.to_path_buf(),
+            message: e.to_string().trim().replace('\n', " "),
+        })?;
         let mut value = toml::Value::Table(table);
         for s in sets {
             apply_set(&mut value, s)?;
@@ -328,12 +333,8 @@ impl Scenario {
             let field = e.path().to_string();
             ScenarioError::Field {
                 file: path.to_path_buf(),
-                field: if field == "." {
-                    "(top level)".into()
-                } else {
-                    field
-                },
-                message: e.into_inner().to_string(),
+                field: if field == "." { "(top level)".into() } else { field },
+                message: plain(&e.into_inner().to_string()),
             }
         })?;
         resolve::resolve(raw, path).map_err(|e| ScenarioError::Field {

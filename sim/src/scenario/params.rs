@@ -83,10 +83,7 @@ pub struct Params {
 impl Params {
     /// Checks `table` against `specs`. The error names the parameter and what is allowed; the
     /// caller adds the file and the `engines.NAME.` prefix.
-    pub fn parse(
-        specs: &[ParamSpec],
-        table: Option<&toml::Table>,
-    ) -> Result<Params, (String, String)> {
+    pub fn parse(specs: &[ParamSpec], table: Option<&toml::Table>) -> Result<Params, (String, String)> {
         let mut values: BTreeMap<&'static str, ParamValue> =
             specs.iter().map(|s| (s.name, s.default.clone())).collect();
         if let Some(table) = table {
@@ -152,9 +149,7 @@ impl Params {
 fn check(spec: &ParamSpec, v: &toml::Value) -> Result<ParamValue, String> {
     match &spec.kind {
         ParamKind::Duration { min } => {
-            let s = v
-                .as_str()
-                .ok_or("expected a duration string such as \"10s\"")?;
+            let s = v.as_str().ok_or("expected a duration string such as \"10s\"")?;
             let d = parse_duration(s)?;
             if d < *min {
                 return Err(format!("{d} is too short: at least {min}"));

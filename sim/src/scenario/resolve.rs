@@ -4,8 +4,8 @@
 use super::error::FieldError;
 use super::raw::{RawFault, RawScenario, RawTarget};
 use super::{
-    ClusterSpec, Fault, FaultTarget, JobKind, JobSpec, KeyDist, Profile, RunSpec, Scenario,
-    SinkMode, WindowSpec, WorkloadSpec, limits,
+    ClusterSpec, Fault, FaultTarget, JobKind, JobSpec, KeyDist, Profile, RunSpec, Scenario, SinkMode, WindowSpec,
+    WorkloadSpec, limits,
 };
 use crate::ids::NodeId;
 use crate::time::{SimDuration, SimTime};
@@ -53,12 +53,7 @@ fn float_in(field: &str, v: Option<f64>, default: f64, lo: f64, hi: f64) -> R<f6
     Ok(x)
 }
 
-fn choice<'a>(
-    field: &str,
-    v: Option<&'a String>,
-    default: &'a str,
-    allowed: &[&str],
-) -> R<&'a str> {
+fn choice<'a>(field: &str, v: Option<&'a String>, default: &'a str, allowed: &[&str]) -> R<&'a str> {
     let x = v.map_or(default, String::as_str);
     if allowed.contains(&x) {
         Ok(x)
@@ -87,10 +82,7 @@ pub(crate) fn resolve(raw: RawScenario, path: &Path) -> R<Scenario> {
     if duration > SimDuration::from_secs(limits::MAX_DURATION_S) {
         return Err(FieldError::new(
             "run.duration",
-            format!(
-                "{duration} is past the limit of {}s",
-                limits::MAX_DURATION_S
-            ),
+            format!("{duration} is past the limit of {}s", limits::MAX_DURATION_S),
         ));
     }
     let warmup = dur("run.warmup", r.warmup.as_ref(), "0s")?;
@@ -128,40 +120,19 @@ pub(crate) fn resolve(raw: RawScenario, path: &Path) -> R<Scenario> {
     let cluster = ClusterSpec {
         nodes,
         cores: int_in("cluster.cores", c.cores, 4, 1, i64::from(limits::MAX_CORES))? as u32,
-        spares: int_in(
-            "cluster.spares",
-            c.spares,
-            1,
-            0,
-            i64::from(limits::MAX_SPARES),
-        )? as u32,
-        network_latency: dur(
-            "cluster.network_latency",
-            c.network_latency.as_ref(),
-            "100us",
-        )?,
+        spares: int_in("cluster.spares", c.spares, 1, 0, i64::from(limits::MAX_SPARES))? as u32,
+        network_latency: dur("cluster.network_latency", c.network_latency.as_ref(), "100us")?,
         bandwidth: bw("cluster.bandwidth", c.bandwidth.as_ref(), "10Gbit/s")?,
-        storage_latency: dur(
-            "cluster.storage_latency",
-            c.storage_latency.as_ref(),
-            "10ms",
-        )?,
-        storage_bandwidth: bw(
-            "cluster.storage_bandwidth",
-            c.storage_bandwidth.as_ref(),
-            "200MB/s",
-        )?,
+        storage_latency: dur("cluster.storage_latency", c.storage_latency.as_ref(), "10ms")?,
+        storage_bandwidth: bw("cluster.storage_bandwidth", c.storage_bandwidth.as_ref(), "200MB/s")?,
         detection_delay: dur("cluster.detection_delay", c.detection_delay.as_ref(), "2s")?,
         spare_start: dur("cluster.spare_start", c.spare_start.as_ref(), "1s")?,
         restart_delay: dur("cluster.restart_delay", c.restart_delay.as_ref(), "10s")?,
     };
 
-    let rate = w.rate.ok_or_else(|| {
-        FieldError::new(
-            "workload.rate",
-            "is required: records per second, e.g. rate = 50000",
-        )
-    })?;
+    let rate = w
+        .rate
+        .ok_or_else(|| FieldError::new("workload.rate", "is required: records per second, e.g. rate = 50000"))?;
     let rate = float_in("workload.rate", Some(rate), 0.0, 0.001, limits::MAX_RATE)?;
     if rate * duration.as_secs_f64() > limits::MAX_RECORDS {
         return Err(FieldError::new(
@@ -194,13 +165,7 @@ pub(crate) fn resolve(raw: RawScenario, path: &Path) -> R<Scenario> {
         &["uniform", "zipf"],
     )? {
         "uniform" => KeyDist::Uniform,
-        _ => KeyDist::Zipf(float_in(
-            "workload.zipf_exponent",
-            w.zipf_exponent,
-            1.0,
-            0.01,
-            10.0,
-        )?),
+        _ => KeyDist::Zipf(float_in("workload.zipf_exponent", w.zipf_exponent, 1.0, 0.01, 10.0)?),
     };
     let workload = WorkloadSpec {
         rate,
@@ -216,25 +181,14 @@ pub(crate) fn resolve(raw: RawScenario, path: &Path) -> R<Scenario> {
         key_dist,
         record_bytes: int_in("workload.record_bytes", w.record_bytes, 100, 1, 1 << 20)? as u64,
         out_of_order: float_in("workload.out_of_order", w.out_of_order, 0.0, 0.0, 1.0)?,
-        out_of_order_max: dur(
-            "workload.out_of_order_max",
-            w.out_of_order_max.as_ref(),
-            "500ms",
-        )?,
+        out_of_order_max: dur("workload.out_of_order_max", w.out_of_order_max.as_ref(), "500ms")?,
     };
 
-    let kind_text = j.kind.as_ref().ok_or_else(|| {
-        FieldError::new(
-            "job.kind",
-            "is required: \"running-count\" or \"window-count\"",
-        )
-    })?;
-    let kind = match choice(
-        "job.kind",
-        Some(kind_text),
-        "",
-        &["running-count", "window-count"],
-    )? {
+    let kind_text = j
+        .kind
+        .as_ref()
+        .ok_or_else(|| FieldError::new("job.kind", "is required: \"running-count\" or \"window-count\""))?;
+    let kind = match choice("job.kind", Some(kind_text), "", &["running-count", "window-count"])? {
         "running-count" => JobKind::RunningCount,
         _ => JobKind::WindowCount,
     };
@@ -272,13 +226,7 @@ pub(crate) fn resolve(raw: RawScenario, path: &Path) -> R<Scenario> {
         map_cost: dur("job.map_cost", j.map_cost.as_ref(), "1us")?,
         filter_keep: float_in("job.filter_keep", j.filter_keep, 1.0, 0.0, 1.0)?,
         state_cost: dur("job.state_cost", j.state_cost.as_ref(), "2us")?,
-        state_bytes_per_key: int_in(
-            "job.state_bytes_per_key",
-            j.state_bytes_per_key,
-            64,
-            0,
-            1 << 30,
-        )? as u64,
+        state_bytes_per_key: int_in("job.state_bytes_per_key", j.state_bytes_per_key, 64, 0, 1 << 30)? as u64,
         parallelism: int_in(
             "job.parallelism",
             j.parallelism,
@@ -291,11 +239,7 @@ pub(crate) fn resolve(raw: RawScenario, path: &Path) -> R<Scenario> {
             slide,
             allowed_lateness: dur("job.allowed_lateness", j.allowed_lateness.as_ref(), "0s")?,
         },
-        max_out_of_orderness: dur(
-            "job.max_out_of_orderness",
-            j.max_out_of_orderness.as_ref(),
-            "500ms",
-        )?,
+        max_out_of_orderness: dur("job.max_out_of_orderness", j.max_out_of_orderness.as_ref(), "500ms")?,
     };
 
     let mut faults = Vec::new();
@@ -331,12 +275,9 @@ fn worker(field: &str, id: i64, cluster: &ClusterSpec) -> R<NodeId> {
 
 fn fault(i: usize, f: &RawFault, cluster: &ClusterSpec, duration: SimDuration) -> R<Fault> {
     let p = |name: &str| format!("faults[{i}].{name}");
-    let at_text = f.at.as_ref().ok_or_else(|| {
-        FieldError::new(
-            p("at"),
-            "is required: when the fault happens, e.g. at = \"30s\"",
-        )
-    })?;
+    let at_text =
+        f.at.as_ref()
+            .ok_or_else(|| FieldError::new(p("at"), "is required: when the fault happens, e.g. at = \"30s\""))?;
     let at = dur(&p("at"), Some(at_text), "")?;
     if at >= duration {
         return Err(FieldError::new(
@@ -371,8 +312,12 @@ fn fault(i: usize, f: &RawFault, cluster: &ClusterSpec, duration: SimDuration) -
         }
         (None, Some(n)) => {
             let node = worker(&p("straggler"), n, cluster)?;
-            let factor = float_in(&p("slowdown"), f.slowdown, 0.0, 1.0, 1e6)
-                .map_err(|_| FieldError::new(p("slowdown"), "is required for a straggler: a factor from 1 to 1000000 (5.0 = five times slower)"))?;
+            let factor = float_in(&p("slowdown"), f.slowdown, 0.0, 1.0, 1e6).map_err(|_| {
+                FieldError::new(
+                    p("slowdown"),
+                    "is required for a straggler: a factor from 1 to 1000000 (5.0 = five times slower)",
+                )
+            })?;
             let len = f.for_.as_ref().ok_or_else(|| {
                 FieldError::new(
                     p("for"),

@@ -23,25 +23,18 @@ pub fn apply_set(root: &mut Value, arg: &str) -> Result<(), ScenarioError> {
     }
     let value = parse_value(raw.trim());
     let segments: Vec<&str> = path.split('.').collect();
-    let (last, parents) = segments
-        .split_last()
-        .ok_or_else(|| err("empty path".into()))?;
+    let (last, parents) = segments.split_last().ok_or_else(|| err("empty path".into()))?;
     let mut cur: &mut Value = root;
     for (i, seg) in parents.iter().enumerate() {
         let here = segments[..=i].join(".");
         cur = match cur {
-            Value::Table(t) => t
-                .entry(seg.to_string())
-                .or_insert_with(|| Value::Table(Table::new())),
+            Value::Table(t) => t.entry(seg.to_string()).or_insert_with(|| Value::Table(Table::new())),
             Value::Array(a) => {
                 let idx = index(seg, a.len()).map_err(|m| err(format!("{here}: {m}")))?;
                 &mut a[idx]
             }
             _ => {
-                return Err(err(format!(
-                    "{} is a value, not a table",
-                    segments[..i].join(".")
-                )));
+                return Err(err(format!("{} is a value, not a table", segments[..i].join("."))));
             }
         };
     }
@@ -54,10 +47,7 @@ pub fn apply_set(root: &mut Value, arg: &str) -> Result<(), ScenarioError> {
             a[idx] = value;
         }
         _ => {
-            return Err(err(format!(
-                "{} is a value, not a table",
-                parents.join(".")
-            )));
+            return Err(err(format!("{} is a value, not a table", parents.join("."))));
         }
     }
     Ok(())
@@ -66,9 +56,7 @@ pub fn apply_set(root: &mut Value, arg: &str) -> Result<(), ScenarioError> {
 fn index(seg: &str, len: usize) -> Result<usize, String> {
     match seg.parse::<usize>() {
         Ok(i) if i < len => Ok(i),
-        Ok(i) => Err(format!(
-            "index {i} is out of range: the list has {len} entries"
-        )),
+        Ok(i) => Err(format!("index {i} is out of range: the list has {len} entries")),
         Err(_) => Err(format!("\"{seg}\" is not an index into a list")),
     }
 }
@@ -76,9 +64,7 @@ fn index(seg: &str, len: usize) -> Result<usize, String> {
 fn parse_value(raw: &str) -> Value {
     let doc = format!("v = {raw}");
     match doc.parse::<Table>() {
-        Ok(mut t) => t
-            .remove("v")
-            .unwrap_or_else(|| Value::String(raw.to_string())),
+        Ok(mut t) => t.remove("v").unwrap_or_else(|| Value::String(raw.to_string())),
         Err(_) => Value::String(raw.to_string()),
     }
 }
@@ -104,11 +90,7 @@ mod tests {
 
     #[test]
     fn a_set_without_equals_or_past_a_list_end_is_refused() {
-        let mut t = Value::Table(
-            "[[faults]]\nat = \"5s\"\n"
-                .parse::<Table>()
-                .unwrap_or_default(),
-        );
+        let mut t = Value::Table("[[faults]]\nat = \"5s\"\n".parse::<Table>().unwrap_or_default());
         assert!(apply_set(&mut t, "run.seed").is_err());
         assert!(apply_set(&mut t, "faults.3.at=1s").is_err());
         assert!(apply_set(&mut t, "faults.0.at.x=1s").is_err());

@@ -1,0 +1,217 @@
+//! Bad input: every mistake gets one clear line naming the file, the field and what is allowed,
+//! exit code 2, no panic, and no output directory.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const GOOD: &str = r#"
+[run]
+duration = "10s"
+[cluster]
+nodes = 4
+[workload]
+rate = 1000
+[job]
+kind = "running-count"
+"#;
+
+struct Outcome {
+    code: Option<i32>,
+    stderr: String,
+    out_exists: bool,
+}
+
+fn ftsim(args: &[&str], dir: &Path) -> Outcome {
+    let out = dir.join("out");
+    let mut full: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    if args.first() == Some(&"run") {
+        full.extend(["--out".into(), out.display().to_string(), "--quiet".into()]);
+    }
+    let o = Command::new(env!("CARGO_BIN_EXE_ftsim"))
+        .args(&full)
+        .output()
+        .expect("ftsim runs");
+    Outcome {
+        code: o.status.code(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        out_exists: out.exists(),
+    }
+}
+
+fn write(dir: &Path, text: &str) -> PathBuf {
+    let p = dir.join("s.toml");
+    std::fs::write(&p, text).expect("write scenario");
+    p
+}
+
+/// Runs `ftsim run` on `text` with extra args; asserts exit 2, one line mentioning every `needles`.
+fn refused(text: &str, extra: &[&str], needles: &[&str]) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = write(dir.path(), text);
+    let f = file.display().to_string();
+    let mut args = vec!["run", f.as_str()];
+    args.extend_from_slice(extra);
+    let o = ftsim(&args, dir.path());
+    assert_eq!(o.code, Some(2), "exit code for {needles:?}; stderr: {}", o.stderr);
+    assert_eq!(o.stderr.trim().lines().count(), 1, "one line: {}", o.stderr);
+    assert!(!o.stderr.contains("panicked"), "{}", o.stderr);
+    for n in needles {
+        assert!(o.stderr.contains(n), "stderr should mention {n:?}: {}", o.stderr);
+    }
+    assert!(!o.out_exists, "no output directory on error");
+}
+
+#[test]
+fn a_good_scenario_runs_which_makes_the_refusals_below_meaningful() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = write(dir.path(), GOOD);
+    let o = ftsim(&["run", &file.display().to_string()], dir.path());
+    assert_eq!(o.code, Some(0), "{}", o.stderr);
+    assert!(o.out_exists);
+}
+
+#[test]
+fn a_missing_file_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let o = ftsim(&["run", "/nonexistent/x.toml"], dir.path());
+    assert_eq!(o.code, Some(2));
+    assert!(o.stderr.contains("/nonexistent/x.toml"), "{}", o.stderr);
+    assert!(!o.out_exists);
+}
+
+#[test]
+fn a_toml_syntax_error_is_refused_with_its_line() {
+    refused("[run\nduration = 3", &[], &["s.toml", "not valid TOML", "line"]);
+}
+
+#[test]
+fn an_unknown_field_is_refused_with_the_allowed_names() {
+    refused(
+        &GOOD.replace("nodes = 4", "nodez = 4"),
+        &[],
+        &["s.toml", "cluster", "nodez", "nodes"],
+    );
+}
+
+#[test]
+fn a_wrong_type_is_refused() {
+    refused(&GOOD.replace("nodes = 4", "nodes = \"four\""), &[], &["cluster.nodes"]);
+}
+
+#[test]
+fn a_zero_or_negative_duration_is_refused() {
+    refused(
+        &GOOD.replace("\"10s\"", "\"0s\""),
+        &[],
+        &["run.duration", "longer than zero"],
+    );
+    refused(&GOOD.replace("\"10s\"", "\"-5s\""), &[], &["run.duration", "unit"]);
+}
+
+#[test]
+fn a_fault_on_a_node_that_does_not_exist_is_refused() {
+    refused(
+        &format!("{GOOD}\n[[faults]]\nat = \"5s\"\ncrash = 9\n"),
+        &[],
+        &["faults[0].crash", "0 to 3"],
+    );
+}
+
+#[test]
+fn a_fault_after_the_end_of_the_run_is_refused() {
+    refused(
+        &format!("{GOOD}\n[[faults]]\nat = \"50s\"\ncrash = 1\n"),
+        &[],
+        &["faults[0].at", "before run.duration"],
+    );
+}
+
+#[test]
+fn a_rate_or_a_cluster_past_the_limits_is_refused() {
+    refused(
+        &GOOD.replace("rate = 1000", "rate = 99000000"),
+        &[],
+        &["workload.rate", "allowed"],
+    );
+    refused(
+        &GOOD.replace("nodes = 4", "nodes = 5000"),
+        &[],
+        &["cluster.nodes", "1 to 1000"],
+    );
+    refused(
+        &GOOD
+            .replace("rate = 1000", "rate = 4000000")
+            .replace("\"10s\"", "\"3000s\""),
+        &[],
+        &["workload.rate", "limit"],
+    );
+}
+
+#[test]
+fn a_set_path_that_does_not_exist_is_refused() {
+    refused(GOOD, &["--set", "cluster.nodez=3"], &["cluster", "nodez"]);
+    refused(GOOD, &["--set", "nonsense"], &["--set nonsense", "path=value"]);
+}
+
+#[test]
+fn an_unknown_engine_or_engine_parameter_is_refused() {
+    refused(
+        GOOD,
+        &["--engine", "spark"],
+        &["--engine spark", "known engines", "none"],
+    );
+    refused(
+        &format!("{GOOD}\n[engines.none]\npoll_intervall = \"1ms\"\n"),
+        &[],
+        &["engines.none.poll_intervall", "allowed"],
+    );
+    refused(
+        &format!("{GOOD}\n[engines.none]\npoll_interval = 5\n"),
+        &[],
+        &["engines.none.poll_interval", "duration"],
+    );
+}
+
+#[test]
+fn a_missing_required_field_is_refused() {
+    refused(
+        &GOOD.replace("kind = \"running-count\"", ""),
+        &[],
+        &["job.kind", "required"],
+    );
+    refused(
+        &GOOD.replace("kind = \"running-count\"", "kind = \"word-count\""),
+        &[],
+        &["job.kind", "window-count"],
+    );
+}
+
+#[test]
+fn a_bad_flag_is_refused_by_the_argument_parser_with_code_2() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let o = ftsim(&["run", "x.toml", "--sed", "3"], dir.path());
+    assert_eq!(o.code, Some(2));
+    let o = ftsim(&["run", "x.toml", "--seed", "three"], dir.path());
+    assert_eq!(o.code, Some(2));
+}
+
+#[test]
+fn an_output_path_that_is_not_an_ftsim_directory_is_never_overwritten() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = write(dir.path(), GOOD);
+    let precious = dir.path().join("precious");
+    std::fs::create_dir(&precious).expect("mkdir");
+    std::fs::write(precious.join("thesis.tex"), "keep me").expect("write");
+    let o = Command::new(env!("CARGO_BIN_EXE_ftsim"))
+        .args([
+            "run",
+            &file.display().to_string(),
+            "--quiet",
+            "--out",
+            &precious.display().to_string(),
+        ])
+        .output()
+        .expect("runs");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(precious.join("thesis.tex").exists());
+}

@@ -1,0 +1,172 @@
+//! The oracle on hand-computed cases, and the check's classification of what a sink shows.
+
+use crate::support::scenario;
+use ftsim_sim::job::Output;
+use ftsim_sim::oracle::{Expected, check, expected};
+use ftsim_sim::{Record, Semantics, SimDuration, SimTime, SourceLog, Verdict};
+
+fn rec(key: u32, et_ms: u64) -> Record {
+    Record {
+        part: 0,
+        offset: 0,
+        key,
+        value: 0,
+        event_time: SimTime(et_ms * 1_000_000),
+        arrival: SimTime(et_ms * 1_000_000),
+        wm_before: SimTime(0),
+    }
+}
+
+fn sem(job: &str, partitions: u32) -> Semantics {
+    let sc = scenario(&format!(
+        "[run]\nduration = \"60s\"\n[workload]\nrate = 1\n[job]\n{job}\n"
+    ));
+    Semantics::new(&sc.job, partitions)
+}
+
+fn out(key: u64, sub: u64, value: u64) -> Output {
+    Output {
+        key,
+        sub,
+        value,
+        origin: SimTime(0),
+    }
+}
+
+#[test]
+fn a_running_count_expects_the_values_one_to_n_for_a_key_seen_n_times() {
+    let log = SourceLog::from_records(
+        vec![vec![rec(1, 1), rec(2, 2), rec(1, 3)], vec![rec(1, 2)]],
+        SimDuration::ZERO,
+        100,
+    );
+    let e = expected(&sem("kind = \"running-count\"", 2), &log);
+    assert_eq!(e.outputs, vec![(1, 1, 1), (1, 2, 2), (1, 3, 3), (2, 1, 1)]);
+}
+
+#[test]
+fn a_tumbling_window_count_emits_only_windows_the_final_watermark_closes() {
+    let log = SourceLog::from_records(
+        vec![
+            vec![rec(1, 1_000), rec(1, 5_000), rec(1, 12_000), rec(2, 25_000)],
+            vec![rec(1, 3_000), rec(2, 21_000)],
+        ],
+        SimDuration::ZERO,
+        100,
+    );
+    let s = sem(
+        "kind = \"window-count\"\nwindow = \"10s\"\nmax_out_of_orderness = \"0s\"",
+        2,
+    );
+    let e = expected(&s, &log);
+    // Final watermark = min(25 s, 21 s) = 21 s: [0,10) and [10,20) close, [20,30) does not.
+    assert_eq!(e.outputs, vec![(1, 0, 3), (1, 10_000_000_000, 1)]);
+}
+
+#[test]
+fn a_record_behind_its_partitions_watermark_is_late_and_dropped() {
+    let records = vec![vec![rec(1, 15_000), rec(1, 4_000), rec(1, 40_000)]];
+    let strict = sem(
+        "kind = \"window-count\"\nwindow = \"10s\"\nmax_out_of_orderness = \"0s\"",
+        1,
+    );
+    let log = SourceLog::from_records(records.clone(), SimDuration::ZERO, 100);
+    assert_eq!(
+        expected(&strict, &log).outputs,
+        vec![(1, 10_000_000_000, 1)],
+        "the 4 s record is late"
+    );
+    // With a 6 s watermark delay the watermark before it is 9 s < 10 s: it still counts.
+    let lenient = sem(
+        "kind = \"window-count\"\nwindow = \"10s\"\nmax_out_of_orderness = \"6s\"",
+        1,
+    );
+    let log = SourceLog::from_records(records, SimDuration::from_secs(6), 100);
+    assert_eq!(
+        expected(&lenient, &log).outputs,
+        vec![(1, 0, 1), (1, 10_000_000_000, 1)]
+    );
+}
+
+#[test]
+fn allowed_lateness_keeps_a_late_record_in_its_window() {
+    let records = vec![vec![rec(1, 15_000), rec(1, 4_000), rec(1, 40_000)]];
+    let s = sem(
+        "kind = \"window-count\"\nwindow = \"10s\"\nmax_out_of_orderness = \"0s\"\nallowed_lateness = \"6s\"",
+        1,
+    );
+    let log = SourceLog::from_records(records, SimDuration::ZERO, 100);
+    assert_eq!(expected(&s, &log).outputs, vec![(1, 0, 1), (1, 10_000_000_000, 1)]);
+}
+
+#[test]
+fn a_sliding_window_counts_a_record_in_every_window_that_covers_it() {
+    let s = sem(
+        "kind = \"window-count\"\nwindow = \"10s\"\nslide = \"5s\"\nmax_out_of_orderness = \"0s\"",
+        1,
+    );
+    let log = SourceLog::from_records(vec![vec![rec(1, 7_000), rec(1, 60_000)]], SimDuration::ZERO, 100);
+    let starts: Vec<u64> = expected(&s, &log)
+        .outputs
+        .iter()
+        .filter(|o| o.0 == 1 && o.2 == 1)
+        .map(|o| o.1)
+        .collect();
+    assert!(starts.starts_with(&[0, 5_000_000_000]), "got {starts:?}");
+}
+
+#[test]
+fn the_filter_keeps_the_same_records_in_every_evaluation() {
+    let s = sem("kind = \"running-count\"\nfilter_keep = 0.5", 1);
+    let recs: Vec<Record> = (0..1_000).map(|i| rec(i % 7, u64::from(i))).collect();
+    let log = SourceLog::from_records(vec![recs], SimDuration::ZERO, 100);
+    let kept = log
+        .partition(ftsim_sim::PartitionId(0))
+        .iter()
+        .filter(|r| s.keeps(r))
+        .count();
+    assert!((400..600).contains(&kept), "kept {kept} of 1000 at filter_keep 0.5");
+    assert_eq!(expected(&s, &log).outputs.len(), kept);
+}
+
+fn expect(v: &[(u64, u64, u64)]) -> Expected {
+    Expected { outputs: v.to_vec() }
+}
+
+#[test]
+fn the_check_calls_an_exact_match_exactly_once() {
+    let c = check(&expect(&[(1, 1, 1), (1, 2, 2)]), &[out(1, 2, 2), out(1, 1, 1)]);
+    assert_eq!(
+        (c.lost, c.duplicated, c.wrong, c.verdict),
+        (0, 0, 0, Verdict::ExactlyOnce)
+    );
+}
+
+#[test]
+fn the_check_calls_repeats_at_least_once_and_gaps_at_most_once() {
+    let e = expect(&[(1, 1, 1), (1, 2, 2)]);
+    let dup = check(&e, &[out(1, 1, 1), out(1, 1, 1), out(1, 2, 2)]);
+    assert_eq!((dup.duplicated, dup.verdict), (1, Verdict::AtLeastOnce));
+    let gap = check(&e, &[out(1, 1, 1)]);
+    assert_eq!((gap.lost, gap.verdict), (1, Verdict::AtMostOnce));
+    let both = check(&e, &[out(1, 1, 1), out(1, 1, 1)]);
+    assert_eq!(both.verdict, Verdict::Violated);
+}
+
+#[test]
+fn the_check_calls_a_count_past_n_or_an_inflated_window_wrong() {
+    let e = expect(&[(1, 1, 1), (1, 2, 2)]);
+    let past = check(&e, &[out(1, 1, 1), out(1, 2, 2), out(1, 3, 3)]);
+    assert_eq!((past.wrong, past.verdict), (1, Verdict::Violated));
+    let w = expect(&[(7, 0, 5)]);
+    let inflated = check(&w, &[out(7, 0, 6)]);
+    assert_eq!(
+        (inflated.wrong, inflated.lost, inflated.verdict),
+        (1, 1, Verdict::Violated)
+    );
+    let deflated = check(&w, &[out(7, 0, 4)]);
+    assert_eq!(
+        (deflated.wrong, deflated.lost, deflated.verdict),
+        (0, 1, Verdict::AtMostOnce)
+    );
+}
