@@ -1,1 +1,116 @@
-fn main() {}
+//! The kernel alone, in the classic hold model: N events pending; each pop schedules one new
+//! event at an exponential delay, so the queue stays at N. Three variants side by side:
+//! - `binaryheap`: a bare `BinaryHeap<Reverse<(u64, u64)>>` loop, the floor;
+//! - `event_queue`: ftsim's `EventQueue` (same heap plus the (time, seq) order and a payload);
+//! - `kernel_run`: the whole kernel (`kernel::run`) driving an engine whose only work is timers:
+//!   dispatch, the command buffer and the cancelled-timer check included.
+//!
+//! Delays are drawn up front from one ChaCha stream so that every variant does the same work.
+#![allow(missing_docs)] // criterion_group! generates undocumented items
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use ftsim_sim::engine::{Ctx, Engine, Event};
+use ftsim_sim::queue::EventQueue;
+use ftsim_sim::{Scenario, SimDuration, SimTime, SourceLog};
+use rand::SeedableRng;
+use rand_distr::{Distribution, Exp};
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::hint::black_box;
+use std::path::Path;
+
+const OPS: u64 = 1 << 20;
+const SIZES: [usize; 3] = [1_000, 100_000, 1_000_000];
+
+fn delays() -> Vec<u64> {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(42);
+    let exp = Exp::new(1.0 / 1_000_000.0).expect("positive rate");
+    (0..(1 << 16)).map(|_| exp.sample(&mut rng) as u64 + 1).collect()
+}
+
+fn bench_heap(c: &mut Criterion) {
+    let d = delays();
+    let mut g = c.benchmark_group("hold");
+    g.throughput(Throughput::Elements(OPS));
+    g.sample_size(10);
+    for n in SIZES {
+        g.bench_with_input(BenchmarkId::new("binaryheap", n), &n, |b, &n| {
+            let mut heap: BinaryHeap<Reverse<(u64, u64)>> =
+                (0..n as u64).map(|i| Reverse((d[i as usize % d.len()], i))).collect();
+            let mut seq = n as u64;
+            let mut k = 0usize;
+            b.iter(|| {
+                for _ in 0..OPS {
+                    let Reverse((t, _)) = heap.pop().expect("never empty");
+                    heap.push(Reverse((t + d[k & 0xffff], seq)));
+                    seq += 1;
+                    k += 1;
+                }
+                black_box(heap.len())
+            });
+        });
+        g.bench_with_input(BenchmarkId::new("event_queue", n), &n, |b, &n| {
+            let mut q: EventQueue<u32> = EventQueue::with_capacity(n);
+            for i in 0..n {
+                q.push(SimTime(d[i % d.len()]), i as u32);
+            }
+            let mut k = 0usize;
+            b.iter(|| {
+                for _ in 0..OPS {
+                    let (t, _, e) = q.pop().expect("never empty");
+                    q.push(SimTime(t.0 + d[k & 0xffff]), e);
+                    k += 1;
+                }
+                black_box(q.len())
+            });
+        });
+        g.bench_with_input(BenchmarkId::new("kernel_run", n), &n, |b, &n| {
+            let sc = Scenario::from_str(
+                Path::new("bench.toml"),
+                "[run]\nduration = \"1ms\"\nbucket = \"1ms\"\ndrain = \"1h\"\n[cluster]\nnodes = 1\n[workload]\nrate = 1000\n[job]\nkind = \"running-count\"\n",
+                &[],
+            )
+            .expect("bench scenario is valid");
+            let log = SourceLog::from_records(vec![Vec::new()], SimDuration::ZERO, 100);
+            b.iter(|| {
+                let mut e = Hold { delays: &d, pending: n, left: OPS, k: 0 };
+                let out = ftsim_sim::kernel::run(&sc, &log, "hold", &mut e, &mut |_| {});
+                black_box(out.stats.sim_events)
+            });
+        });
+    }
+    g.finish();
+}
+
+/// An engine that keeps `pending` timers alive until `left` have fired.
+struct Hold<'a> {
+    delays: &'a [u64],
+    pending: usize,
+    left: u64,
+    k: usize,
+}
+
+impl Engine for Hold<'_> {
+    type Msg = ();
+    type Tag = ();
+    fn start(&mut self, cx: &mut Ctx<'_, (), ()>) {
+        for i in 0..self.pending {
+            cx.set_timer(SimDuration(self.delays[i % self.delays.len()]), ());
+        }
+    }
+    fn handle(&mut self, ev: Event<(), ()>, cx: &mut Ctx<'_, (), ()>) {
+        if let Event::Timer { .. } = ev {
+            self.left = self.left.saturating_sub(1);
+            if self.left > 0 {
+                cx.set_timer(SimDuration(self.delays[self.k & 0xffff]), ());
+                self.k += 1;
+            }
+        }
+    }
+    fn finished(&self) -> bool {
+        self.left == 0
+    }
+}
+
+criterion_group!(benches, bench_heap);
+criterion_main!(benches);

@@ -245,11 +245,11 @@ impl<'a, M, T> Kernel<'a, M, T> {
 
     fn start_work(&mut self, node: NodeId) {
         while let Some(s) = self.cluster.start_next(self.now, node) {
-            self.schedule_work(s);
+            self.schedule_work(&s);
         }
     }
 
-    fn schedule_work(&mut self, s: Started) {
+    fn schedule_work(&mut self, s: &Started) {
         self.queue.push(
             s.finish,
             Internal::WorkEnd {
@@ -307,7 +307,7 @@ impl<'a, M, T> Kernel<'a, M, T> {
             }
             Command::Compute { node, id, work, tag } => {
                 if let Some(s) = self.cluster.submit(now, node, Job { id, work, tag }) {
-                    self.schedule_work(s);
+                    self.schedule_work(&s);
                 }
             }
             Command::Cancel { node, id } => {
@@ -394,7 +394,7 @@ impl<'a, M, T> Kernel<'a, M, T> {
         self.stats.end = self.now;
         self.stats.node_seconds = self.cluster.node_seconds(self.now);
         self.stats.finished = engine.finished();
-        let end_bucket = (self.now.0 / self.sc.run.bucket.as_nanos()) as usize;
+        let end_bucket = (self.now.0.saturating_sub(1) / self.sc.run.bucket.as_nanos()) as usize;
         self.sink.bucket_at(end_bucket);
         self.stats.uncommitted = self.sink.pending_outputs() as u64;
         RunOutput {

@@ -62,6 +62,7 @@ impl SimDuration {
         self.0 as f64 / 1e6
     }
     /// This span multiplied by a whole number, saturating.
+    #[allow(clippy::should_implement_trait)] // saturating, unlike `*`; kept as a named method
     pub fn mul(self, k: u64) -> SimDuration {
         SimDuration(self.0.saturating_mul(k))
     }

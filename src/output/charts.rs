@@ -112,8 +112,9 @@ fn time_panel<DB: DrawingBackend>(
     let x_max = x_max.max(1e-3);
     let caption = (FONT, 22).into_font();
     if log_y {
-        let lo = (lo.max(1e-3) / 1.5).max(1e-3);
-        let hi = (hi * 1.5).max(lo * 10.0);
+        // Whole decades, so the log axis always shows labelled ticks at both ends.
+        let lo = 10f64.powf(lo.max(1e-3).log10().floor());
+        let hi = 10f64.powf((hi * 1.2).max(lo * 10.0).log10().ceil());
         let mut chart = ChartBuilder::on(area)
             .caption(title, caption)
             .margin(12)
@@ -125,19 +126,15 @@ fn time_panel<DB: DrawingBackend>(
             .configure_mesh()
             .x_desc("time (s)")
             .y_desc(y_label)
+            .y_labels(12)
+            .x_label_formatter(&|x| num(*x))
+            .y_label_formatter(&|y| num(*y))
             .label_style((FONT, 14))
             .draw()
             .map_err(err)?;
         draw_marks(&mut chart, m, lo, hi)?;
         draw_lines(&mut chart, lines)?;
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font((FONT, 14))
-            .position(SeriesLabelPosition::UpperRight)
-            .draw()
-            .map_err(err)?;
+        legend(&mut chart)?;
     } else {
         let hi = if hi <= 0.0 { 1.0 } else { hi * 1.1 };
         let lo = lo.min(0.0);
@@ -152,21 +149,55 @@ fn time_panel<DB: DrawingBackend>(
             .configure_mesh()
             .x_desc("time (s)")
             .y_desc(y_label)
+            .y_labels(12)
+            .x_label_formatter(&|x| num(*x))
+            .y_label_formatter(&|y| num(*y))
             .label_style((FONT, 14))
             .draw()
             .map_err(err)?;
         draw_marks(&mut chart, m, lo, hi)?;
         draw_lines(&mut chart, lines)?;
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font((FONT, 14))
-            .position(SeriesLabelPosition::UpperRight)
-            .draw()
-            .map_err(err)?;
+        legend(&mut chart)?;
     }
     Ok(())
+}
+
+/// A tick label without needless decimals: 0.005, 0.5, 3, 250, 12k, 1.5M.
+fn num(v: f64) -> String {
+    let a = v.abs();
+    let s = if a >= 1e6 {
+        format!("{:.1}M", v / 1e6)
+    } else if a >= 1e4 {
+        format!("{:.0}k", v / 1e3)
+    } else if a >= 100.0 || a == 0.0 {
+        format!("{v:.0}")
+    } else if a >= 1.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.3}")
+    };
+    if s.contains('.') && !s.ends_with(['k', 'M']) {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
+fn legend<'a, DB, Y>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, Y>>,
+) -> Result<()>
+where
+    DB: DrawingBackend + 'a,
+    Y: Ranged<ValueType = f64>,
+{
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font((FONT, 14))
+        .position(SeriesLabelPosition::UpperLeft)
+        .draw()
+        .map_err(err)
 }
 
 fn draw_marks<DB, Y>(
