@@ -215,3 +215,9 @@ fn an_output_path_that_is_not_an_ftsim_directory_is_never_overwritten() {
     assert_eq!(o.status.code(), Some(2));
     assert!(precious.join("thesis.tex").exists());
 }
+
+#[test]
+fn overlapping_stragglers_on_one_node_are_refused() {
+    let two = "[[faults]]\nat = \"2s\"\nstraggler = 1\nslowdown = 3.0\nfor = \"4s\"\n[[faults]]\nat = \"5s\"\nstraggler = 1\nslowdown = 2.0\nfor = \"1s\"\n";
+    refused(&format!("{GOOD}\n{two}"), &[], &["faults[1]", "overlaps"]);
+}

@@ -90,3 +90,40 @@ fn another_seed_gives_another_workload() {
     let y = std::fs::read_to_string(b.join("none/timeseries.csv")).expect("read");
     assert_ne!(x, y);
 }
+
+#[test]
+fn the_same_run_on_two_threads_at_once_gives_identical_reports() {
+    let text = r#"
+[run]
+duration = "15s"
+seed = 5
+[cluster]
+nodes = 4
+[workload]
+rate = 3000
+profile = "poisson"
+key_dist = "zipf"
+out_of_order = 0.2
+[job]
+kind = "window-count"
+window = "2s"
+[[faults]]
+at = "6s"
+crash = 2
+[[faults]]
+at = "3s"
+straggler = 1
+slowdown = 4.0
+for = "5s"
+"#;
+    let sc = crate::support::scenario(text);
+    let (a, b) = std::thread::scope(|s| {
+        let h1 = s.spawn(|| crate::support::run(&sc, "none"));
+        let h2 = s.spawn(|| crate::support::run(&sc, "none"));
+        (h1.join().expect("thread"), h2.join().expect("thread"))
+    });
+    assert_eq!(a.series, b.series, "{}", crate::support::repro(&sc));
+    assert_eq!(a.events, b.events);
+    assert_eq!(a.check, b.check);
+    assert_eq!(a.stats.sim_events, b.stats.sim_events);
+}

@@ -246,6 +246,7 @@ pub(crate) fn resolve(raw: RawScenario, path: &Path) -> R<Scenario> {
     for (i, f) in raw.faults.unwrap_or_default().iter().enumerate() {
         faults.push(fault(i, f, &cluster, duration)?);
     }
+    check_straggler_overlap(&faults)?;
     faults.sort_by_key(Fault::at);
 
     Ok(Scenario {
@@ -337,4 +338,38 @@ fn fault(i: usize, f: &RawFault, cluster: &ClusterSpec, duration: SimDuration) -
             "must have exactly one of crash = NODE or straggler = NODE",
         )),
     }
+}
+
+/// Two straggler windows on one node may not overlap: the slowdown of a moment must be one factor.
+fn check_straggler_overlap(faults: &[Fault]) -> R<()> {
+    for (i, a) in faults.iter().enumerate() {
+        for (j, b) in faults.iter().enumerate().skip(i + 1) {
+            if let (
+                Fault::Straggler {
+                    at: a0,
+                    node: na,
+                    duration: da,
+                    ..
+                },
+                Fault::Straggler {
+                    at: b0,
+                    node: nb,
+                    duration: db,
+                    ..
+                },
+            ) = (a, b)
+                && na == nb
+                && *a0 < *b0 + *db
+                && *b0 < *a0 + *da
+            {
+                return Err(FieldError::new(
+                    format!("faults[{j}]"),
+                    format!(
+                        "overlaps the straggler faults[{i}] on node {na}: one node may have one slowdown at a time"
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
