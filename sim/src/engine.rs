@@ -164,6 +164,7 @@ impl<'a, M, T> Ctx<'a, M, T> {
         sem: &'a Semantics,
         rng: &'a mut SimRng,
         next_id: &'a mut u64,
+        commands: Vec<Command<M, T>>,
     ) -> Self {
         Ctx {
             now,
@@ -172,7 +173,7 @@ impl<'a, M, T> Ctx<'a, M, T> {
             sem,
             rng,
             next_id,
-            commands: Vec::new(),
+            commands,
         }
     }
     fn fresh(&mut self) -> u64 {

@@ -93,6 +93,7 @@ struct Kernel<'a, M, T> {
     failures: Vec<FailureRecord>,
     stats: RunStats,
     input_ended: bool,
+    cmd_buf: Vec<Command<M, T>>,
 }
 
 impl<'a, M, T> Kernel<'a, M, T> {
@@ -122,6 +123,7 @@ impl<'a, M, T> Kernel<'a, M, T> {
             failures: Vec::new(),
             stats: RunStats::default(),
             input_ended: false,
+            cmd_buf: Vec::with_capacity(64),
         }
     }
 
@@ -271,15 +273,18 @@ impl<'a, M, T> Kernel<'a, M, T> {
     }
 
     fn dispatch<E: Engine<Msg = M, Tag = T>>(&mut self, engine: &mut E, ev: Option<Event<M, T>>) {
-        let mut cx = Ctx::new(self.now, self.sc, self.log, &self.sem, &mut self.rng, &mut self.next_id);
+        // The command buffer is recycled across events: no allocation per event in steady state.
+        let buf = std::mem::take(&mut self.cmd_buf);
+        let mut cx = Ctx::new(self.now, self.sc, self.log, &self.sem, &mut self.rng, &mut self.next_id, buf);
         match ev {
             None => engine.start(&mut cx),
             Some(e) => engine.handle(e, &mut cx),
         }
-        let commands = std::mem::take(&mut cx.commands);
-        for c in commands {
+        let mut commands = std::mem::take(&mut cx.commands);
+        for c in commands.drain(..) {
             self.apply(c);
         }
+        self.cmd_buf = commands;
     }
 
     fn apply(&mut self, c: Command<M, T>) {
