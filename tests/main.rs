@@ -9,3 +9,4 @@ mod kernel_order;
 mod none_engine;
 mod oracle;
 mod physics;
+mod workload;

@@ -1,0 +1,89 @@
+//! The workload generator: rates, profiles, key skew and event-time disorder as configured.
+
+use crate::support::scenario;
+use ftsim_sim::{PartitionId, SourceLog};
+
+fn log(workload: &str) -> SourceLog {
+    let sc = scenario(&format!(
+        "[run]\nduration = \"20s\"\nseed = 4\n[cluster]\nnodes = 4\n[workload]\n{workload}\n[job]\nkind = \"running-count\"\n"
+    ));
+    SourceLog::generate(&sc)
+}
+
+fn all(l: &SourceLog) -> Vec<ftsim_sim::Record> {
+    (0..l.partitions())
+        .flat_map(|p| l.partition(PartitionId(p)).to_vec())
+        .collect()
+}
+
+#[test]
+fn every_profile_delivers_the_configured_mean_rate() {
+    for profile in ["constant", "poisson", "bursty"] {
+        let l = log(&format!("rate = 5000\nprofile = \"{profile}\""));
+        let n = l.total() as f64;
+        assert!(
+            (n - 100_000.0).abs() < 4_000.0,
+            "{profile}: {n} records in 20 s at 5000/s"
+        );
+    }
+}
+
+#[test]
+fn a_bursty_profile_concentrates_arrivals_in_the_peak_of_each_period() {
+    let l = log("rate = 5000\nprofile = \"bursty\"\nburst_period = \"10s\"\nburst_peak = 4.0\nburst_duty = 0.2");
+    let recs = all(&l);
+    let in_peak = recs
+        .iter()
+        .filter(|r| (r.arrival.0 % 10_000_000_000) < 2_000_000_000)
+        .count() as f64;
+    // base b with 0.2·4b + 0.8·b = rate: the peak fifth of the time carries 0.8/1.6 = half the records.
+    let share = in_peak / recs.len() as f64;
+    assert!((0.45..0.55).contains(&share), "peak share {share:.3}");
+}
+
+#[test]
+fn zipf_keys_make_the_first_key_the_hottest() {
+    let l = log("rate = 5000\nkeys = 1000\nkey_dist = \"zipf\"\nzipf_exponent = 1.2");
+    let recs = all(&l);
+    let hot = recs.iter().filter(|r| r.key == 0).count();
+    let cold = recs.iter().filter(|r| r.key == 500).count();
+    assert!(hot > 50 * cold.max(1), "key 0: {hot}, key 500: {cold}");
+    let u = log("rate = 5000\nkeys = 1000");
+    let urecs = all(&u);
+    let uhot = urecs.iter().filter(|r| r.key == 0).count();
+    assert!(uhot < 200, "uniform key 0 drawn {uhot} times of {}", urecs.len());
+}
+
+#[test]
+fn out_of_order_records_lag_their_arrival_by_at_most_the_configured_bound() {
+    let l = log("rate = 5000\nout_of_order = 0.3\nout_of_order_max = \"800ms\"");
+    let recs = all(&l);
+    let lagging = recs.iter().filter(|r| r.event_time < r.arrival).count() as f64 / recs.len() as f64;
+    assert!((0.27..0.33).contains(&lagging), "lagging share {lagging:.3}");
+    assert!(recs.iter().all(|r| r.arrival.0 - r.event_time.0 <= 800_000_000));
+}
+
+#[test]
+fn arrivals_are_ordered_within_a_partition_and_offsets_are_dense() {
+    let l = log("rate = 5000\nprofile = \"poisson\"");
+    for p in 0..l.partitions() {
+        let recs = l.partition(PartitionId(p));
+        assert!(recs.windows(2).all(|w| w[0].arrival <= w[1].arrival));
+        assert!(
+            recs.iter()
+                .enumerate()
+                .all(|(i, r)| r.offset as usize == i && r.part == p)
+        );
+        assert_eq!(
+            l.available(PartitionId(p), ftsim_sim::SimTime(u64::MAX)),
+            recs.len() as u64
+        );
+    }
+}
+
+#[test]
+fn the_same_seed_generates_the_same_log() {
+    let a = all(&log("rate = 2000\nprofile = \"poisson\"\nkey_dist = \"zipf\""));
+    let b = all(&log("rate = 2000\nprofile = \"poisson\"\nkey_dist = \"zipf\""));
+    assert!(a == b);
+}
