@@ -14,6 +14,7 @@ enum Act {
     Work { node: u32, ns: u64 },
     WorkAt { node: u32, ns: u64, at: u64 },
     Store { node: u32, bytes: u64 },
+    NodeTimer { node: u32, after: u64 },
 }
 
 /// Records when each of its actions completed.
@@ -38,6 +39,9 @@ impl Engine for Probe {
                     cx.set_timer_at(SimTime(at), i);
                 }
                 Act::Store { node, bytes } => cx.storage_write(NodeId(node), bytes, true, i),
+                Act::NodeTimer { node, after } => {
+                    cx.set_node_timer(NodeId(node), SimDuration(after), i);
+                }
             }
         }
     }
@@ -46,11 +50,12 @@ impl Engine for Probe {
             Event::Message { msg: i, .. } | Event::WorkDone { tag: i, .. } | Event::StorageDone { tag: i, .. } => {
                 self.done.push((i, cx.now()))
             }
-            Event::Timer { tag: i, .. } => {
-                if let Act::WorkAt { node, ns, .. } = self.acts[i] {
+            Event::Timer { tag: i, .. } => match self.acts[i] {
+                Act::WorkAt { node, ns, .. } => {
                     cx.compute(NodeId(node), SimDuration(ns), i);
                 }
-            }
+                _ => self.done.push((i, cx.now())),
+            },
             Event::NodeFailed { node } => self.failed.push((node, cx.now())),
             _ => {}
         }
@@ -223,4 +228,25 @@ fn a_crash_drops_messages_and_work_and_is_reported_after_the_detection_delay() {
     assert_eq!(at(&p, 1), None, "work on a dead node never completes");
     assert_eq!(at(&p, 2), Some(5_000_000));
     assert_eq!(p.failed, vec![(NodeId(1), SimTime(2_001_000_000))]);
+}
+
+#[test]
+fn a_node_timer_dies_with_its_node_while_a_plain_timer_fires() {
+    let text = format!("{BASE}\n[[faults]]\nat = \"1ms\"\ncrash = 1\n");
+    let sc = scenario(&text);
+    let p = probe(
+        &sc,
+        vec![
+            Act::NodeTimer {
+                node: 1,
+                after: 5_000_000,
+            },
+            Act::NodeTimer {
+                node: 2,
+                after: 5_000_000,
+            },
+        ],
+    );
+    assert_eq!(at(&p, 0), None, "the crashed node's timer never fires");
+    assert_eq!(at(&p, 1), Some(5_000_000));
 }

@@ -103,7 +103,12 @@ pub enum Command<M, T> {
     /// Drop queued or running work.
     Cancel { node: NodeId, id: WorkId },
     /// Fire `tag` at `at`.
-    Timer { id: TimerId, at: SimTime, tag: T },
+    Timer {
+        id: TimerId,
+        at: SimTime,
+        tag: T,
+        owner: Option<NodeId>,
+    },
     /// Forget a timer.
     CancelTimer { id: TimerId },
     /// Write `bytes` to durable storage from `node`.
@@ -122,7 +127,7 @@ pub enum Command<M, T> {
         txn: Option<TxnId>,
     },
     /// Make a transaction's outputs visible.
-    Commit { txn: TxnId },
+    Commit { txn: TxnId, node: Option<NodeId> },
     /// Discard a transaction's outputs.
     Abort { txn: TxnId },
     /// Ask for a spare node.
@@ -226,6 +231,19 @@ impl<'a, M, T> Ctx<'a, M, T> {
             id,
             at: at.max(self.now),
             tag,
+            owner: None,
+        });
+        id
+    }
+    /// Fires `tag` after `after` on `node`'s clock: the timer dies with the node (a crash before it
+    /// fires cancels it), as a coordinator's own timers do.
+    pub fn set_node_timer(&mut self, node: NodeId, after: SimDuration, tag: T) -> TimerId {
+        let id = TimerId(self.fresh());
+        self.commands.push(Command::Timer {
+            id,
+            at: self.now + after,
+            tag,
+            owner: Some(node),
         });
         id
     }
@@ -255,7 +273,12 @@ impl<'a, M, T> Ctx<'a, M, T> {
     }
     /// Commits a sink transaction.
     pub fn commit(&mut self, txn: TxnId) {
-        self.commands.push(Command::Commit { txn });
+        self.commands.push(Command::Commit { txn, node: None });
+    }
+    /// Commits a sink transaction on behalf of `node` (a coordinator): dropped if the node is dead,
+    /// since a dead coordinator commits nothing.
+    pub fn commit_from(&mut self, node: NodeId, txn: TxnId) {
+        self.commands.push(Command::Commit { txn, node: Some(node) });
     }
     /// Aborts a sink transaction.
     pub fn abort(&mut self, txn: TxnId) {

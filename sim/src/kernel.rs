@@ -29,6 +29,7 @@ enum Internal<M, T> {
     Timer {
         id: TimerId,
         tag: T,
+        owner: Option<(NodeId, u32)>,
     },
     WorkEnd {
         node: NodeId,
@@ -156,7 +157,11 @@ impl<'a, M, T> Kernel<'a, M, T> {
             Internal::Deliver { from, to, epoch, msg } => (self.cluster.is_alive(to)
                 && self.cluster.epoch(to) == epoch)
                 .then_some(Event::Message { from, to, msg }),
-            Internal::Timer { id, tag } => (!self.cancelled.remove(&id)).then_some(Event::Timer { id, tag }),
+            Internal::Timer { id, tag, owner } => {
+                let cancelled = self.cancelled.remove(&id);
+                let owner_gone = owner.is_some_and(|(n, e)| !self.cluster.is_alive(n) || self.cluster.epoch(n) != e);
+                (!cancelled && !owner_gone).then_some(Event::Timer { id, tag })
+            }
             Internal::WorkEnd { node, epoch, core, id } => {
                 let tag = self.cluster.complete(node, epoch, core, id)?;
                 self.start_work(node);
@@ -275,7 +280,15 @@ impl<'a, M, T> Kernel<'a, M, T> {
     fn dispatch<E: Engine<Msg = M, Tag = T>>(&mut self, engine: &mut E, ev: Option<Event<M, T>>) {
         // The command buffer is recycled across events: no allocation per event in steady state.
         let buf = std::mem::take(&mut self.cmd_buf);
-        let mut cx = Ctx::new(self.now, self.sc, self.log, &self.sem, &mut self.rng, &mut self.next_id, buf);
+        let mut cx = Ctx::new(
+            self.now,
+            self.sc,
+            self.log,
+            &self.sem,
+            &mut self.rng,
+            &mut self.next_id,
+            buf,
+        );
         match ev {
             None => engine.start(&mut cx),
             Some(e) => engine.handle(e, &mut cx),
@@ -320,8 +333,9 @@ impl<'a, M, T> Kernel<'a, M, T> {
                     self.start_work(node);
                 }
             }
-            Command::Timer { id, at, tag } => {
-                self.queue.push(at, Internal::Timer { id, tag });
+            Command::Timer { id, at, tag, owner } => {
+                let owner = owner.map(|n| (n, self.cluster.epoch(n)));
+                self.queue.push(at, Internal::Timer { id, tag, owner });
             }
             Command::CancelTimer { id } => {
                 self.cancelled.insert(id);
@@ -357,7 +371,11 @@ impl<'a, M, T> Kernel<'a, M, T> {
                     self.sink.emit(now, outputs, txn);
                 }
             }
-            Command::Commit { txn } => self.sink.commit(now, txn),
+            Command::Commit { txn, node } => {
+                if node.is_none_or(|n| self.cluster.is_alive(n)) {
+                    self.sink.commit(now, txn);
+                }
+            }
             Command::Abort { txn } => self.sink.abort(txn),
             Command::RequestSpare => match self.cluster.take_spare() {
                 Some(node) => {
