@@ -154,19 +154,30 @@ fn the_check_calls_repeats_at_least_once_and_gaps_at_most_once() {
 }
 
 #[test]
-fn the_check_calls_a_count_past_n_or_an_inflated_window_wrong() {
+fn the_check_calls_a_count_past_n_or_an_inflated_window_wrong_and_at_least_once() {
     let e = expect(&[(1, 1, 1), (1, 2, 2)]);
     let past = check(&e, &[out(1, 1, 1), out(1, 2, 2), out(1, 3, 3)]);
-    assert_eq!((past.wrong, past.verdict), (1, Verdict::Violated));
+    assert_eq!((past.wrong, past.lost, past.verdict), (1, 0, Verdict::AtLeastOnce));
     let w = expect(&[(7, 0, 5)]);
     let inflated = check(&w, &[out(7, 0, 6)]);
     assert_eq!(
         (inflated.wrong, inflated.lost, inflated.verdict),
-        (1, 1, Verdict::Violated)
+        (1, 0, Verdict::AtLeastOnce)
     );
     let deflated = check(&w, &[out(7, 0, 4)]);
     assert_eq!(
         (deflated.wrong, deflated.lost, deflated.verdict),
         (0, 1, Verdict::AtMostOnce)
     );
+}
+
+#[test]
+fn the_check_calls_losses_together_with_repeats_or_inflation_violated() {
+    let e = expect(&[(1, 1, 1), (1, 2, 2), (2, 1, 1)]);
+    // key 1 counted past its end while key 2 is missing
+    let c = check(&e, &[out(1, 1, 1), out(1, 2, 2), out(1, 3, 3)]);
+    assert_eq!((c.lost, c.wrong, c.verdict), (1, 1, Verdict::Violated));
+    let w = expect(&[(7, 0, 5), (8, 0, 5)]);
+    let c = check(&w, &[out(7, 0, 6), out(8, 0, 4)]);
+    assert_eq!(c.verdict, Verdict::Violated);
 }

@@ -6,12 +6,14 @@
 //! (window, key). Classification of what the sink shows, per expected output:
 //! - missing, or shown only with a smaller value than expected (records dropped): **lost**;
 //! - shown k > 1 times with the right value: k − 1 **duplicated**;
-//! - a value no correct execution emits (an id not expected, or a count above the expected one,
-//!   e.g. inflated by a replay): **wrong**, once per showing.
+//! - a value no correct execution emits (an id not expected, such as a running count past n, or
+//!   a count above the expected one, e.g. inflated by a replay): **wrong**, once per showing.
 //!
-//! The verdict is the strongest guarantee met: nothing off → exactly-once; only duplicates →
-//! at-least-once; only losses → at-most-once; anything wrong, or losses and duplicates together
-//! → violated.
+//! The verdict is the strongest guarantee met. Losing input is what at-most-once allows;
+//! repeating it, whether the sink shows a right output twice (duplicated) or the state counted a
+//! record twice (wrong: a count inflated past its right value), is what at-least-once allows.
+//! So: nothing off → exactly-once; repeats or inflation but nothing lost → at-least-once; losses
+//! and nothing repeated or inflated → at-most-once; both → violated.
 
 use crate::ids::PartitionId;
 use crate::job::{Output, Semantics};
@@ -165,28 +167,31 @@ pub fn check(expected: &Expected, visible: &[Output]) -> Check {
             wrong += 1; // an id the oracle never emits
             i += 1;
         }
-        let (mut right, mut below) = (0u64, 0u64);
+        let (mut right, mut below, mut above) = (0u64, 0u64, 0u64);
         while i < seen.len() && (seen[i].0, seen[i].1) == (k, s) {
             match seen[i].2.cmp(&v) {
                 std::cmp::Ordering::Equal => right += 1,
                 std::cmp::Ordering::Less => below += 1,
-                std::cmp::Ordering::Greater => wrong += 1,
+                std::cmp::Ordering::Greater => above += 1,
             }
             i += 1;
         }
-        if right == 0 {
+        wrong += above;
+        if right > 0 {
+            duplicated += right - 1 + below;
+        } else if below > 0 || above == 0 {
+            // Missing, or only ever shown short of its records: input was dropped.
             lost += 1;
             duplicated += below.saturating_sub(1);
-        } else {
-            duplicated += right - 1 + below;
         }
+        // Shown only inflated: every record counted, some more than once (counted in `wrong`).
     }
     wrong += (seen.len() - i) as u64;
-    let verdict = match (lost > 0, duplicated > 0, wrong > 0) {
-        (_, _, true) | (true, true, _) => Verdict::Violated,
-        (false, false, false) => Verdict::ExactlyOnce,
-        (false, true, false) => Verdict::AtLeastOnce,
-        (true, false, false) => Verdict::AtMostOnce,
+    let verdict = match (lost > 0, duplicated > 0 || wrong > 0) {
+        (false, false) => Verdict::ExactlyOnce,
+        (false, true) => Verdict::AtLeastOnce,
+        (true, false) => Verdict::AtMostOnce,
+        (true, true) => Verdict::Violated,
     };
     Check {
         expected: expected.outputs.len() as u64,
