@@ -5,6 +5,8 @@ mod support;
 mod bad_input;
 mod cli;
 mod determinism;
+mod dstream;
+mod flink_abs;
 mod kernel_order;
 mod none_engine;
 mod oracle;

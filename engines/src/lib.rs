@@ -3,7 +3,10 @@
 #![deny(missing_docs)]
 
 pub mod common;
+pub mod dstream;
+pub mod flink_abs;
 pub mod none;
 pub mod registry;
+pub mod structured_streaming;
 
 pub use registry::{EngineInfo, all, find};

@@ -24,7 +24,12 @@ pub struct EngineInfo {
 
 /// Every engine, in the order `ftsim engines` lists them.
 pub fn all() -> Vec<EngineInfo> {
-    vec![crate::none::info()]
+    vec![
+        crate::none::info(),
+        crate::flink_abs::info(),
+        crate::dstream::info(),
+        crate::structured_streaming::info(),
+    ]
 }
 
 /// The engine called `name`.

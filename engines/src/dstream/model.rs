@@ -1,0 +1,211 @@
+//! The engine's bookkeeping types: blocks, batches, tasks, attempts, recoveries.
+//!
+//! Invariants:
+//! - a block's offsets `from..to` are contiguous per source partition, cut in order by one
+//!   receiver; `locs` lists the nodes that hold it in memory (empty: only the source log has it);
+//! - a task is `Waiting` exactly when it sits in the master's pending set;
+//! - a task's `out` says where its output lives: a map task's shuffle output, a reduce task's
+//!   state partition (`Loc::Storage` when only a checkpoint/state-store version holds it);
+//! - an attempt is `live` until it finished, was killed, or its node died.
+
+use ftsim_sim::{NodeId, Output, Record, SimTime, WorkId};
+
+/// Index into the block list.
+pub type BlockId = usize;
+/// Index into the task list.
+pub type TaskId = usize;
+/// Index into the attempt list.
+pub type AttemptId = usize;
+
+/// Where a task's output lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Loc {
+    /// Nowhere (not computed yet, or lost with its node).
+    Lost,
+    /// In the memory of a worker.
+    Node(NodeId),
+    /// In durable storage only (a checkpoint or a state-store version).
+    Storage,
+}
+
+/// A block of input cut by a receiver.
+#[derive(Debug)]
+pub struct Block {
+    /// Source partition.
+    pub part: u32,
+    /// First offset.
+    pub from: u64,
+    /// One past the last offset.
+    pub to: u64,
+    /// Nodes holding it in memory.
+    pub locs: Vec<NodeId>,
+    /// Replica targets not yet reached.
+    pub replicating: Vec<NodeId>,
+    /// Replicated as required (counts as received).
+    pub stored: bool,
+    /// The master has heard of it.
+    pub known: bool,
+    /// Batch it was allocated to.
+    pub batch: Option<u64>,
+    /// Records (past the filter) per reduce partition.
+    pub per_r: Vec<u32>,
+}
+
+impl Block {
+    /// Records in the block.
+    pub fn len(&self) -> u64 {
+        self.to - self.from
+    }
+}
+
+/// What a task computes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// The stateless chain over one block (or one source-partition range), shuffle output.
+    Map {
+        /// Batch.
+        batch: u64,
+        /// Block.
+        block: BlockId,
+    },
+    /// State partition `r` of batch `batch` from the previous one plus the shuffled records.
+    Reduce {
+        /// Batch.
+        batch: u64,
+        /// State partition.
+        r: u32,
+    },
+    /// One key range of a lost state partition's chain since the last checkpoint.
+    Recover {
+        /// Index into the recovery list.
+        rec: usize,
+        /// Key range.
+        sub: u32,
+    },
+}
+
+/// Scheduling status of a task.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// In the pending set.
+    Waiting,
+    /// At least one live attempt.
+    Running,
+    /// Finished once (its output may since have been lost: see `out`).
+    Done,
+    /// Not to be run (superseded recovery).
+    Dropped,
+}
+
+/// One task.
+#[derive(Debug)]
+pub struct Task {
+    /// What it computes.
+    pub kind: Kind,
+    /// Scheduling status.
+    pub status: Status,
+    /// Where its output lives.
+    pub out: Loc,
+    /// Live attempts.
+    pub attempts: Vec<AttemptId>,
+    /// Runtime of the winning attempt.
+    pub duration: Option<u64>,
+    /// Pending-set key (priority).
+    pub prio: (u64, u8),
+}
+
+/// One attempt at running a task on a node.
+#[derive(Debug)]
+pub struct Attempt {
+    /// The task.
+    pub task: TaskId,
+    /// Where.
+    pub node: NodeId,
+    /// When the master launched it.
+    pub launched: SimTime,
+    /// Inputs still to arrive (a node per remote fetch, `None` per storage read).
+    pub waiting: Vec<Option<NodeId>>,
+    /// The CPU work, once started.
+    pub work: Option<WorkId>,
+    /// Still running.
+    pub live: bool,
+    /// Finished on its worker (its status may not have reached the master).
+    pub finished: bool,
+    /// A speculative copy.
+    pub speculative: bool,
+}
+
+/// One batch (D-Streams timestep / Structured Streaming micro-batch).
+#[derive(Debug)]
+pub struct Batch {
+    /// Batch number, from 1.
+    pub n: u64,
+    /// Batch time: when its interval closed.
+    pub time: SimTime,
+    /// When the job was submitted (after its allocation / offsets were logged).
+    pub submitted: Option<SimTime>,
+    /// First task launch.
+    pub started: Option<SimTime>,
+    /// Last reduce task done.
+    pub done: Option<SimTime>,
+    /// Blocks it covers.
+    pub blocks: Vec<BlockId>,
+    /// Map tasks.
+    pub maps: Vec<TaskId>,
+    /// Reduce tasks, indexed by state partition.
+    pub reduces: Vec<TaskId>,
+    /// End offset of every source partition after this batch.
+    pub end: Vec<u64>,
+    /// Records (before the filter).
+    pub records: u64,
+    /// Filtered records per state partition, in log order per source partition (kept while
+    /// lineage may need them).
+    pub by_r: Vec<Vec<Record>>,
+    /// Filtered record count per state partition.
+    pub count_r: Vec<u64>,
+    /// Outputs per state partition, kept until the batch's completion is durable.
+    pub outputs: Vec<Option<Vec<Output>>>,
+    /// Size of each state partition after this batch.
+    pub state_bytes: Vec<u64>,
+    /// Bytes of state changed by this batch, per partition (state-store delta).
+    pub delta_bytes: Vec<u64>,
+    /// The allocation (offsets) is durable.
+    pub durable: bool,
+    /// Its completion is durable in the master's metadata (commit log).
+    pub complete_durable: bool,
+}
+
+/// The recompute of one lost state partition from the last checkpoint, split by key range.
+#[derive(Debug)]
+pub struct Recovery {
+    /// State partition.
+    pub r: u32,
+    /// Last complete checkpoint (0: the empty initial state).
+    pub from: u64,
+    /// Batch whose state is rebuilt.
+    pub to: u64,
+    /// Node that assembles the pieces and holds the result.
+    pub host: NodeId,
+    /// Sub-tasks.
+    pub tasks: Vec<TaskId>,
+    /// Which key ranges have arrived at the host.
+    pub got: Vec<bool>,
+    /// Record count of each key range.
+    pub sub_records: Vec<u64>,
+    /// Still running.
+    pub active: bool,
+    /// The crashed nodes this recovery answers for (more than one if an earlier recovery of the
+    /// same partition was abandoned when its host died).
+    pub failed: Vec<NodeId>,
+}
+
+/// A receiver: cuts one source partition into blocks.
+#[derive(Debug)]
+pub struct Receiver {
+    /// Where it runs.
+    pub node: NodeId,
+    /// First offset not yet cut.
+    pub next: u64,
+    /// Bumped when it moves (stale ticks are ignored).
+    pub epoch: u32,
+}

@@ -1,0 +1,238 @@
+//! Failure handling: fixed-delay restart of the whole job from the last completed checkpoint.
+//!
+//! On detection of a worker that ran tasks, or of the coordinator: every task is cancelled
+//! (full failover; with the keyed exchange every job here is a single pipelined region, so
+//! `failover = "region"` restarts the same set), the pending checkpoint is aborted, open sink
+//! transactions are aborted. The job is redeployed once the restart delay is over, a spare (or
+//! the survivors) took the lost tasks, and the coordinator is up again (a standby JobManager
+//! takes over, modelled as the master node restarting). Every task then reads its part of the
+//! last completed checkpoint from durable storage; when all reads are done the sources rewind
+//! to the checkpoint's offsets, kept in-flight buffers go first into each task's input, and the
+//! failed nodes are reported restored.
+
+use super::engine::{FlinkAbs, Recovery};
+use super::msg::{Msg, Tag};
+use super::source::Source;
+use super::task::{In, Task};
+use ftsim_sim::engine::Ctx;
+use ftsim_sim::{NodeId, PartitionId};
+
+impl FlinkAbs {
+    /// The failure detector reports `node` dead.
+    pub(super) fn on_failure(&mut self, node: NodeId, cx: &mut Ctx<'_, Msg, Tag>) {
+        if node != self.master {
+            self.workers.retain(|w| *w != node);
+            let hosts = self.sources.iter().any(|s| s.node == node) || self.tasks.iter().any(|t| t.node == node);
+            if !hosts {
+                // An idle TaskManager: nothing to restart.
+                cx.restored(node);
+                return;
+            }
+        }
+        let r = self.recovery.get_or_insert_with(Recovery::default);
+        r.report.push(node);
+        if node == self.master {
+            self.master_alive = false;
+            r.master_wanted = true;
+            cx.restart_node(node);
+            cx.log_event(
+                "coordinator-lost",
+                Some(node),
+                "a standby coordinator takes over; the job restarts",
+            );
+        } else {
+            r.lost.push_back(node);
+            r.spares_wanted += 1;
+            cx.request_spare();
+        }
+        self.cancel_job(cx);
+    }
+
+    /// Cancels every task of the current attempt and arms the restart delay.
+    fn cancel_job(&mut self, cx: &mut Ctx<'_, Msg, Tag>) {
+        self.attempt += 1;
+        self.running = false;
+        self.final_id = None;
+        for s in &mut self.sources {
+            if let Some(w) = s.work.take() {
+                cx.cancel(s.node, w);
+            }
+        }
+        for t in &mut self.tasks {
+            if let Some((_, _, _, _, w)) = t.current.take() {
+                cx.cancel(t.node, w);
+            }
+            t.input.clear();
+            t.ckpt = None;
+            t.align.reset();
+        }
+        if let Some(id) = self.coord.abort() {
+            cx.log_event("checkpoint-aborted", Some(self.master), format!("id {id}"));
+        }
+        for (n, task) in std::mem::take(&mut self.open_txns) {
+            cx.abort(Self::txn(n, task));
+        }
+        if let Some(r) = self.recovery.as_mut() {
+            r.delay_done = false;
+            r.deployed = false;
+        }
+        let from = self
+            .coord
+            .completed
+            .as_ref()
+            .map_or("scratch".to_string(), |c| format!("checkpoint {}", c.id));
+        let how = if self.cfg.region {
+            "region (= full: one pipelined region)"
+        } else {
+            "full"
+        };
+        cx.log_event(
+            "job-restart",
+            None,
+            format!(
+                "attempt {}, {how} failover from {from} after {}",
+                self.attempt, self.cfg.restart_delay
+            ),
+        );
+        cx.set_timer(self.cfg.restart_delay, Tag::RestartDue { attempt: self.attempt });
+    }
+
+    /// A spare is ready (or none is left): it takes the tasks of the oldest failed node.
+    pub(super) fn on_spare(&mut self, node: Option<NodeId>, cx: &mut Ctx<'_, Msg, Tag>) {
+        let Some(r) = self.recovery.as_mut() else {
+            return;
+        };
+        r.spares_wanted = r.spares_wanted.saturating_sub(1);
+        let Some(failed) = r.lost.pop_front() else {
+            return;
+        };
+        let survivors = self.workers.clone();
+        let mut k = 0usize;
+        let mut pick = || match node {
+            Some(n) => Some(n),
+            None if survivors.is_empty() => None,
+            None => {
+                k += 1;
+                Some(survivors[(k - 1) % survivors.len()])
+            }
+        };
+        for s in self.sources.iter_mut().filter(|s| s.node == failed) {
+            if let Some(n) = pick() {
+                s.node = n;
+            }
+        }
+        for t in self.tasks.iter_mut().filter(|t| t.node == failed) {
+            if let Some(n) = pick() {
+                t.node = n;
+            }
+        }
+        if let Some(n) = node {
+            self.workers.push(n);
+        }
+        self.try_deploy(cx);
+    }
+
+    /// Once the delay is over and every task has a live home, each task reads its part of the
+    /// last completed checkpoint.
+    pub(super) fn try_deploy(&mut self, cx: &mut Ctx<'_, Msg, Tag>) {
+        let Some(r) = self.recovery.as_mut() else {
+            return;
+        };
+        if !r.delay_done || r.spares_wanted > 0 || r.master_wanted || r.deployed || self.workers.is_empty() {
+            return;
+        }
+        r.deployed = true;
+        r.reads_left = self.sources.len() + self.tasks.len();
+        let attempt = self.attempt;
+        cx.log_event(
+            "redeploy",
+            None,
+            format!("attempt {attempt}: tasks read the checkpoint"),
+        );
+        for s in &self.sources {
+            cx.storage_read(s.node, 16, Tag::Restored { attempt });
+        }
+        let cp = self.coord.completed.as_ref();
+        for (i, t) in self.tasks.iter().enumerate() {
+            let bytes = cp.map_or(0, |c| {
+                let state = c.states.get(i).map_or(0, |s| s.size_bytes(self.bytes_per_key));
+                let kept: u64 = c.inflight[i]
+                    .iter()
+                    .map(|(_, r, _)| 16 + r.len() as u64 * self.record_bytes)
+                    .sum();
+                state + kept
+            });
+            cx.storage_read(t.node, bytes, Tag::Restored { attempt });
+        }
+    }
+
+    /// One task finished reading the checkpoint; with the last one the job runs again.
+    pub(super) fn restore_read(&mut self, cx: &mut Ctx<'_, Msg, Tag>) {
+        let Some(r) = self.recovery.as_mut() else {
+            return;
+        };
+        r.reads_left = r.reads_left.saturating_sub(1);
+        if r.reads_left == 0 && r.deployed {
+            self.start_job(cx);
+        }
+    }
+
+    /// (Re)starts every task from the last completed checkpoint (or from scratch).
+    pub(super) fn start_job(&mut self, cx: &mut Ctx<'_, Msg, Tag>) {
+        let cp = self.coord.completed.clone();
+        let (parts, par) = (self.sources.len(), self.tasks.len());
+        let blocking = self.cfg.mode == super::config::Mode::Aligned;
+        for (p, s) in self.sources.iter_mut().enumerate() {
+            let offset = cp.as_ref().map_or(0, |c| c.offsets.get(p).copied().unwrap_or(0));
+            *s = Source::new(s.node, offset, par, self.cfg.credits);
+            cx.progress(PartitionId(p as u32), offset);
+        }
+        let next_id = self.coord.next_id;
+        for (i, t) in self.tasks.iter_mut().enumerate() {
+            let state = cp
+                .as_ref()
+                .and_then(|c| c.states.get(i).cloned())
+                .unwrap_or_else(|| cx.sem.new_state());
+            let mut task = Task::new(t.node, state, parts, blocking, next_id);
+            if let Some(c) = cp.as_ref() {
+                for (ch, records, wm) in &c.inflight[i] {
+                    let item = In::Data {
+                        records: records.clone(),
+                        wm: *wm,
+                        credit: false,
+                    };
+                    task.input.push_back((*ch, item));
+                }
+            }
+            *t = task;
+        }
+        self.running = true;
+        if let Some(r) = self.recovery.take() {
+            for n in r.report {
+                cx.restored(n);
+            }
+            let from = cp
+                .as_ref()
+                .map_or("scratch".to_string(), |c| format!("checkpoint {}", c.id));
+            cx.log_event(
+                "job-running",
+                None,
+                format!("attempt {} restored from {from}", self.attempt),
+            );
+        }
+        self.coord.generation += 1;
+        cx.set_timer(
+            self.cfg.interval,
+            Tag::Trigger {
+                generation: self.coord.generation,
+            },
+        );
+        cx.set_timer(self.cfg.buffer_timeout, Tag::Flush { attempt: self.attempt });
+        for p in 0..parts as u32 {
+            self.poll(p, cx);
+        }
+        for i in 0..par as u32 {
+            self.process(i, cx);
+        }
+    }
+}
