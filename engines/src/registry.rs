@@ -16,8 +16,10 @@ pub struct EngineInfo {
     pub summary: &'static str,
     /// Parameters with defaults.
     pub params: Vec<ParamSpec>,
-    /// The guarantee promised for a job kind and sink mode.
-    pub promise: fn(JobKind, SinkMode) -> Guarantee,
+    /// The guarantee promised for a job kind, sink mode and the engine's parameters.
+    pub promise: fn(JobKind, SinkMode, &Params) -> Guarantee,
+    /// A choice parameter that changes the promise (`ftsim engines` lists the promise per value).
+    pub promise_param: Option<&'static str>,
     /// Runs it.
     pub run: RunFn,
 }

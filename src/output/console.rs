@@ -2,7 +2,7 @@
 
 use crate::runner::EngineResult;
 use ftsim_sim::Scenario;
-use ftsim_sim::scenario::{JobKind, SinkMode};
+use ftsim_sim::scenario::{JobKind, ParamKind, Params, SinkMode};
 use std::fmt::Write;
 
 fn cell(x: Option<f64>) -> String {
@@ -78,13 +78,43 @@ pub fn engines_listing() -> String {
     let mut s = String::new();
     for e in ftsim_engines::all() {
         let _ = writeln!(s, "{}\n  {}", e.name, e.summary);
-        let _ = writeln!(
-            s,
-            "  promised guarantee (job / sink: append, idempotent, transactional):"
-        );
-        for kind in JobKind::ALL {
-            let g: Vec<&str> = SinkMode::ALL.iter().map(|m| (e.promise)(kind, *m).name()).collect();
-            let _ = writeln!(s, "    {:<14} {}", kind.name(), g.join(", "));
+        // One promise table per value of the parameter that changes it (or one table).
+        let variants: Vec<(String, Params)> = match e
+            .promise_param
+            .and_then(|name| e.params.iter().find(|p| p.name == name))
+        {
+            Some(spec) => match &spec.kind {
+                ParamKind::Choice(options) => options
+                    .iter()
+                    .filter_map(|o| {
+                        let mut t = toml::Table::new();
+                        t.insert(spec.name.to_string(), toml::Value::String((*o).to_string()));
+                        Params::parse(&e.params, Some(&t))
+                            .ok()
+                            .map(|p| (format!(" with {} = \"{o}\"", spec.name), p))
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            },
+            None => Vec::new(),
+        };
+        let variants = if variants.is_empty() {
+            vec![(String::new(), Params::parse(&e.params, None).unwrap_or_default())]
+        } else {
+            variants
+        };
+        for (label, params) in &variants {
+            let _ = writeln!(
+                s,
+                "  promised guarantee{label} (job / sink: append, idempotent, transactional):"
+            );
+            for kind in JobKind::ALL {
+                let g: Vec<&str> = SinkMode::ALL
+                    .iter()
+                    .map(|m| (e.promise)(kind, *m, params).name())
+                    .collect();
+                let _ = writeln!(s, "    {:<14} {}", kind.name(), g.join(", "));
+            }
         }
         if e.params.is_empty() {
             let _ = writeln!(s, "  parameters: none");

@@ -244,7 +244,7 @@ fn params() -> Vec<ParamSpec> {
 }
 
 /// Guarantees of both micro-batch engines.
-pub fn promise(_kind: JobKind, sink: SinkMode) -> Guarantee {
+pub fn promise(_kind: JobKind, sink: SinkMode, _params: &Params) -> Guarantee {
     match sink {
         SinkMode::Append => Guarantee::AtLeastOnce,
         SinkMode::Idempotent | SinkMode::Transactional => Guarantee::ExactlyOnce,
@@ -257,7 +257,7 @@ fn run(sc: &Scenario, params: &Params, prepared: &Prepared, progress: &mut dyn F
         sc,
         prepared,
         NAME,
-        promise(sc.job.kind, sc.job.sink),
+        promise(sc.job.kind, sc.job.sink, params),
         &mut engine,
         progress,
     )
@@ -270,6 +270,7 @@ pub fn info() -> EngineInfo {
         summary: "D-Streams: micro-batches of deterministic tasks, lineage, parallel recovery, speculation",
         params: params(),
         promise,
+        promise_param: None,
         run,
     }
 }

@@ -51,7 +51,7 @@ pub fn source_params() -> Vec<ParamSpec> {
     ]
 }
 
-fn promise(kind: JobKind, sink: SinkMode) -> Guarantee {
+fn promise(kind: JobKind, sink: SinkMode, _params: &Params) -> Guarantee {
     match (kind, sink) {
         (JobKind::RunningCount, SinkMode::Append | SinkMode::Transactional) => Guarantee::None,
         _ => Guarantee::AtMostOnce,
@@ -64,7 +64,7 @@ fn run(sc: &Scenario, params: &Params, prepared: &Prepared, progress: &mut dyn F
         sc,
         prepared,
         NAME,
-        promise(sc.job.kind, sc.job.sink),
+        promise(sc.job.kind, sc.job.sink, params),
         &mut engine,
         progress,
     )
@@ -77,6 +77,7 @@ pub fn info() -> EngineInfo {
         summary: "no fault tolerance: lost tasks restart empty, sources resume at the log head",
         params: source_params(),
         promise,
+        promise_param: None,
         run,
     }
 }

@@ -65,7 +65,7 @@ fn run(sc: &Scenario, params: &Params, prepared: &Prepared, progress: &mut dyn F
         sc,
         prepared,
         NAME,
-        promise(sc.job.kind, sc.job.sink),
+        promise(sc.job.kind, sc.job.sink, params),
         &mut engine,
         progress,
     )
@@ -78,6 +78,7 @@ pub fn info() -> EngineInfo {
         summary: "Structured Streaming: offsets WAL, state store versions every batch, restart on failure",
         params: params(),
         promise,
+        promise_param: None,
         run,
     }
 }
