@@ -110,56 +110,62 @@ fn time_panel<DB: DrawingBackend>(
         (lo, hi) = (0.0, 1.0);
     }
     let x_max = x_max.max(1e-3);
-    let caption = (FONT, 22).into_font();
+    let panel = Panel {
+        title,
+        y_label,
+        lines,
+        marks: m,
+        x_max,
+    };
     if log_y {
         // Whole decades, so the log axis always shows labelled ticks at both ends.
         let lo = 10f64.powf(lo.max(1e-3).log10().floor());
         let hi = 10f64.powf((hi * 1.2).max(lo * 10.0).log10().ceil());
-        let mut chart = ChartBuilder::on(area)
-            .caption(title, caption)
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(70)
-            .build_cartesian_2d(0f64..x_max, (lo..hi).log_scale())
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .x_desc("time (s)")
-            .y_desc(y_label)
-            .y_labels(12)
-            .x_label_formatter(&|x| num(*x))
-            .y_label_formatter(&|y| num(*y))
-            .label_style((FONT, 14))
-            .draw()
-            .map_err(err)?;
-        draw_marks(&mut chart, m, lo, hi)?;
-        draw_lines(&mut chart, lines)?;
-        legend(&mut chart)?;
+        panel.draw(area, (lo..hi).log_scale(), lo, hi)
     } else {
         let hi = if hi <= 0.0 { 1.0 } else { hi * 1.1 };
         let lo = lo.min(0.0);
+        panel.draw(area, lo..hi, lo, hi)
+    }
+}
+
+/// What one time panel shows, drawn on any y-axis kind (linear or logarithmic).
+struct Panel<'a> {
+    title: &'a str,
+    y_label: &'a str,
+    lines: &'a [Line],
+    marks: &'a Marks,
+    x_max: f64,
+}
+
+impl Panel<'_> {
+    fn draw<DB, YS>(&self, area: &DrawingArea<DB, Shift>, y_spec: YS, lo: f64, hi: f64) -> Result<()>
+    where
+        DB: DrawingBackend,
+        YS: plotters::coord::ranged1d::AsRangedCoord<Value = f64>,
+        YS::CoordDescType: Ranged<ValueType = f64> + plotters::coord::ranged1d::ValueFormatter<f64>,
+    {
         let mut chart = ChartBuilder::on(area)
-            .caption(title, caption)
+            .caption(self.title, (FONT, 22).into_font())
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(70)
-            .build_cartesian_2d(0f64..x_max, lo..hi)
+            .build_cartesian_2d(0f64..self.x_max, y_spec)
             .map_err(err)?;
         chart
             .configure_mesh()
             .x_desc("time (s)")
-            .y_desc(y_label)
+            .y_desc(self.y_label)
             .y_labels(12)
             .x_label_formatter(&|x| num(*x))
             .y_label_formatter(&|y| num(*y))
             .label_style((FONT, 14))
             .draw()
             .map_err(err)?;
-        draw_marks(&mut chart, m, lo, hi)?;
-        draw_lines(&mut chart, lines)?;
-        legend(&mut chart)?;
+        draw_marks(&mut chart, self.marks, lo, hi)?;
+        draw_lines(&mut chart, self.lines)?;
+        legend(&mut chart)
     }
-    Ok(())
 }
 
 /// A tick label without needless decimals: 0.005, 0.5, 3, 250, 12k, 1.5M.
