@@ -238,10 +238,16 @@ impl<'a, M, T> Ctx<'a, M, T> {
     /// Fires `tag` after `after` on `node`'s clock: the timer dies with the node (a crash before it
     /// fires cancels it), as a coordinator's own timers do.
     pub fn set_node_timer(&mut self, node: NodeId, after: SimDuration, tag: T) -> TimerId {
+        let at = self.now + after;
+        self.set_node_timer_at(node, at, tag)
+    }
+    /// Fires `tag` at `at` (now, if past) on `node`'s clock; dies with the node like
+    /// [`Ctx::set_node_timer`].
+    pub fn set_node_timer_at(&mut self, node: NodeId, at: SimTime, tag: T) -> TimerId {
         let id = TimerId(self.fresh());
         self.commands.push(Command::Timer {
             id,
-            at: self.now + after,
+            at: at.max(self.now),
             tag,
             owner: Some(node),
         });

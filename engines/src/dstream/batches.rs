@@ -252,7 +252,7 @@ impl MicroBatch {
             b.done = Some(cx.now());
         }
         if self.committed.insert(n) {
-            cx.commit(TxnId(n));
+            cx.commit_from(self.master, TxnId(n));
         }
         cx.storage_write(
             self.master,

@@ -1,9 +1,9 @@
 //! The micro-batch state machine: its fields, messages and the dispatch of kernel events.
 //!
 //! Gating: every decision of the master runs in a handler of something delivered to the master
-//! node (a message, a storage completion), never in a bare timer, so a dead master decides
-//! nothing: its clocks are timers that send the master a message to itself, which the kernel
-//! drops while the master is dead. Receivers tick the same way on their node.
+//! node (a message, a storage completion, a timer on the master's own clock), so a dead master
+//! decides nothing: the kernel drops a node timer whose node died. Receivers tick the same way on
+//! their node.
 
 use super::model::{Attempt, AttemptId, Batch, Block, BlockId, Receiver, Recovery, Task, TaskId};
 use super::{Config, Mode};
@@ -30,8 +30,6 @@ pub enum Clock {
 /// Network messages.
 #[derive(Debug)]
 pub enum Msg {
-    /// A clock's tick, sent by a node to itself.
-    Tick(Clock),
     /// A block copy for a replica.
     Replica(BlockId),
     /// A block is received (to the master).
@@ -186,9 +184,9 @@ impl MicroBatch {
         self.cfg.mode == Mode::DStream
     }
 
-    /// Arms `clock` to tick at `at` on its node.
+    /// Arms `clock` to tick at `at` on its node: the tick dies with the node.
     pub(crate) fn arm(&self, clock: Clock, at: SimTime, cx: &mut Ctx<'_, Msg, Tag>) {
-        cx.set_timer_at(at, Tag::Timer(clock));
+        cx.set_node_timer_at(self.clock_node(clock), at, Tag::Timer(clock));
     }
 
     fn clock_node(&self, clock: Clock) -> NodeId {
@@ -238,12 +236,8 @@ impl Engine for MicroBatch {
         match ev {
             Event::Timer {
                 tag: Tag::Timer(clock), ..
-            } => {
-                let node = self.clock_node(clock);
-                cx.send(node, node, 0, Msg::Tick(clock));
-            }
+            } => self.on_tick(clock, cx),
             Event::Message { from, to, msg } => match msg {
-                Msg::Tick(clock) => self.on_tick(clock, cx),
                 Msg::Replica(b) => self.on_replica(b, to, cx),
                 Msg::Report(b) => {
                     self.blocks[b].known = true;
@@ -268,7 +262,8 @@ impl Engine for MicroBatch {
                     self.on_master_failed(cx);
                 } else {
                     self.dead.insert(node);
-                    cx.send(self.master, self.master, 0, Msg::Tick(Clock::Failed(node)));
+                    // The master hears of it only if it is alive: a timer on its own clock.
+                    cx.set_node_timer(self.master, SimDuration::ZERO, Tag::Timer(Clock::Failed(node)));
                 }
             }
             Event::NodeRestarted { node } if node == self.master => {

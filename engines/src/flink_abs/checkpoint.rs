@@ -317,7 +317,7 @@ impl FlinkAbs {
         };
         let committed: Vec<(u64, u32)> = self.open_txns.range(..=(id, u32::MAX)).copied().collect();
         for (n, task) in &committed {
-            cx.commit(Self::txn(*n, *task));
+            cx.commit_from(self.master, Self::txn(*n, *task));
             self.open_txns.remove(&(*n, *task));
         }
         cx.log_event(
