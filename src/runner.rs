@@ -58,7 +58,7 @@ pub fn run_all(sc: &Scenario, opts: &RunOptions) -> Result<Vec<EngineResult>> {
                             b.set_position(t.0 / 1_000_000);
                         }
                     };
-                    let report = (info.run)(sc, params, prepared, &mut tick);
+                    let report = info.execute(sc, params, prepared, &mut tick);
                     if let Some(b) = &bar {
                         b.finish_and_clear();
                     }

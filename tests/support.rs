@@ -16,7 +16,7 @@ pub fn run(sc: &Scenario, name: &str) -> RunReport {
     let info = ftsim_engines::find(name).unwrap_or_else(|| panic!("no engine {name}"));
     let params = ftsim_engines::registry::params(sc, &info).unwrap_or_else(|e| panic!("{e}"));
     let prepared = Prepared::new(sc);
-    (info.run)(sc, &params, &prepared, &mut |_| {})
+    info.execute(sc, &params, &prepared, &mut |_| {})
 }
 
 /// The seed and scenario name, for assertion messages that let a failure be reproduced.

@@ -2,10 +2,30 @@
 //! engines happens here; engines never refer to each other.
 
 use ftsim_sim::scenario::{JobKind, ParamSpec, Params, SinkMode};
-use ftsim_sim::{Guarantee, Prepared, RunReport, Scenario, ScenarioError, SimTime};
+use ftsim_sim::{Engine, Guarantee, Prepared, RunReport, Scenario, ScenarioError, SimTime};
 
-/// Runs one engine with checked parameters over a prepared input.
-pub type RunFn = fn(&Scenario, &Params, &Prepared, &mut dyn FnMut(SimTime)) -> RunReport;
+/// Builds one engine from `RunCtx::sc` and `RunCtx::params` and hands it to [`RunCtx::simulate`].
+pub type RunFn = fn(RunCtx<'_>) -> RunReport;
+
+/// One run as the registry prepares it: the engine builds itself from the scenario and its
+/// checked parameters; name, promise and input are fixed here, in one place.
+pub struct RunCtx<'a> {
+    /// The scenario.
+    pub sc: &'a Scenario,
+    /// The engine's checked parameters.
+    pub params: &'a Params,
+    prepared: &'a Prepared,
+    name: &'static str,
+    promised: Guarantee,
+    progress: &'a mut dyn FnMut(SimTime),
+}
+
+impl RunCtx<'_> {
+    /// Runs `engine` over the prepared input and reports it under the registry's name and promise.
+    pub fn simulate<E: Engine>(self, engine: &mut E) -> RunReport {
+        ftsim_sim::simulate(self.sc, self.prepared, self.name, self.promised, engine, self.progress)
+    }
+}
 
 /// What the CLI needs to know about an engine.
 #[derive(Clone)]
@@ -20,8 +40,29 @@ pub struct EngineInfo {
     pub promise: fn(JobKind, SinkMode, &Params) -> Guarantee,
     /// A choice parameter that changes the promise (`ftsim engines` lists the promise per value).
     pub promise_param: Option<&'static str>,
-    /// Runs it.
+    /// Builds and runs it (call [`EngineInfo::execute`]).
     pub run: RunFn,
+}
+
+impl EngineInfo {
+    /// Runs this engine with checked `params` over `prepared`, under its promise for the job.
+    pub fn execute(
+        &self,
+        sc: &Scenario,
+        params: &Params,
+        prepared: &Prepared,
+        progress: &mut dyn FnMut(SimTime),
+    ) -> RunReport {
+        let promised = (self.promise)(sc.job.kind, sc.job.sink, params);
+        (self.run)(RunCtx {
+            sc,
+            params,
+            prepared,
+            name: self.name,
+            promised,
+            progress,
+        })
+    }
 }
 
 /// Every engine, in the order `ftsim engines` lists them.

@@ -72,6 +72,14 @@ fn marks(sc: &Scenario) -> Marks {
 }
 
 /// Draws `draw` into `base.png` and `base.svg`.
+/// Draws one picture, written once, into both backends (their types differ, so the closure is
+/// instantiated twice).
+macro_rules! png_and_svg {
+    ($base:expr, |$root:ident| $body:expr) => {
+        both($base, &|$root| $body, &|$root| $body)
+    };
+}
+
 fn both(
     base: &Path,
     draw: &dyn Fn(&DrawingArea<BitMapBackend<'_>, Shift>) -> Result<()>,
@@ -286,16 +294,10 @@ pub fn comparison_charts(dir: &Path, sc: &Scenario, results: &[EngineResult]) ->
     let tput = series_lines(results, |s| Some(s.throughput_rps));
     let backlog = series_lines(results, |s| Some(s.backlog as f64));
     let title = &sc.run.name;
-    both(
-        &dir.join("latency"),
-        &|root| latency(root, title, &p99, &p50, &m, xm),
-        &|root| latency(root, title, &p99, &p50, &m, xm),
-    )?;
-    both(
-        &dir.join("throughput"),
-        &|root| throughput(root, title, &tput, &backlog, &m, xm),
-        &|root| throughput(root, title, &tput, &backlog, &m, xm),
-    )?;
+    png_and_svg!(&dir.join("latency"), |root| latency(root, title, &p99, &p50, &m, xm))?;
+    png_and_svg!(&dir.join("throughput"), |root| throughput(
+        root, title, &tput, &backlog, &m, xm
+    ))?;
     let bars: Vec<(String, [Option<f64>; 3])> = results
         .iter()
         .map(|r| {
@@ -311,9 +313,7 @@ pub fn comparison_charts(dir: &Path, sc: &Scenario, results: &[EngineResult]) ->
             )
         })
         .collect();
-    both(&dir.join("recovery"), &|root| recovery(root, title, &bars), &|root| {
-        recovery(root, title, &bars)
-    })
+    png_and_svg!(&dir.join("recovery"), |root| recovery(root, title, &bars))
 }
 
 fn latency<DB: DrawingBackend>(
@@ -454,11 +454,9 @@ pub fn engine_charts(dir: &Path, sc: &Scenario, r: &RunReport) -> Result<()> {
                 .fold(1.0, f64::max)
                 * 1.02;
             let title = format!("{} / {}: {}", sc.run.name, r.engine, c.title);
-            both(
-                &dir.join(&c.file),
-                &|root| time_panel(root, &title, &c.y_label, &lines, &m, false, xm),
-                &|root| time_panel(root, &title, &c.y_label, &lines, &m, false, xm),
-            )?;
+            png_and_svg!(&dir.join(&c.file), |root| time_panel(
+                root, &title, &c.y_label, &lines, &m, false, xm
+            ))?;
         }
     }
     Ok(())

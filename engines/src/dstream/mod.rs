@@ -77,9 +77,9 @@ pub(crate) mod speculation;
 pub(crate) mod table;
 pub(crate) mod tasks;
 
-use crate::registry::EngineInfo;
+use crate::registry::{EngineInfo, RunCtx};
 use ftsim_sim::scenario::{JobKind, ParamKind, ParamSpec, ParamValue, Params, SinkMode};
-use ftsim_sim::{Guarantee, Prepared, RunReport, Scenario, SimDuration, SimTime};
+use ftsim_sim::{Guarantee, RunReport, SimDuration};
 
 pub use engine::MicroBatch;
 
@@ -251,16 +251,9 @@ pub fn promise(_kind: JobKind, sink: SinkMode, _params: &Params) -> Guarantee {
     }
 }
 
-fn run(sc: &Scenario, params: &Params, prepared: &Prepared, progress: &mut dyn FnMut(SimTime)) -> RunReport {
-    let mut engine = MicroBatch::new(sc, Config::new(Mode::DStream, params));
-    ftsim_sim::simulate(
-        sc,
-        prepared,
-        NAME,
-        promise(sc.job.kind, sc.job.sink, params),
-        &mut engine,
-        progress,
-    )
+fn run(cx: RunCtx<'_>) -> RunReport {
+    let mut engine = MicroBatch::new(cx.sc, Config::new(Mode::DStream, cx.params));
+    cx.simulate(&mut engine)
 }
 
 /// Registry entry.

@@ -24,6 +24,14 @@ impl Mode {
             Mode::AtLeastOnce => "at-least-once",
         }
     }
+    /// The mode a checked `params` selects.
+    pub fn of(params: &Params) -> Mode {
+        match params.choice("mode") {
+            "unaligned" => Mode::Unaligned,
+            "at-least-once" => Mode::AtLeastOnce,
+            _ => Mode::Aligned,
+        }
+    }
 }
 
 /// Typed parameters.
@@ -143,11 +151,7 @@ pub fn specs() -> Vec<ParamSpec> {
 impl Config {
     /// Typed values of checked `params` for records of `record_bytes`.
     pub fn new(params: &Params, record_bytes: u64) -> Config {
-        let mode = match params.choice("mode") {
-            "unaligned" => Mode::Unaligned,
-            "at-least-once" => Mode::AtLeastOnce,
-            _ => Mode::Aligned,
-        };
+        let mode = Mode::of(params);
         let buffer_bytes = params.int("buffer_size").max(1) as u64;
         Config {
             mode,

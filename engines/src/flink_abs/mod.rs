@@ -77,9 +77,9 @@ pub use align::{Aligner, Progress};
 pub use config::{Config, Mode};
 pub use engine::FlinkAbs;
 
-use crate::registry::EngineInfo;
+use crate::registry::{EngineInfo, RunCtx};
 use ftsim_sim::scenario::{JobKind, Params, SinkMode};
-use ftsim_sim::{Guarantee, Prepared, RunReport, Scenario, SimTime};
+use ftsim_sim::{Guarantee, RunReport};
 
 /// The engine's name.
 pub const NAME: &str = "flink-abs";
@@ -95,25 +95,12 @@ pub fn promise_for(mode: Mode, _kind: JobKind, sink: SinkMode) -> Guarantee {
 
 /// The registry's promise, for the configured mode.
 fn promise(kind: JobKind, sink: SinkMode, params: &Params) -> Guarantee {
-    let mode = match params.choice("mode") {
-        "unaligned" => Mode::Unaligned,
-        "at-least-once" => Mode::AtLeastOnce,
-        _ => Mode::Aligned,
-    };
-    promise_for(mode, kind, sink)
+    promise_for(Mode::of(params), kind, sink)
 }
 
-fn run(sc: &Scenario, params: &Params, prepared: &Prepared, progress: &mut dyn FnMut(SimTime)) -> RunReport {
-    let cfg = Config::new(params, sc.workload.record_bytes);
-    let mut engine = FlinkAbs::new(sc, params);
-    ftsim_sim::simulate(
-        sc,
-        prepared,
-        NAME,
-        promise_for(cfg.mode, sc.job.kind, sc.job.sink),
-        &mut engine,
-        progress,
-    )
+fn run(cx: RunCtx<'_>) -> RunReport {
+    let mut engine = FlinkAbs::new(cx.sc, cx.params);
+    cx.simulate(&mut engine)
 }
 
 /// Registry entry.

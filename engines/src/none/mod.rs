@@ -14,9 +14,9 @@
 
 mod engine;
 
-use crate::registry::EngineInfo;
+use crate::registry::{EngineInfo, RunCtx};
 use ftsim_sim::scenario::{JobKind, ParamKind, ParamSpec, ParamValue, Params, SinkMode};
-use ftsim_sim::{Guarantee, Prepared, RunReport, Scenario, SimDuration, SimTime};
+use ftsim_sim::{Guarantee, RunReport, SimDuration};
 
 pub use engine::NoneEngine;
 
@@ -58,16 +58,9 @@ fn promise(kind: JobKind, sink: SinkMode, _params: &Params) -> Guarantee {
     }
 }
 
-fn run(sc: &Scenario, params: &Params, prepared: &Prepared, progress: &mut dyn FnMut(SimTime)) -> RunReport {
-    let mut engine = NoneEngine::new(sc, params);
-    ftsim_sim::simulate(
-        sc,
-        prepared,
-        NAME,
-        promise(sc.job.kind, sc.job.sink, params),
-        &mut engine,
-        progress,
-    )
+fn run(cx: RunCtx<'_>) -> RunReport {
+    let mut engine = NoneEngine::new(cx.sc, cx.params);
+    cx.simulate(&mut engine)
 }
 
 /// Registry entry.

@@ -25,9 +25,9 @@
 //! as in `dstream`. The crashed worker is not replaced: the query restarts on the survivors.
 
 use crate::dstream::{Config, MicroBatch, Mode, common_params, promise};
-use crate::registry::EngineInfo;
-use ftsim_sim::scenario::{ParamKind, ParamSpec, ParamValue, Params};
-use ftsim_sim::{Prepared, RunReport, Scenario, SimDuration, SimTime};
+use crate::registry::{EngineInfo, RunCtx};
+use ftsim_sim::scenario::{ParamKind, ParamSpec, ParamValue};
+use ftsim_sim::{RunReport, SimDuration};
 
 /// The engine's name.
 pub const NAME: &str = "structured-streaming";
@@ -59,16 +59,9 @@ fn params() -> Vec<ParamSpec> {
     v
 }
 
-fn run(sc: &Scenario, params: &Params, prepared: &Prepared, progress: &mut dyn FnMut(SimTime)) -> RunReport {
-    let mut engine = MicroBatch::new(sc, Config::new(Mode::Structured, params));
-    ftsim_sim::simulate(
-        sc,
-        prepared,
-        NAME,
-        promise(sc.job.kind, sc.job.sink, params),
-        &mut engine,
-        progress,
-    )
+fn run(cx: RunCtx<'_>) -> RunReport {
+    let mut engine = MicroBatch::new(cx.sc, Config::new(Mode::Structured, cx.params));
+    cx.simulate(&mut engine)
 }
 
 /// Registry entry.
