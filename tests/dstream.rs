@@ -20,11 +20,10 @@ fn batches(r: &RunReport) -> Vec<(f64, f64)> {
         .iter()
         .find(|t| t.name == "batches")
         .expect("the engine writes batches.csv");
-    let col = |name: &str| t.header.iter().position(|h| h == name).expect("column");
-    let (bt, pt) = (col("batch_time_s"), col("processing_time_s"));
-    t.rows
-        .iter()
-        .map(|row| (row[bt].parse().expect("number"), row[pt].parse().expect("number")))
+    t.numbers("batch_time_s")
+        .into_iter()
+        .zip(t.numbers("processing_time_s"))
+        .map(|(b, p)| (b.expect("a batch time"), p.expect("a processing time")))
         .collect()
 }
 

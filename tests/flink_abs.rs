@@ -3,7 +3,7 @@
 //! completed checkpoint; the two-phase-commit sink gives exactly-once end to end.
 
 use crate::support::{repro, run, scenario};
-use ftsim_sim::{RunReport, Scenario, Verdict};
+use ftsim_sim::{Cell, RunReport, Scenario, Verdict};
 
 /// A small job: 4 workers × 2 cores, 4000 records/s over 200 keys for `secs` seconds.
 fn small(secs: u32, job: &str, engine: &str, faults: &str) -> String {
@@ -51,25 +51,16 @@ fn checkpoints(r: &RunReport) -> Vec<(f64, f64, f64, f64, f64)> {
         .iter()
         .find(|t| t.name == "checkpoints")
         .unwrap_or_else(|| panic!("no checkpoints table"));
-    let col = |name: &str| {
-        t.header
-            .iter()
-            .position(|h| h == name)
-            .unwrap_or_else(|| panic!("no column {name}"))
-    };
-    let (s, d, a, st, inf, status) = (
-        col("start_s"),
-        col("duration_s"),
-        col("alignment_s"),
-        col("state_bytes"),
-        col("inflight_bytes"),
-        col("status"),
-    );
-    let f = |row: &Vec<String>, i: usize| row[i].parse::<f64>().unwrap_or(f64::NAN);
-    t.rows
-        .iter()
-        .filter(|row| row[status] == "completed")
-        .map(|row| (f(row, s), f(row, d), f(row, a), f(row, st), f(row, inf)))
+    let col = |name: &str| t.numbers(name).into_iter().map(|x| x.unwrap_or(f64::NAN));
+    let completed = t.cells("status").map(|c| *c == Cell::Text("completed"));
+    completed
+        .zip(col("start_s"))
+        .zip(col("duration_s"))
+        .zip(col("alignment_s"))
+        .zip(col("state_bytes"))
+        .zip(col("inflight_bytes"))
+        .filter(|(((((done, _), _), _), _), _)| *done)
+        .map(|(((((_, s), d), a), st), inf)| (s, d, a, st, inf))
         .collect()
 }
 

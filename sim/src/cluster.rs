@@ -15,7 +15,7 @@ use std::collections::VecDeque;
 
 /// A unit of work waiting for or occupying a core.
 #[derive(Debug)]
-pub(crate) struct Job<T> {
+pub(crate) struct WorkItem<T> {
     pub id: WorkId,
     pub work: SimDuration,
     pub tag: T,
@@ -28,7 +28,7 @@ pub(crate) struct Node<T> {
     pub active: bool,
     pub epoch: u32,
     pub running: Vec<Option<(WorkId, T)>>,
-    pub queue: VecDeque<Job<T>>,
+    pub queue: VecDeque<WorkItem<T>>,
     pub nic_free: SimTime,
     pub storage_free: SimTime,
     /// Straggler windows `(from, to, factor)`, sorted, non-overlapping.
@@ -115,12 +115,12 @@ impl<T> Cluster<T> {
     }
 
     /// Queues work; returns it if it started on a free core at once.
-    pub fn submit(&mut self, now: SimTime, node: NodeId, job: Job<T>) -> Option<Started> {
+    pub fn submit(&mut self, now: SimTime, node: NodeId, item: WorkItem<T>) -> Option<Started> {
         let n = self.nodes.get_mut(node.0 as usize)?;
         if !n.alive {
             return None;
         }
-        n.queue.push_back(job);
+        n.queue.push_back(item);
         self.start_next(now, node)
     }
 
@@ -128,15 +128,15 @@ impl<T> Cluster<T> {
     pub fn start_next(&mut self, now: SimTime, node: NodeId) -> Option<Started> {
         let n = self.nodes.get_mut(node.0 as usize)?;
         let core = n.running.iter().position(Option::is_none)?;
-        let job = n.queue.pop_front()?;
-        n.running[core] = Some((job.id, job.tag));
+        let item = n.queue.pop_front()?;
+        n.running[core] = Some((item.id, item.tag));
         let epoch = n.epoch;
-        let finish = finish_time(&n.slow, now, job.work);
+        let finish = finish_time(&n.slow, now, item.work);
         Some(Started {
             node,
             epoch,
             core,
-            id: job.id,
+            id: item.id,
             finish,
         })
     }

@@ -12,6 +12,7 @@
 
 use crate::ids::{NodeId, PartitionId, TimerId, TxnId, WorkId};
 use crate::job::{Output, Semantics};
+pub use crate::outcome::{Cell, Table, TableChart};
 use crate::rng::SimRng;
 use crate::scenario::Scenario;
 use crate::time::{SimDuration, SimTime};
@@ -314,34 +315,6 @@ impl<'a, M, T> Ctx<'a, M, T> {
     pub fn restored(&mut self, node: NodeId) {
         self.commands.push(Command::Restored { node });
     }
-}
-
-/// A per-engine table written as `DIR/ENGINE/NAME.csv` (batches, checkpoints, ...).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Table {
-    /// File stem, e.g. `batches`.
-    pub name: String,
-    /// Column names.
-    pub header: Vec<String>,
-    /// Rows, already formatted (fixed decimals, so files are byte-identical across runs).
-    pub rows: Vec<Vec<String>>,
-    /// Charts to draw from this table, each as `DIR/ENGINE/<file>.png` and `.svg`.
-    pub charts: Vec<TableChart>,
-}
-
-/// A line chart of some numeric columns of a [`Table`] against another.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct TableChart {
-    /// File stem of the chart.
-    pub file: String,
-    /// Title.
-    pub title: String,
-    /// Column on the x axis.
-    pub x: String,
-    /// Columns drawn as lines.
-    pub ys: Vec<String>,
-    /// Label of the y axis.
-    pub y_label: String,
 }
 
 /// A fault-tolerance engine.

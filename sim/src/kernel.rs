@@ -6,13 +6,13 @@
 //! input has ended and the engine reports it has finished, when nothing is left to happen, or at
 //! `duration + drain`, whichever comes first.
 
-use crate::cluster::{Cluster, Job, Started};
-use crate::engine::{Command, Ctx, Engine, Event, Table, Traffic};
+use crate::cluster::{Cluster, Started, WorkItem};
+use crate::engine::{Command, Ctx, Engine, Event, Traffic};
 use crate::ids::{NodeId, PartitionId, TimerId, WorkId};
 use crate::job::Semantics;
 use crate::metrics::Sink;
+use crate::outcome::{EventRow, FailureRecord, RunOutput, RunStats};
 use crate::queue::EventQueue;
-use crate::report::{EventRow, FailureRecord, RunStats};
 use crate::rng::stream;
 use crate::scenario::{Fault, Scenario};
 use crate::time::SimTime;
@@ -50,20 +50,6 @@ enum Internal<M, T> {
     NoSpare,
     InputEnd,
     Sample(usize),
-}
-
-/// Everything a finished run leaves behind, before it is turned into a report.
-pub struct RunOutput {
-    /// The sink, with its series and visible outputs.
-    pub sink: Sink,
-    /// events.csv rows.
-    pub events: Vec<EventRow>,
-    /// One record per crash fault.
-    pub failures: Vec<FailureRecord>,
-    /// Counters.
-    pub stats: RunStats,
-    /// Engine tables.
-    pub tables: Vec<Table>,
 }
 
 /// Runs `engine` over `log` under `scenario`. `on_progress` is called now and then with the
@@ -324,7 +310,7 @@ impl<'a, M, T> Kernel<'a, M, T> {
                 self.queue.push(at, Internal::Deliver { from, to, epoch, msg });
             }
             Command::Compute { node, id, work, tag } => {
-                if let Some(s) = self.cluster.submit(now, node, Job { id, work, tag }) {
+                if let Some(s) = self.cluster.submit(now, node, WorkItem { id, work, tag }) {
                     self.schedule_work(&s);
                 }
             }

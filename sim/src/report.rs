@@ -1,94 +1,17 @@
 //! What a run reports: counters, failure timelines, event rows, and the summary figures derived
 //! from the sink (latency percentiles, throughput, recovery time).
 //!
-//! `caught_up` follows DESIGN.md: the first bucket at or after `restored` from which the sink's
+//! `caught_up` (see the design document, sim/README.md): the first bucket at or after `restored` from which the sink's
 //! p99 latency stays within max(10% of the pre-failure p99, one bucket width) of the pre-failure
 //! p99 for 5 consecutive buckets. Buckets with no output neither break nor extend the streak
 //! (window jobs emit only when windows close).
 
-use crate::engine::Table;
-use crate::ids::NodeId;
-use crate::kernel::RunOutput;
 use crate::metrics::Sink;
 use crate::oracle::{Check, Expected, Guarantee, check};
+use crate::outcome::{EventRow, FailureRecord, RunOutput, RunStats, Table};
 use crate::scenario::Scenario;
 use crate::time::{SimDuration, SimTime};
 use hdrhistogram::Histogram;
-
-/// Kernel counters of one run.
-#[derive(Debug, Clone, Default)]
-pub struct RunStats {
-    /// Events popped from the queue.
-    pub sim_events: u64,
-    /// Messages sent.
-    pub messages: u64,
-    /// Bytes sent.
-    pub bytes: u64,
-    /// Messages sent for fault tolerance only.
-    pub ft_messages: u64,
-    /// Bytes sent for fault tolerance only.
-    pub ft_bytes: u64,
-    /// Bytes written as checkpoints.
-    pub checkpoint_bytes: u64,
-    /// Bytes read or written to durable storage.
-    pub storage_bytes: u64,
-    /// Node-seconds of active nodes.
-    pub node_seconds: f64,
-    /// When the run stopped.
-    pub end: SimTime,
-    /// Whether the engine reported it had finished (false: stopped by the drain limit).
-    pub finished: bool,
-    /// Outputs left in uncommitted transactions at the end.
-    pub uncommitted: u64,
-}
-
-/// A line of events.csv.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EventRow {
-    /// When.
-    pub t: SimTime,
-    /// What (crash, detected, restored, checkpoint-complete, ...).
-    pub kind: String,
-    /// Which node, if any.
-    pub node: Option<NodeId>,
-    /// Free text.
-    pub detail: String,
-}
-
-/// The timeline of one crash fault.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FailureRecord {
-    /// Nodes that crashed.
-    pub nodes: Vec<NodeId>,
-    /// Nodes whose tasks do not run again yet.
-    pub pending: Vec<NodeId>,
-    /// Crash instant.
-    pub injected: SimTime,
-    /// When the engines were told.
-    pub detected: Option<SimTime>,
-    /// When every lost task ran again.
-    pub restored: Option<SimTime>,
-    /// When the sink's latency was back to normal.
-    pub caught_up: Option<SimTime>,
-}
-
-impl FailureRecord {
-    /// A failure injected at `at` on `nodes`.
-    pub fn new(at: SimTime, nodes: Vec<NodeId>) -> Self {
-        FailureRecord {
-            pending: nodes.clone(),
-            nodes,
-            injected: at,
-            detected: None,
-            restored: None,
-            caught_up: None,
-        }
-    }
-    /// `caught_up − injected`.
-    pub fn recovery(&self) -> Option<SimDuration> {
-        self.caught_up.map(|c| c.since(self.injected))
-    }
-}
 
 /// One row of timeseries.csv.
 #[derive(Debug, Clone, PartialEq)]
@@ -130,6 +53,8 @@ pub struct RunReport {
     pub max_ms: Option<f64>,
     /// Crash timelines.
     pub failures: Vec<FailureRecord>,
+    /// The first failure's spans (the summary's `detect_s`, `restore_s`, `recovery_s`).
+    pub first_failure: Option<FailureSpans>,
     /// Counters.
     pub stats: RunStats,
     /// Per-bucket series.
@@ -138,6 +63,29 @@ pub struct RunReport {
     pub events: Vec<EventRow>,
     /// Engine tables.
     pub tables: Vec<Table>,
+}
+
+/// How long after its crash the first failure was detected, restored and caught up; `None` where
+/// the instant was never reached.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FailureSpans {
+    /// Crash to detection.
+    pub detect: Option<SimDuration>,
+    /// Crash to every lost task running again.
+    pub restore: Option<SimDuration>,
+    /// Crash to the sink's latency back to normal.
+    pub recovery: Option<SimDuration>,
+}
+
+impl FailureSpans {
+    fn of(f: &FailureRecord) -> FailureSpans {
+        let since = |t: Option<SimTime>| t.map(|t| t.since(f.injected));
+        FailureSpans {
+            detect: since(f.detected),
+            restore: since(f.restored),
+            recovery: since(f.caught_up),
+        }
+    }
 }
 
 fn ms(us: u64) -> f64 {
@@ -192,6 +140,7 @@ impl RunReport {
             p50_ms: pct(&sink.overall, 0.5),
             p99_ms: pct(&sink.overall, 0.99),
             max_ms: (!sink.overall.is_empty()).then(|| ms(sink.overall.max())),
+            first_failure: failures.first().map(FailureSpans::of),
             failures,
             stats,
             series,

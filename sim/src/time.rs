@@ -108,6 +108,41 @@ impl fmt::Display for SimTime {
 }
 impl fmt::Display for SimDuration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        crate::units::fmt_duration(*self, f)
+        fmt_duration(*self, f)
+    }
+}
+
+/// Writes a duration in the unit that reads best ("250ms", "30s", "1.5us").
+fn fmt_duration(d: SimDuration, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    let ns = d.0;
+    let (div, unit) = if ns == 0 {
+        (1, "s")
+    } else if ns % 1_000_000_000 == 0 {
+        (1_000_000_000, "s")
+    } else if ns >= 1_000_000_000 {
+        return write!(f, "{}s", ns as f64 / 1e9);
+    } else if ns % 1_000_000 == 0 || ns >= 1_000_000 {
+        (1_000_000, "ms")
+    } else if ns >= 1_000 {
+        (1_000, "us")
+    } else {
+        (1, "ns")
+    };
+    if ns % div == 0 {
+        write!(f, "{}{}", ns / div, unit)
+    } else {
+        write!(f, "{}{}", ns as f64 / div as f64, unit)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_print_back_in_their_unit() {
+        assert_eq!(SimDuration::from_millis(250).to_string(), "250ms");
+        assert_eq!(SimDuration::from_secs(30).to_string(), "30s");
+        assert_eq!(SimDuration(1_500).to_string(), "1.5us");
     }
 }

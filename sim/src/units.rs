@@ -3,7 +3,6 @@
 //! what is allowed, so that the scenario loader can name the field and the rule in one message.
 
 use crate::time::SimDuration;
-use std::fmt;
 
 const DURATION_UNITS: &str = "ns, us, ms, s, m, h";
 
@@ -86,29 +85,6 @@ fn prefix(s: &str) -> (f64, &str) {
     if rest.is_empty() { (1.0, s) } else { (mult, rest) }
 }
 
-/// Writes a duration in the unit that reads best ("250ms", "30s", "1.5us").
-pub fn fmt_duration(d: SimDuration, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-    let ns = d.0;
-    let (div, unit) = if ns == 0 {
-        (1, "s")
-    } else if ns % 1_000_000_000 == 0 {
-        (1_000_000_000, "s")
-    } else if ns >= 1_000_000_000 {
-        return write!(f, "{}s", ns as f64 / 1e9);
-    } else if ns % 1_000_000 == 0 || ns >= 1_000_000 {
-        (1_000_000, "ms")
-    } else if ns >= 1_000 {
-        (1_000, "us")
-    } else {
-        (1, "ns")
-    };
-    if ns % div == 0 {
-        write!(f, "{}{}", ns / div, unit)
-    } else {
-        write!(f, "{}{}", ns as f64 / div as f64, unit)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,12 +106,5 @@ mod tests {
         assert_eq!(parse_bandwidth("400MB/s"), Ok(4e8));
         assert!(parse_bandwidth("10Gbit").is_err());
         assert!(parse_bandwidth("0MB/s").is_err());
-    }
-
-    #[test]
-    fn durations_print_back_in_their_unit() {
-        assert_eq!(SimDuration::from_millis(250).to_string(), "250ms");
-        assert_eq!(SimDuration::from_secs(30).to_string(), "30s");
-        assert_eq!(SimDuration(1_500).to_string(), "1.5us");
     }
 }

@@ -9,7 +9,7 @@
 
 use crate::runner::EngineResult;
 use anyhow::{Result, anyhow};
-use ftsim_sim::engine::Table;
+use ftsim_sim::Table;
 use ftsim_sim::scenario::Fault;
 use ftsim_sim::{RunReport, Scenario};
 use plotters::coord::Shift;
@@ -301,14 +301,14 @@ pub fn comparison_charts(dir: &Path, sc: &Scenario, results: &[EngineResult]) ->
     let bars: Vec<(String, [Option<f64>; 3])> = results
         .iter()
         .map(|r| {
-            let f = r.report.failures.first();
-            let s = |t: Option<ftsim_sim::SimTime>| f.and_then(|f| t.map(|t| t.since(f.injected).as_secs_f64()));
+            let f = r.report.first_failure;
+            let s = |d: Option<ftsim_sim::SimDuration>| d.map(|d| d.as_secs_f64());
             (
                 r.report.engine.clone(),
                 [
-                    s(f.and_then(|f| f.detected)),
-                    s(f.and_then(|f| f.restored)),
-                    s(f.and_then(|f| f.caught_up)),
+                    s(f.and_then(|f| f.detect)),
+                    s(f.and_then(|f| f.restore)),
+                    s(f.and_then(|f| f.recovery)),
                 ],
             )
         })
@@ -463,15 +463,14 @@ pub fn engine_charts(dir: &Path, sc: &Scenario, r: &RunReport) -> Result<()> {
 }
 
 fn table_lines(t: &Table, x: &str, ys: &[String]) -> Vec<Line> {
-    let col = |name: &str| t.header.iter().position(|h| h == name);
-    let Some(xi) = col(x) else { return Vec::new() };
+    let xs = t.numbers(x);
     ys.iter()
         .filter_map(|y| {
-            let yi = col(y)?;
-            let points = t
-                .rows
+            t.column(y)?;
+            let points = xs
                 .iter()
-                .filter_map(|r| Some((r.get(xi)?.parse::<f64>().ok()?, r.get(yi)?.parse::<f64>().ok()?)))
+                .zip(t.numbers(y))
+                .filter_map(|(x, y)| Some(((*x)?, y?)))
                 .collect();
             Some(Line {
                 name: y.clone(),

@@ -42,11 +42,8 @@ pub fn summary_table(sc: &Scenario, results: &[EngineResult]) -> String {
     );
     for r in results {
         let r = &r.report;
-        let f = r.failures.first();
-        let secs = |t: Option<ftsim_sim::SimTime>| match (t, f) {
-            (Some(t), Some(f)) => format!("{:.2}", t.since(f.injected).as_secs_f64()),
-            _ => "-".into(),
-        };
+        let f = r.first_failure;
+        let secs = |d: Option<ftsim_sim::SimDuration>| d.map_or("-".into(), |d| format!("{:.2}", d.as_secs_f64()));
         let flag = if r.promised.kept_by(r.check.verdict) {
             ""
         } else {
@@ -64,9 +61,9 @@ pub fn summary_table(sc: &Scenario, results: &[EngineResult]) -> String {
             r.throughput_rps,
             cell(r.p50_ms),
             cell(r.p99_ms),
-            secs(f.and_then(|f| f.detected)),
-            secs(f.and_then(|f| f.restored)),
-            secs(f.and_then(|f| f.caught_up)),
+            secs(f.and_then(|f| f.detect)),
+            secs(f.and_then(|f| f.restore)),
+            secs(f.and_then(|f| f.recovery)),
             flag
         );
     }

@@ -1,10 +1,9 @@
-//! The CSV files of the output contract (DESIGN.md). Numbers are written with fixed decimals so
+//! The CSV files of the output contract (sim/README.md, "Output contract"). Numbers are written with fixed decimals so
 //! that the same run gives the same bytes; only `wall_s` may differ between runs.
 
 use crate::runner::EngineResult;
 use anyhow::{Context, Result};
-use ftsim_sim::engine::Table;
-use ftsim_sim::{RunReport, Scenario, SimTime};
+use ftsim_sim::{Cell, RunReport, Scenario, SimDuration, Table};
 use std::path::Path;
 
 /// The columns of summary.csv, in order.
@@ -50,8 +49,8 @@ fn opt(x: Option<f64>) -> String {
     x.map(f3).unwrap_or_default()
 }
 
-fn since(a: Option<SimTime>, b: SimTime) -> String {
-    a.map(|t| f3(t.since(b).as_secs_f64())).unwrap_or_default()
+fn secs(d: Option<SimDuration>) -> String {
+    d.map(|d| f3(d.as_secs_f64())).unwrap_or_default()
 }
 
 fn writer(path: &Path) -> Result<csv::Writer<std::fs::File>> {
@@ -71,7 +70,7 @@ pub fn write_summary(path: &Path, sc: &Scenario, results: &[EngineResult]) -> Re
 
 /// The summary values of one engine, in [`SUMMARY_COLUMNS`] order.
 pub fn summary_row(sc: &Scenario, r: &RunReport, wall_s: f64) -> Vec<String> {
-    let first = r.failures.first();
+    let first = r.first_failure;
     let s = &r.stats;
     vec![
         sc.run.name.clone(),
@@ -92,9 +91,9 @@ pub fn summary_row(sc: &Scenario, r: &RunReport, wall_s: f64) -> Vec<String> {
         opt(r.p99_ms),
         opt(r.max_ms),
         r.failures.len().to_string(),
-        first.map(|f| since(f.detected, f.injected)).unwrap_or_default(),
-        first.map(|f| since(f.restored, f.injected)).unwrap_or_default(),
-        first.map(|f| since(f.caught_up, f.injected)).unwrap_or_default(),
+        secs(first.and_then(|f| f.detect)),
+        secs(first.and_then(|f| f.restore)),
+        secs(first.and_then(|f| f.recovery)),
         s.ft_messages.to_string(),
         s.ft_bytes.to_string(),
         s.checkpoint_bytes.to_string(),
@@ -149,12 +148,22 @@ pub fn write_events(path: &Path, r: &RunReport) -> Result<()> {
     Ok(())
 }
 
+/// A table cell as text: whole numbers as they are, real numbers with three decimals.
+fn cell(c: &Cell) -> String {
+    match c {
+        Cell::Int(x) => x.to_string(),
+        Cell::Num(x) => f3(*x),
+        Cell::Text(s) => (*s).to_string(),
+        Cell::Empty => String::new(),
+    }
+}
+
 /// An engine's own table.
 pub fn write_table(path: &Path, t: &Table) -> Result<()> {
     let mut w = writer(path)?;
-    w.write_record(&t.header)?;
+    w.write_record(&t.columns)?;
     for row in &t.rows {
-        w.write_record(row)?;
+        w.write_record(row.iter().map(cell))?;
     }
     w.flush()?;
     Ok(())

@@ -4,11 +4,7 @@
 //! processing time = last reduce done − first task launch.
 
 use super::MicroBatch;
-use ftsim_sim::{SimTime, Table, TableChart};
-
-fn s(t: SimTime) -> String {
-    format!("{:.3}", t.as_secs_f64())
-}
+use ftsim_sim::{Cell, Table, TableChart};
 
 impl MicroBatch {
     /// The per-batch table.
@@ -19,18 +15,18 @@ impl MicroBatch {
             .filter_map(|b| {
                 let (sub, start, done) = (b.submitted?, b.started?, b.done?);
                 Some(vec![
-                    b.n.to_string(),
-                    s(b.time),
-                    s(sub),
-                    s(start),
-                    s(done),
-                    format!("{:.3}", start.since(b.time).as_secs_f64()),
-                    format!("{:.3}", done.since(start).as_secs_f64()),
-                    b.records.to_string(),
+                    Cell::Int(b.n),
+                    Cell::secs(Some(b.time)),
+                    Cell::secs(Some(sub)),
+                    Cell::secs(Some(start)),
+                    Cell::secs(Some(done)),
+                    Cell::Num(start.since(b.time).as_secs_f64()),
+                    Cell::Num(done.since(start).as_secs_f64()),
+                    Cell::Int(b.records),
                 ])
             })
             .collect();
-        let header = [
+        let columns = [
             "batch",
             "batch_time_s",
             "submitted_s",
@@ -41,8 +37,6 @@ impl MicroBatch {
             "records",
         ];
         vec![Table {
-            name: "batches".into(),
-            header: header.iter().map(|h| h.to_string()).collect(),
             rows,
             charts: vec![TableChart {
                 file: "batches".into(),
@@ -51,6 +45,7 @@ impl MicroBatch {
                 ys: vec!["scheduling_delay_s".into(), "processing_time_s".into()],
                 y_label: "seconds".into(),
             }],
+            ..Table::new("batches", &columns)
         }]
     }
 }

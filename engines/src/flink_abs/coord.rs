@@ -6,7 +6,7 @@
 //! becomes the one a restart restores; ids only grow, across restarts too (Flink keeps its
 //! checkpoint-id counter in the HA store), so a sink transaction id is never reused.
 
-use ftsim_sim::engine::{Table, TableChart};
+use ftsim_sim::engine::{Cell, Table, TableChart};
 use ftsim_sim::{OperatorState, Record, SimTime};
 
 /// A buffer kept in a checkpoint: `(channel sender partition, records, watermark)`.
@@ -67,7 +67,7 @@ pub struct Coordinator {
     pub last_start: Option<SimTime>,
     /// Generation of the trigger timer (stale timers are ignored).
     pub generation: u64,
-    rows: Vec<Vec<String>>,
+    rows: Vec<Vec<Cell>>,
 }
 
 impl Coordinator {
@@ -165,21 +165,17 @@ impl Coordinator {
             ys: ys.iter().map(|s| s.to_string()).collect(),
             y_label: y_label.into(),
         };
+        let columns = [
+            "id",
+            "start_s",
+            "end_s",
+            "duration_s",
+            "alignment_s",
+            "state_bytes",
+            "inflight_bytes",
+            "status",
+        ];
         Table {
-            name: "checkpoints".into(),
-            header: [
-                "id",
-                "start_s",
-                "end_s",
-                "duration_s",
-                "alignment_s",
-                "state_bytes",
-                "inflight_bytes",
-                "status",
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
             rows: self.rows.clone(),
             charts: vec![
                 chart(
@@ -195,6 +191,7 @@ impl Coordinator {
                     "bytes",
                 ),
             ],
+            ..Table::new("checkpoints", &columns)
         }
     }
 }
@@ -206,16 +203,16 @@ fn row(
     alignment: f64,
     state: u64,
     inflight: u64,
-    status: &str,
-) -> Vec<String> {
+    status: &'static str,
+) -> Vec<Cell> {
     vec![
-        id.to_string(),
-        format!("{:.3}", start.as_secs_f64()),
-        end.map_or(String::new(), |e| format!("{:.3}", e.as_secs_f64())),
-        end.map_or(String::new(), |e| format!("{:.3}", e.since(start).as_secs_f64())),
-        format!("{alignment:.3}"),
-        state.to_string(),
-        inflight.to_string(),
-        status.to_string(),
+        Cell::Int(id),
+        Cell::secs(Some(start)),
+        Cell::secs(end),
+        end.map_or(Cell::Empty, |e| Cell::Num(e.since(start).as_secs_f64())),
+        Cell::Num(alignment),
+        Cell::Int(state),
+        Cell::Int(inflight),
+        Cell::Text(status),
     ]
 }
