@@ -11,6 +11,7 @@
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use ftsim_sim::engine::{Ctx, Engine, Event};
 use ftsim_sim::queue::EventQueue;
+use ftsim_sim::scenario::Overrides;
 use ftsim_sim::{Scenario, SimDuration, SimTime, SourceLog};
 use rand::SeedableRng;
 use rand_distr::{Distribution, Exp};
@@ -68,7 +69,8 @@ fn bench_heap(c: &mut Criterion) {
             let sc = Scenario::from_str(
                 Path::new("bench.toml"),
                 "[run]\nduration = \"1ms\"\nbucket = \"1ms\"\ndrain = \"1h\"\n[cluster]\nnodes = 1\n[workload]\nrate = 1000\n[job]\nkind = \"running-count\"\n",
-                &[],
+                &Overrides::default(),
+                &ftsim_engines::Registry::builtin(),
             )
             .expect("bench scenario is valid");
             let log = SourceLog::from_records(vec![Vec::new()], SimDuration::ZERO, 100);
@@ -93,6 +95,7 @@ struct Hold<'a> {
 impl Engine for Hold<'_> {
     type Msg = ();
     type Tag = ();
+    type Scope = ();
     fn start(&mut self, cx: &mut Ctx<'_, (), ()>) {
         for i in 0..self.pending {
             cx.set_timer(SimDuration(self.delays[i % self.delays.len()]), ());

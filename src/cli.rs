@@ -6,7 +6,10 @@ use crate::output;
 use crate::runner::{self, RunOptions};
 use anyhow::Result;
 use clap::{Parser, Subcommand};
+use ftsim_engines::Registry;
 use ftsim_sim::Scenario;
+use ftsim_sim::scenario::Overrides;
+use std::ffi::OsString;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -60,9 +63,19 @@ pub enum Command {
 #[error("{0}")]
 pub struct UserError(pub String);
 
-/// Parses the process arguments and runs the command.
+/// Parses the process arguments and runs the command with the built-in engines.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    main_with(&Registry::builtin(), std::env::args_os())
+}
+
+/// Parses `args` (the program name first) and runs the command with the engines of `registry`:
+/// the path every engine, built-in or added, is run through.
+pub fn main_with<I, T>(registry: &Registry, args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
@@ -70,7 +83,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    match dispatch(cli) {
+    match dispatch(cli, registry) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             let user =
@@ -81,35 +94,24 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn load(path: &std::path::Path, sets: &[String], seed: Option<u64>, engines: &[String]) -> Result<Scenario> {
-    let mut sets = sets.to_vec();
+fn load(
+    registry: &Registry,
+    path: &std::path::Path,
+    sets: &[String],
+    seed: Option<u64>,
+    engines: &[String],
+) -> Result<Scenario> {
+    let mut over = Overrides {
+        sets: sets.to_vec(),
+        engines: engines.to_vec(),
+    };
     if let Some(s) = seed {
-        sets.push(format!("run.seed={s}"));
+        over.sets.push(format!("run.seed={s}"));
     }
-    let mut sc = Scenario::load(path, &sets)?;
-    if !engines.is_empty() {
-        sc.run.engines = engines.to_vec();
-    }
-    if let Err(e) = ftsim_engines::registry::check(&sc) {
-        if !engines.is_empty() && e.to_string().contains("run.engines") {
-            let known: Vec<&str> = ftsim_engines::all().iter().map(|e| e.name).collect();
-            let bad = engines
-                .iter()
-                .find(|n| ftsim_engines::find(n).is_none())
-                .cloned()
-                .unwrap_or_default();
-            return Err(UserError(format!(
-                "--engine {bad}: no such engine; known engines are {}",
-                known.join(", ")
-            ))
-            .into());
-        }
-        return Err(e.into());
-    }
-    Ok(sc)
+    Ok(Scenario::load(path, &over, registry)?)
 }
 
-fn dispatch(cli: Cli) -> Result<()> {
+fn dispatch(cli: Cli, registry: &Registry) -> Result<()> {
     match cli.command {
         Command::Run {
             scenario,
@@ -119,12 +121,13 @@ fn dispatch(cli: Cli) -> Result<()> {
             out,
             quiet,
         } => {
-            let sc = load(&scenario, &sets, seed, &engines)?;
+            let sc = load(registry, &scenario, &sets, seed, &engines)?;
             let out = out.unwrap_or_else(|| PathBuf::from("results").join(&sc.run.name));
             output::check_out_dir(&out).map_err(|m| UserError(format!("--out {}: {m}", out.display())))?;
             let show_progress = !quiet && std::io::stderr().is_terminal();
             let results = runner::run_all(
                 &sc,
+                registry,
                 &RunOptions {
                     progress: show_progress,
                 },
@@ -135,7 +138,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Validate { scenario, sets } => {
-            let sc = load(&scenario, &sets, None, &[])?;
+            let sc = load(registry, &scenario, &sets, None, &[])?;
             println!(
                 "{}: ok ({} on {} nodes × {} cores, {} records/s for {}, {} fault(s), engines: {})",
                 scenario.display(),
@@ -150,7 +153,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Engines => {
-            print!("{}", output::console::engines_listing());
+            print!("{}", output::console::engines_listing(registry));
             Ok(())
         }
     }

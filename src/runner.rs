@@ -3,6 +3,7 @@
 //! scenario's engine order whatever the thread timing.
 
 use anyhow::Result;
+use ftsim_engines::Registry;
 use ftsim_sim::{Prepared, RunReport, Scenario, SimTime};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use std::time::Instant;
@@ -22,30 +23,31 @@ pub struct EngineResult {
     pub wall_s: f64,
 }
 
-/// Runs every engine of `sc`.
-pub fn run_all(sc: &Scenario, opts: &RunOptions) -> Result<Vec<EngineResult>> {
+/// Runs every engine of `sc` (each one the registry knows: the scenario was loaded with it).
+pub fn run_all(sc: &Scenario, registry: &Registry, opts: &RunOptions) -> Result<Vec<EngineResult>> {
     let prepared = Prepared::new(sc);
     let multi = MultiProgress::new();
     let total = (sc.run.duration + sc.run.drain).as_nanos() / 1_000_000;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).max(1);
     let mut jobs = Vec::new();
     for name in &sc.run.engines {
-        let info = ftsim_engines::find(name).ok_or_else(|| anyhow::anyhow!("unknown engine {name}"))?;
-        let params = ftsim_engines::registry::params(sc, &info)?;
-        jobs.push((info, params));
+        let engine = registry
+            .find(name)
+            .ok_or_else(|| anyhow::anyhow!("engine {name} is not in the registry the scenario was loaded with"))?;
+        jobs.push(engine);
     }
     let mut results: Vec<Option<EngineResult>> = (0..jobs.len()).map(|_| None).collect();
     for chunk in jobs.chunks(threads).zip(results.chunks_mut(threads)) {
         let (jobs, slots) = chunk;
         std::thread::scope(|s| {
-            for ((info, params), slot) in jobs.iter().zip(slots.iter_mut()) {
+            for (engine, slot) in jobs.iter().zip(slots.iter_mut()) {
                 let bar = if opts.progress {
                     let b = multi.add(ProgressBar::new(total));
                     b.set_style(
                         ProgressStyle::with_template("{prefix:>22} [{bar:30}] {pos}/{len} sim-ms {elapsed}")
                             .unwrap_or_else(|_| ProgressStyle::default_bar()),
                     );
-                    b.set_prefix(info.name);
+                    b.set_prefix(engine.name());
                     Some(b)
                 } else {
                     None
@@ -58,7 +60,7 @@ pub fn run_all(sc: &Scenario, opts: &RunOptions) -> Result<Vec<EngineResult>> {
                             b.set_position(t.0 / 1_000_000);
                         }
                     };
-                    let report = info.execute(sc, params, prepared, &mut tick);
+                    let report = engine.run(sc, prepared, &mut tick);
                     if let Some(b) = &bar {
                         b.finish_and_clear();
                     }

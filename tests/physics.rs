@@ -28,6 +28,7 @@ struct Probe {
 impl Engine for Probe {
     type Msg = usize;
     type Tag = usize;
+    type Scope = ();
     fn start(&mut self, cx: &mut Ctx<'_, usize, usize>) {
         for (i, a) in self.acts.clone().into_iter().enumerate() {
             match a {

@@ -7,6 +7,8 @@ pub mod dstream;
 pub mod flink_abs;
 pub mod none;
 pub mod registry;
+pub mod spec;
 pub mod structured_streaming;
 
-pub use registry::{EngineInfo, all, find};
+pub use registry::Registry;
+pub use spec::{EngineSpec, Entry, Registered};

@@ -1,119 +1,69 @@
-//! The engine registry: names, promises, parameters and how to run each engine. All wiring of
-//! engines happens here; engines never refer to each other.
+//! The engine registry: the list of engines, and the catalog the scenario loader parses engine
+//! tables with. This is the only place that names every engine; engines never refer to each
+//! other or to this list.
 
-use ftsim_sim::scenario::{JobKind, ParamSpec, Params, SinkMode};
-use ftsim_sim::{Engine, Guarantee, Prepared, RunReport, Scenario, ScenarioError, SimTime};
+use crate::spec::{Entry, Registered};
+use ftsim_sim::config::{ConfigBox, ParamError};
+use ftsim_sim::scenario::Catalog;
+use ftsim_sim::{Prepared, RunReport, Scenario, SimTime};
 
-/// Builds one engine from `RunCtx::sc` and `RunCtx::params` and hands it to [`RunCtx::simulate`].
-pub type RunFn = fn(RunCtx<'_>) -> RunReport;
+/// Every built-in engine, in the order `ftsim engines` lists them.
+static BUILTIN: &[&dyn Registered] = &[
+    &Entry::<crate::none::NoneEngine>::new(),
+    &Entry::<crate::flink_abs::FlinkAbs>::new(),
+    &Entry::<crate::dstream::DStream>::new(),
+    &Entry::<crate::structured_streaming::StructuredStreaming>::new(),
+];
 
-/// One run as the registry prepares it: the engine builds itself from the scenario and its
-/// checked parameters; name, promise and input are fixed here, in one place.
-pub struct RunCtx<'a> {
-    /// The scenario.
-    pub sc: &'a Scenario,
-    /// The engine's checked parameters.
-    pub params: &'a Params,
-    prepared: &'a Prepared,
-    name: &'static str,
-    promised: Guarantee,
-    progress: &'a mut dyn FnMut(SimTime),
-}
-
-impl RunCtx<'_> {
-    /// Runs `engine` over the prepared input and reports it under the registry's name and promise.
-    pub fn simulate<E: Engine>(self, engine: &mut E) -> RunReport {
-        ftsim_sim::simulate(self.sc, self.prepared, self.name, self.promised, engine, self.progress)
-    }
-}
-
-/// What the CLI needs to know about an engine.
+/// A list of engines: the built-in ones, and any a test or an embedding program adds.
 #[derive(Clone)]
-pub struct EngineInfo {
-    /// Name used in scenario files and `--engine`.
-    pub name: &'static str,
-    /// One line on the model.
-    pub summary: &'static str,
-    /// Parameters with defaults.
-    pub params: Vec<ParamSpec>,
-    /// The guarantee promised for a job kind, sink mode and the engine's parameters.
-    pub promise: fn(JobKind, SinkMode, &Params) -> Guarantee,
-    /// A choice parameter that changes the promise (`ftsim engines` lists the promise per value).
-    pub promise_param: Option<&'static str>,
-    /// Builds and runs it (call [`EngineInfo::execute`]).
-    pub run: RunFn,
+pub struct Registry {
+    engines: Vec<&'static dyn Registered>,
 }
 
-impl EngineInfo {
-    /// Runs this engine with checked `params` over `prepared`, under its promise for the job.
-    pub fn execute(
-        &self,
-        sc: &Scenario,
-        params: &Params,
-        prepared: &Prepared,
-        progress: &mut dyn FnMut(SimTime),
-    ) -> RunReport {
-        let promised = (self.promise)(sc.job.kind, sc.job.sink, params);
-        (self.run)(RunCtx {
-            sc,
-            params,
-            prepared,
-            name: self.name,
-            promised,
-            progress,
-        })
+impl Default for Registry {
+    fn default() -> Self {
+        Self::builtin()
     }
 }
 
-/// Every engine, in the order `ftsim engines` lists them.
-pub fn all() -> Vec<EngineInfo> {
-    vec![
-        crate::none::info(),
-        crate::flink_abs::info(),
-        crate::dstream::info(),
-        crate::structured_streaming::info(),
-    ]
-}
-
-/// The engine called `name`.
-pub fn find(name: &str) -> Option<EngineInfo> {
-    all().into_iter().find(|e| e.name == name)
-}
-
-/// Checks that every engine the scenario runs exists and that every `[engines.NAME]` table holds
-/// only that engine's parameters with allowed values.
-pub fn check(sc: &Scenario) -> Result<(), ScenarioError> {
-    let names: Vec<&str> = all().iter().map(|e| e.name).collect();
-    let field = |field: String, message: String| ScenarioError::Field {
-        file: sc.file.clone(),
-        field,
-        message,
-    };
-    for (i, n) in sc.run.engines.iter().enumerate() {
-        if find(n).is_none() {
-            return Err(field(
-                format!("run.engines[{i}]"),
-                format!("no engine \"{n}\": known engines are {}", names.join(", ")),
-            ));
+impl Registry {
+    /// The built-in engines.
+    pub fn builtin() -> Registry {
+        Registry {
+            engines: BUILTIN.to_vec(),
         }
     }
-    for (name, table) in &sc.engine_params {
-        let info = find(name).ok_or_else(|| {
-            field(
-                format!("engines.{name}"),
-                format!("no engine \"{name}\": known engines are {}", names.join(", ")),
-            )
-        })?;
-        Params::parse(&info.params, Some(table)).map_err(|(k, m)| field(format!("engines.{name}.{k}"), m))?;
+    /// This list with `engine` added at the end.
+    pub fn with(mut self, engine: &'static dyn Registered) -> Registry {
+        self.engines.push(engine);
+        self
     }
-    Ok(())
+    /// Every engine, in listing order.
+    pub fn all(&self) -> &[&'static dyn Registered] {
+        &self.engines
+    }
+    /// The engine called `name`.
+    pub fn find(&self, name: &str) -> Option<&'static dyn Registered> {
+        self.engines.iter().copied().find(|e| e.name() == name)
+    }
+    /// Runs engine `name` of `sc` over `prepared`; `None` if there is no such engine.
+    pub fn run(
+        &self,
+        sc: &Scenario,
+        name: &str,
+        prepared: &Prepared,
+        progress: &mut dyn FnMut(SimTime),
+    ) -> Option<RunReport> {
+        Some(self.find(name)?.run(sc, prepared, progress))
+    }
 }
 
-/// The checked parameters of engine `info` in `sc` (defaults where the scenario gives none).
-pub fn params(sc: &Scenario, info: &EngineInfo) -> Result<Params, ScenarioError> {
-    Params::parse(&info.params, sc.engine_params.get(info.name)).map_err(|(k, m)| ScenarioError::Field {
-        file: sc.file.clone(),
-        field: format!("engines.{}.{k}", info.name),
-        message: m,
-    })
+impl Catalog for Registry {
+    fn names(&self) -> Vec<&'static str> {
+        self.engines.iter().map(|e| e.name()).collect()
+    }
+    fn parse(&self, name: &str, table: Option<toml::Value>) -> Option<Result<ConfigBox, ParamError>> {
+        Some(self.find(name)?.parse(table))
+    }
 }

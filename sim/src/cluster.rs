@@ -18,6 +18,8 @@ use std::collections::VecDeque;
 pub(crate) struct WorkItem<T> {
     pub id: WorkId,
     pub work: SimDuration,
+    /// The incarnation its tag's scope had when it was issued.
+    pub inc: u32,
     pub tag: T,
 }
 
@@ -27,7 +29,7 @@ pub(crate) struct Node<T> {
     /// Spares are idle until requested; idle nodes cost nothing.
     pub active: bool,
     pub epoch: u32,
-    pub running: Vec<Option<(WorkId, T)>>,
+    pub running: Vec<Option<(WorkId, u32, T)>>,
     pub queue: VecDeque<WorkItem<T>>,
     pub nic_free: SimTime,
     pub storage_free: SimTime,
@@ -129,7 +131,7 @@ impl<T> Cluster<T> {
         let n = self.nodes.get_mut(node.0 as usize)?;
         let core = n.running.iter().position(Option::is_none)?;
         let item = n.queue.pop_front()?;
-        n.running[core] = Some((item.id, item.tag));
+        n.running[core] = Some((item.id, item.inc, item.tag));
         let epoch = n.epoch;
         let finish = finish_time(&n.slow, now, item.work);
         Some(Started {
@@ -141,14 +143,15 @@ impl<T> Cluster<T> {
         })
     }
 
-    /// Frees the core if it still runs `id` under `epoch`; returns the tag to deliver.
-    pub fn complete(&mut self, node: NodeId, epoch: u32, core: usize, id: WorkId) -> Option<T> {
+    /// Frees the core if it still runs `id` under `epoch`; returns the tag to deliver and its
+    /// incarnation stamp.
+    pub fn complete(&mut self, node: NodeId, epoch: u32, core: usize, id: WorkId) -> Option<(T, u32)> {
         let n = self.nodes.get_mut(node.0 as usize)?;
         if n.epoch != epoch || !n.alive {
             return None;
         }
         match n.running.get(core) {
-            Some(Some((rid, _))) if *rid == id => n.running[core].take().map(|(_, tag)| tag),
+            Some(Some((rid, _, _))) if *rid == id => n.running[core].take().map(|(_, inc, tag)| (tag, inc)),
             _ => None,
         }
     }
@@ -162,7 +165,11 @@ impl<T> Cluster<T> {
             n.queue.remove(pos);
             return false;
         }
-        if let Some(slot) = n.running.iter_mut().find(|s| matches!(s, Some((rid, _)) if *rid == id)) {
+        if let Some(slot) = n
+            .running
+            .iter_mut()
+            .find(|s| matches!(s, Some((rid, _, _)) if *rid == id))
+        {
             *slot = None;
             return true;
         }

@@ -9,6 +9,18 @@
 //!
 //! Commands take effect after the handler returns, in the order issued. Ids returned by the `Ctx`
 //! (timers, work) are valid at once, so an engine can remember them before the kernel acts.
+//!
+//! **Incarnations.** A task that is lost and started again, a job that restarts, a coordinator that
+//! comes back: each begins a new incarnation, and nothing issued for an older one may reach the
+//! engine. An engine names what has incarnations ([`Engine::Scope`]: a task, the job, the master),
+//! says which scope a message or tag belongs to ([`Scoped::scope`]) and how many incarnations a
+//! scope has had ([`Engine::incarnation`]). The kernel stamps every message, timer, work item and
+//! storage operation with its scope's incarnation when it carries out the command, right after the
+//! handler returns, and drops the event when it comes back under another one (counted in
+//! `stale_dropped`). So a handler that ends an incarnation issues nothing more for the old one:
+//! whatever it issues belongs to the new. Engines never compare attempts or epochs by hand.
+//! Events that name no scope (`None`) are always delivered; node-owned timers and all work,
+//! messages and storage operations of a node also die with the node itself (its crash).
 
 use crate::ids::{NodeId, PartitionId, TimerId, TxnId, WorkId};
 use crate::job::{Output, Semantics};
@@ -60,6 +72,8 @@ pub enum Event<M, T> {
     },
     /// A spare requested with [`Ctx::request_spare`] is ready, or `None` if no spare is left.
     SpareReady {
+        /// The failed node the spare was asked for.
+        failed: NodeId,
         /// The new node, empty and alive.
         node: Option<NodeId>,
     },
@@ -131,8 +145,8 @@ pub enum Command<M, T> {
     Commit { txn: TxnId, node: Option<NodeId> },
     /// Discard a transaction's outputs.
     Abort { txn: TxnId },
-    /// Ask for a spare node.
-    RequestSpare,
+    /// Ask for a spare node to replace `failed`.
+    RequestSpare { failed: NodeId },
     /// Bring a dead node back, empty, after the restart delay.
     RestartNode { node: NodeId },
     /// The engine has read partition `part` up to `offset` (for the backlog series).
@@ -291,9 +305,9 @@ impl<'a, M, T> Ctx<'a, M, T> {
     pub fn abort(&mut self, txn: TxnId) {
         self.commands.push(Command::Abort { txn });
     }
-    /// Asks for a spare node: [`Event::SpareReady`] follows.
-    pub fn request_spare(&mut self) {
-        self.commands.push(Command::RequestSpare);
+    /// Asks for a spare node to replace `failed`: [`Event::SpareReady`] follows, naming `failed`.
+    pub fn request_spare(&mut self, failed: NodeId) {
+        self.commands.push(Command::RequestSpare { failed });
     }
     /// Restarts a dead node: [`Event::NodeRestarted`] follows after the restart delay.
     pub fn restart_node(&mut self, node: NodeId) {
@@ -317,12 +331,30 @@ impl<'a, M, T> Ctx<'a, M, T> {
     }
 }
 
+/// Says which incarnation scope a message or tag belongs to (see the module doc). Every type is
+/// `Scoped<()>` with no scope, for engines that need none.
+pub trait Scoped<S> {
+    /// The scope whose incarnation this belongs to; `None`: delivered whatever happens.
+    fn scope(&self) -> Option<S> {
+        None
+    }
+}
+
+impl<T> Scoped<()> for T {}
+
 /// A fault-tolerance engine.
 pub trait Engine {
     /// Network message payload.
-    type Msg;
+    type Msg: Scoped<Self::Scope>;
     /// Tag carried by timers, work and storage completions.
-    type Tag;
+    type Tag: Scoped<Self::Scope>;
+    /// What has incarnations (a task, the job, the master); `()` for an engine without any.
+    type Scope: Copy;
+    /// How many incarnations `scope` has had; an event stamped with another number is stale.
+    fn incarnation(&self, scope: Self::Scope) -> u32 {
+        let _ = scope;
+        0
+    }
     /// Called once at time zero.
     fn start(&mut self, cx: &mut Ctx<'_, Self::Msg, Self::Tag>);
     /// Called for every event.

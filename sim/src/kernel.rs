@@ -5,9 +5,12 @@
 //! with. Everything an engine may observe is decided here, in one place. A run stops when the
 //! input has ended and the engine reports it has finished, when nothing is left to happen, or at
 //! `duration + drain`, whichever comes first.
+//!
+//! Stale events (issued under an older incarnation of their scope, see [`crate::engine`]) are
+//! dropped here, in one place: the engine never sees them.
 
 use crate::cluster::{Cluster, Started, WorkItem};
-use crate::engine::{Command, Ctx, Engine, Event, Traffic};
+use crate::engine::{Command, Ctx, Engine, Event, Scoped, Traffic};
 use crate::ids::{NodeId, PartitionId, TimerId, WorkId};
 use crate::job::Semantics;
 use crate::metrics::Sink;
@@ -24,10 +27,12 @@ enum Internal<M, T> {
         from: NodeId,
         to: NodeId,
         epoch: u32,
+        inc: u32,
         msg: M,
     },
     Timer {
         id: TimerId,
+        inc: u32,
         tag: T,
         owner: Option<(NodeId, u32)>,
     },
@@ -40,14 +45,20 @@ enum Internal<M, T> {
     StorageEnd {
         node: NodeId,
         epoch: u32,
+        inc: u32,
         tag: T,
     },
     Fault(usize),
     StragglerEnd(NodeId),
     Detect(NodeId),
-    SpareUp(NodeId),
+    SpareUp {
+        failed: NodeId,
+        node: NodeId,
+    },
     RestartUp(NodeId),
-    NoSpare,
+    NoSpare {
+        failed: NodeId,
+    },
     InputEnd,
     Sample(usize),
 }
@@ -126,9 +137,12 @@ impl<'a, M, T> Kernel<'a, M, T> {
             if self.stats.sim_events % 65_536 == 0 {
                 on_progress(time);
             }
-            let to_engine = self.physics(ev);
-            if let Some(e) = to_engine {
-                self.dispatch(engine, Some(e));
+            if let Some((e, inc)) = self.physics(ev) {
+                if current(engine, &e, inc) {
+                    self.dispatch(engine, Some(e));
+                } else {
+                    self.stats.stale_dropped += 1;
+                }
             }
             if self.input_ended && engine.finished() {
                 break;
@@ -137,25 +151,32 @@ impl<'a, M, T> Kernel<'a, M, T> {
         self.finish(engine)
     }
 
-    /// Applies an internal event to the cluster; returns what the engine must be told, if anything.
-    fn physics(&mut self, ev: Internal<M, T>) -> Option<Event<M, T>> {
+    /// Applies an internal event to the cluster; returns what the engine must be told, if anything,
+    /// with the incarnation it was issued under.
+    fn physics(&mut self, ev: Internal<M, T>) -> Option<(Event<M, T>, u32)> {
+        let untagged = |e| Some((e, 0));
         match ev {
-            Internal::Deliver { from, to, epoch, msg } => (self.cluster.is_alive(to)
-                && self.cluster.epoch(to) == epoch)
-                .then_some(Event::Message { from, to, msg }),
-            Internal::Timer { id, tag, owner } => {
+            Internal::Deliver {
+                from,
+                to,
+                epoch,
+                inc,
+                msg,
+            } => (self.cluster.is_alive(to) && self.cluster.epoch(to) == epoch)
+                .then_some((Event::Message { from, to, msg }, inc)),
+            Internal::Timer { id, inc, tag, owner } => {
                 let cancelled = self.cancelled.remove(&id);
                 let owner_gone = owner.is_some_and(|(n, e)| !self.cluster.is_alive(n) || self.cluster.epoch(n) != e);
-                (!cancelled && !owner_gone).then_some(Event::Timer { id, tag })
+                (!cancelled && !owner_gone).then_some((Event::Timer { id, tag }, inc))
             }
             Internal::WorkEnd { node, epoch, core, id } => {
-                let tag = self.cluster.complete(node, epoch, core, id)?;
+                let (tag, inc) = self.cluster.complete(node, epoch, core, id)?;
                 self.start_work(node);
-                Some(Event::WorkDone { node, id, tag })
+                Some((Event::WorkDone { node, id, tag }, inc))
             }
-            Internal::StorageEnd { node, epoch, tag } => (self.cluster.is_alive(node)
+            Internal::StorageEnd { node, epoch, inc, tag } => (self.cluster.is_alive(node)
                 && self.cluster.epoch(node) == epoch)
-                .then_some(Event::StorageDone { node, tag }),
+                .then_some((Event::StorageDone { node, tag }, inc)),
             Internal::Fault(i) => {
                 self.inject(i);
                 None
@@ -173,23 +194,26 @@ impl<'a, M, T> Kernel<'a, M, T> {
                     f.detected = Some(self.now);
                 }
                 self.log_row("detected", Some(node), String::new());
-                Some(Event::NodeFailed { node })
+                untagged(Event::NodeFailed { node })
             }
-            Internal::SpareUp(node) => {
+            Internal::SpareUp { failed, node } => {
                 self.cluster.revive(self.now, node);
                 self.log_row("spare-ready", Some(node), String::new());
-                Some(Event::SpareReady { node: Some(node) })
+                untagged(Event::SpareReady {
+                    failed,
+                    node: Some(node),
+                })
             }
             Internal::RestartUp(node) => {
                 self.cluster.revive(self.now, node);
                 self.log_row("node-restarted", Some(node), String::new());
-                Some(Event::NodeRestarted { node })
+                untagged(Event::NodeRestarted { node })
             }
-            Internal::NoSpare => Some(Event::SpareReady { node: None }),
+            Internal::NoSpare { failed } => untagged(Event::SpareReady { failed, node: None }),
             Internal::InputEnd => {
                 self.input_ended = true;
                 self.log_row("input-end", None, format!("{} records", self.log.total()));
-                Some(Event::InputEnded)
+                untagged(Event::InputEnded)
             }
             Internal::Sample(b) => {
                 let t = SimTime((b as u64 + 1) * self.sc.run.bucket.as_nanos());
@@ -281,12 +305,12 @@ impl<'a, M, T> Kernel<'a, M, T> {
         }
         let mut commands = std::mem::take(&mut cx.commands);
         for c in commands.drain(..) {
-            self.apply(c);
+            self.apply(c, engine);
         }
         self.cmd_buf = commands;
     }
 
-    fn apply(&mut self, c: Command<M, T>) {
+    fn apply<E: Engine<Msg = M, Tag = T>>(&mut self, c: Command<M, T>, engine: &E) {
         let now = self.now;
         match c {
             Command::Send {
@@ -307,10 +331,21 @@ impl<'a, M, T> Kernel<'a, M, T> {
                 }
                 let at = self.cluster.transmit(now, from, to, bytes);
                 let epoch = self.cluster.epoch(to);
-                self.queue.push(at, Internal::Deliver { from, to, epoch, msg });
+                let inc = stamp_msg(engine, &msg);
+                self.queue.push(
+                    at,
+                    Internal::Deliver {
+                        from,
+                        to,
+                        epoch,
+                        inc,
+                        msg,
+                    },
+                );
             }
             Command::Compute { node, id, work, tag } => {
-                if let Some(s) = self.cluster.submit(now, node, WorkItem { id, work, tag }) {
+                let inc = stamp(engine, &tag);
+                if let Some(s) = self.cluster.submit(now, node, WorkItem { id, work, inc, tag }) {
                     self.schedule_work(&s);
                 }
             }
@@ -321,7 +356,8 @@ impl<'a, M, T> Kernel<'a, M, T> {
             }
             Command::Timer { id, at, tag, owner } => {
                 let owner = owner.map(|n| (n, self.cluster.epoch(n)));
-                self.queue.push(at, Internal::Timer { id, tag, owner });
+                let inc = stamp(engine, &tag);
+                self.queue.push(at, Internal::Timer { id, inc, tag, owner });
             }
             Command::CancelTimer { id } => {
                 self.cancelled.insert(id);
@@ -339,18 +375,14 @@ impl<'a, M, T> Kernel<'a, M, T> {
                     self.stats.checkpoint_bytes += bytes;
                 }
                 self.stats.storage_bytes += bytes;
-                let at = self.cluster.storage(now, node, bytes);
-                let epoch = self.cluster.epoch(node);
-                self.queue.push(at, Internal::StorageEnd { node, epoch, tag });
+                self.storage(node, bytes, tag, engine);
             }
             Command::StorageRead { node, bytes, tag } => {
                 if !self.cluster.is_alive(node) {
                     return;
                 }
                 self.stats.storage_bytes += bytes;
-                let at = self.cluster.storage(now, node, bytes);
-                let epoch = self.cluster.epoch(node);
-                self.queue.push(at, Internal::StorageEnd { node, epoch, tag });
+                self.storage(node, bytes, tag, engine);
             }
             Command::Emit { node, outputs, txn } => {
                 if self.cluster.is_alive(node) {
@@ -363,15 +395,15 @@ impl<'a, M, T> Kernel<'a, M, T> {
                 }
             }
             Command::Abort { txn } => self.sink.abort(txn),
-            Command::RequestSpare => match self.cluster.take_spare() {
+            Command::RequestSpare { failed } => match self.cluster.take_spare() {
                 Some(node) => {
                     self.queue
-                        .push(now + self.sc.cluster.spare_start, Internal::SpareUp(node));
+                        .push(now + self.sc.cluster.spare_start, Internal::SpareUp { failed, node });
                 }
                 None => {
                     // Answered at once, as its own event, so the engine sees it after this handler.
                     self.log_row("no-spare", None, String::new());
-                    self.queue.push(now, Internal::NoSpare);
+                    self.queue.push(now, Internal::NoSpare { failed });
                 }
             },
             Command::RestartNode { node } => {
@@ -399,6 +431,13 @@ impl<'a, M, T> Kernel<'a, M, T> {
         }
     }
 
+    fn storage<E: Engine<Msg = M, Tag = T>>(&mut self, node: NodeId, bytes: u64, tag: T, engine: &E) {
+        let at = self.cluster.storage(self.now, node, bytes);
+        let epoch = self.cluster.epoch(node);
+        let inc = stamp(engine, &tag);
+        self.queue.push(at, Internal::StorageEnd { node, epoch, inc, tag });
+    }
+
     fn finish<E: Engine<Msg = M, Tag = T>>(mut self, engine: &mut E) -> RunOutput {
         self.stats.end = self.now;
         self.stats.node_seconds = self.cluster.node_seconds(self.now);
@@ -414,4 +453,24 @@ impl<'a, M, T> Kernel<'a, M, T> {
             tables: engine.tables(),
         }
     }
+}
+
+/// The incarnation `msg`'s scope has now (0 for what names no scope).
+fn stamp_msg<E: Engine>(engine: &E, msg: &E::Msg) -> u32 {
+    msg.scope().map_or(0, |s| engine.incarnation(s))
+}
+
+/// The incarnation `tag`'s scope has now (0 for what names no scope).
+fn stamp<E: Engine>(engine: &E, tag: &E::Tag) -> u32 {
+    tag.scope().map_or(0, |s| engine.incarnation(s))
+}
+
+/// Whether `ev`, stamped with incarnation `inc`, still belongs to its scope's current incarnation.
+fn current<E: Engine>(engine: &E, ev: &Event<E::Msg, E::Tag>, inc: u32) -> bool {
+    let scope = match ev {
+        Event::Message { msg, .. } => msg.scope(),
+        Event::Timer { tag, .. } | Event::WorkDone { tag, .. } | Event::StorageDone { tag, .. } => tag.scope(),
+        Event::NodeFailed { .. } | Event::SpareReady { .. } | Event::NodeRestarted { .. } | Event::InputEnded => None,
+    };
+    scope.is_none_or(|s| engine.incarnation(s) == inc)
 }

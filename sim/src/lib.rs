@@ -9,6 +9,7 @@
 #![deny(missing_docs)]
 
 pub mod cluster;
+pub mod config;
 pub mod engine;
 pub mod ids;
 pub mod job;

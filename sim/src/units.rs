@@ -85,6 +85,23 @@ fn prefix(s: &str) -> (f64, &str) {
     if rest.is_empty() { (1.0, s) } else { (mult, rest) }
 }
 
+/// A duration in a scenario file is a string with a unit, e.g. `"250ms"`.
+impl<'de> serde::Deserialize<'de> for SimDuration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = SimDuration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "a duration string such as \"10s\"")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<SimDuration, E> {
+                parse_duration(s).map_err(E::custom)
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,8 +1,8 @@
 //! Text for the terminal: the summary table of `ftsim run` and the listing of `ftsim engines`.
 
 use crate::runner::EngineResult;
+use ftsim_engines::Registry;
 use ftsim_sim::Scenario;
-use ftsim_sim::scenario::{JobKind, ParamKind, Params, SinkMode};
 use std::fmt::Write;
 
 fn cell(x: Option<f64>) -> String {
@@ -70,62 +70,34 @@ pub fn summary_table(sc: &Scenario, results: &[EngineResult]) -> String {
     s
 }
 
-/// The text of `ftsim engines`.
-pub fn engines_listing() -> String {
+/// The text of `ftsim engines`: each engine's summary, promises and parameters, all taken from
+/// its definition.
+pub fn engines_listing(registry: &Registry) -> String {
     let mut s = String::new();
-    for e in ftsim_engines::all() {
-        let _ = writeln!(s, "{}\n  {}", e.name, e.summary);
-        // One promise table per value of the parameter that changes it (or one table).
-        let variants: Vec<(String, Params)> = match e
-            .promise_param
-            .and_then(|name| e.params.iter().find(|p| p.name == name))
-        {
-            Some(spec) => match &spec.kind {
-                ParamKind::Choice(options) => options
-                    .iter()
-                    .filter_map(|o| {
-                        let mut t = toml::Table::new();
-                        t.insert(spec.name.to_string(), toml::Value::String((*o).to_string()));
-                        Params::parse(&e.params, Some(&t))
-                            .ok()
-                            .map(|p| (format!(" with {} = \"{o}\"", spec.name), p))
-                    })
-                    .collect(),
-                _ => Vec::new(),
-            },
-            None => Vec::new(),
-        };
-        let variants = if variants.is_empty() {
-            vec![(String::new(), Params::parse(&e.params, None).unwrap_or_default())]
-        } else {
-            variants
-        };
-        for (label, params) in &variants {
+    for e in registry.all() {
+        let _ = writeln!(s, "{}\n  {}", e.name(), e.summary());
+        for (label, rows) in e.promises() {
+            let label = if label.is_empty() {
+                label
+            } else {
+                format!(" with {label}")
+            };
             let _ = writeln!(
                 s,
                 "  promised guarantee{label} (job / sink: append, idempotent, transactional):"
             );
-            for kind in JobKind::ALL {
-                let g: Vec<&str> = SinkMode::ALL
-                    .iter()
-                    .map(|m| (e.promise)(kind, *m, params).name())
-                    .collect();
+            for (kind, gs) in rows {
+                let g: Vec<&str> = gs.iter().map(|g| g.name()).collect();
                 let _ = writeln!(s, "    {:<14} {}", kind.name(), g.join(", "));
             }
         }
-        if e.params.is_empty() {
+        let params = e.params();
+        if params.is_empty() {
             let _ = writeln!(s, "  parameters: none");
         } else {
-            let _ = writeln!(s, "  parameters ([engines.{}]):", e.name);
-            for p in &e.params {
-                let _ = writeln!(
-                    s,
-                    "    {:<22} = {:<10} {} ({})",
-                    p.name,
-                    p.default.to_string(),
-                    p.doc,
-                    p.kind.describe()
-                );
+            let _ = writeln!(s, "  parameters ([engines.{}]):", e.name());
+            for p in &params {
+                let _ = writeln!(s, "    {} = {}  ({})\n        {}", p.name, p.default, p.allowed, p.doc);
             }
         }
         s.push('\n');

@@ -6,7 +6,7 @@
 //! their node.
 
 use super::model::{Attempt, AttemptId, Batch, Block, BlockId, Receiver, Recovery, Task, TaskId};
-use super::{Config, Mode};
+use super::{Mode, Settings};
 use ftsim_sim::engine::{Ctx, Engine, Event};
 use ftsim_sim::scenario::{JobKind, SinkMode};
 use ftsim_sim::{NodeId, OperatorState, PartitionId, Scenario, Semantics, SimDuration, SimTime, Table};
@@ -67,7 +67,7 @@ pub enum Tag {
 
 /// The micro-batch engine (`dstream` and `structured-streaming`).
 pub struct MicroBatch {
-    pub(crate) cfg: Config,
+    pub(crate) cfg: Settings,
     pub(crate) master: NodeId,
     pub(crate) cores: u32,
     pub(crate) parallelism: u32,
@@ -122,7 +122,7 @@ pub struct MicroBatch {
 
 impl MicroBatch {
     /// A fresh engine for `sc`.
-    pub fn new(sc: &Scenario, cfg: Config) -> MicroBatch {
+    pub fn new(sc: &Scenario, cfg: Settings) -> MicroBatch {
         let sem = Semantics::new(&sc.job, sc.workload.partitions);
         let total = sc.cluster.total_nodes() as usize;
         let workers: Vec<NodeId> = sc.cluster.workers().collect();
@@ -218,6 +218,7 @@ impl MicroBatch {
 impl Engine for MicroBatch {
     type Msg = Msg;
     type Tag = Tag;
+    type Scope = ();
 
     fn start(&mut self, cx: &mut Ctx<'_, Msg, Tag>) {
         self.ends = (0..cx.log.partitions()).map(|p| cx.log.len(PartitionId(p))).collect();

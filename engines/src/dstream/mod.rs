@@ -77,14 +77,12 @@ pub(crate) mod speculation;
 pub(crate) mod table;
 pub(crate) mod tasks;
 
-use crate::registry::{EngineInfo, RunCtx};
-use ftsim_sim::scenario::{JobKind, ParamKind, ParamSpec, ParamValue, Params, SinkMode};
-use ftsim_sim::{Guarantee, RunReport, SimDuration};
+use crate::spec::EngineSpec;
+use ftsim_sim::config::{at_least, within};
+use ftsim_sim::scenario::{JobKind, SinkMode};
+use ftsim_sim::{Guarantee, Scenario, SimDuration, engine_config};
 
 pub use engine::MicroBatch;
-
-/// The engine's name.
-pub const NAME: &str = "dstream";
 
 /// Which recovery model the micro-batch core follows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,9 +93,9 @@ pub enum Mode {
     Structured,
 }
 
-/// Checked engine parameters.
+/// The settings the micro-batch core runs with, from either engine's configuration.
 #[derive(Clone, Debug)]
-pub struct Config {
+pub struct Settings {
     /// Recovery model.
     pub mode: Mode,
     /// Batch interval / trigger interval.
@@ -124,146 +122,67 @@ pub struct Config {
     pub min_partitions: u32,
 }
 
-impl Config {
-    /// Reads the checked parameters of `mode`'s engine.
-    pub fn new(mode: Mode, p: &Params) -> Config {
-        let dstream = mode == Mode::DStream;
-        Config {
-            mode,
-            batch_interval: p.duration(if dstream { "batch_interval" } else { "trigger_interval" }),
-            block_interval: if dstream {
-                p.duration("block_interval")
-            } else {
-                SimDuration::from_millis(200)
-            },
-            block_replication: if dstream {
-                p.int("block_replication").max(1) as u32
-            } else {
-                1
-            },
-            task_overhead: p.duration("task_overhead"),
-            checkpoint_every: if dstream {
-                p.int("checkpoint_every").max(1) as u64
-            } else {
-                1
-            },
-            speculation: p.bool("speculation"),
-            speculation_multiplier: p.float("speculation_multiplier"),
-            speculation_quantile: p.float("speculation_quantile"),
-            speculation_interval: p.duration("speculation_interval"),
-            restart_delay: if dstream {
-                SimDuration::ZERO
-            } else {
-                p.duration("restart_delay")
-            },
-            min_partitions: if dstream {
-                0
-            } else {
-                p.int("min_partitions").max(0) as u32
-            },
-        }
+engine_config! {
+    /// `[engines.dstream]`.
+    pub struct Config {
+        /// A batch closes every interval.
+        pub batch_interval: SimDuration = SimDuration::from_secs(1) => at_least(SimDuration::from_millis(10));
+        /// Receivers cut a block every interval (spark.streaming.blockInterval).
+        pub block_interval: SimDuration = SimDuration::from_millis(200) => at_least(SimDuration::from_millis(1));
+        /// In-memory copies of a block before it counts as received.
+        pub block_replication: u32 = 2 => within(1, 8);
+        /// Checkpoint the state RDD every this many batches.
+        pub checkpoint_every: u64 = 10 => within(1, 100_000);
+        /// Launch overhead added to every task's work.
+        pub task_overhead: SimDuration = SimDuration::from_millis(5);
+        /// Launch backup copies of slow tasks (spark.speculation).
+        pub speculation: bool = true;
+        /// A task slower than this × its stage's median gets a copy.
+        pub speculation_multiplier: f64 = 1.4 => within(1.0, 100.0);
+        /// Fraction of a stage's tasks that must finish before speculating.
+        pub speculation_quantile: f64 = 0.75 => within(0.0, 1.0);
+        /// How often the master looks for slow tasks.
+        pub speculation_interval: SimDuration = SimDuration::from_millis(100) => at_least(SimDuration::from_millis(1));
     }
 }
 
-fn dur(name: &'static str, min_ms: u64, default: SimDuration, doc: &'static str) -> ParamSpec {
-    ParamSpec {
-        name,
-        kind: ParamKind::Duration {
-            min: SimDuration::from_millis(min_ms),
-        },
-        default: ParamValue::Duration(default),
-        doc,
-    }
-}
-
-/// Parameters every micro-batch engine shares (overhead, speculation).
-pub fn common_params() -> Vec<ParamSpec> {
-    vec![
-        dur(
-            "task_overhead",
-            0,
-            SimDuration::from_millis(5),
-            "launch overhead added to every task's work",
-        ),
-        ParamSpec {
-            name: "speculation",
-            kind: ParamKind::Bool,
-            default: ParamValue::Bool(true),
-            doc: "launch backup copies of slow tasks (spark.speculation)",
-        },
-        ParamSpec {
-            name: "speculation_multiplier",
-            kind: ParamKind::Float { min: 1.0, max: 100.0 },
-            default: ParamValue::Float(1.4),
-            doc: "a task slower than this × its stage's median gets a copy",
-        },
-        ParamSpec {
-            name: "speculation_quantile",
-            kind: ParamKind::Float { min: 0.0, max: 1.0 },
-            default: ParamValue::Float(0.75),
-            doc: "fraction of a stage's tasks that must finish before speculating",
-        },
-        dur(
-            "speculation_interval",
-            1,
-            SimDuration::from_millis(100),
-            "how often the master looks for slow tasks",
-        ),
-    ]
-}
-
-fn params() -> Vec<ParamSpec> {
-    let mut v = vec![
-        dur(
-            "batch_interval",
-            10,
-            SimDuration::from_secs(1),
-            "a batch closes every interval",
-        ),
-        dur(
-            "block_interval",
-            1,
-            SimDuration::from_millis(200),
-            "receivers cut a block every interval (spark.streaming.blockInterval)",
-        ),
-        ParamSpec {
-            name: "block_replication",
-            kind: ParamKind::Int { min: 1, max: 8 },
-            default: ParamValue::Int(2),
-            doc: "in-memory copies of a block before it counts as received",
-        },
-        ParamSpec {
-            name: "checkpoint_every",
-            kind: ParamKind::Int { min: 1, max: 100_000 },
-            default: ParamValue::Int(10),
-            doc: "checkpoint the state RDD every this many batches",
-        },
-    ];
-    v.extend(common_params());
-    v
-}
+/// The marker type of the `dstream` engine.
+pub struct DStream;
 
 /// Guarantees of both micro-batch engines.
-pub fn promise(_kind: JobKind, sink: SinkMode, _params: &Params) -> Guarantee {
+pub fn promise(sink: SinkMode) -> Guarantee {
     match sink {
         SinkMode::Append => Guarantee::AtLeastOnce,
         SinkMode::Idempotent | SinkMode::Transactional => Guarantee::ExactlyOnce,
     }
 }
 
-fn run(cx: RunCtx<'_>) -> RunReport {
-    let mut engine = MicroBatch::new(cx.sc, Config::new(Mode::DStream, cx.params));
-    cx.simulate(&mut engine)
-}
+impl EngineSpec for DStream {
+    const NAME: &'static str = "dstream";
+    const SUMMARY: &'static str =
+        "D-Streams: micro-batches of deterministic tasks, lineage, parallel recovery, speculation";
+    type Config = Config;
+    type Engine = MicroBatch;
 
-/// Registry entry.
-pub fn info() -> EngineInfo {
-    EngineInfo {
-        name: NAME,
-        summary: "D-Streams: micro-batches of deterministic tasks, lineage, parallel recovery, speculation",
-        params: params(),
-        promise,
-        promise_param: None,
-        run,
+    fn promise(_cfg: &Config, _kind: JobKind, sink: SinkMode) -> Guarantee {
+        promise(sink)
+    }
+
+    fn build(sc: &Scenario, cfg: &Config) -> MicroBatch {
+        let settings = Settings {
+            mode: Mode::DStream,
+            batch_interval: cfg.batch_interval,
+            block_interval: cfg.block_interval,
+            block_replication: cfg.block_replication,
+            task_overhead: cfg.task_overhead,
+            checkpoint_every: cfg.checkpoint_every,
+            speculation: cfg.speculation,
+            speculation_multiplier: cfg.speculation_multiplier,
+            speculation_quantile: cfg.speculation_quantile,
+            speculation_interval: cfg.speculation_interval,
+            restart_delay: SimDuration::ZERO,
+            min_partitions: 0,
+        };
+        MicroBatch::new(sc, settings)
     }
 }

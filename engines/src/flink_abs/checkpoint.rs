@@ -65,7 +65,10 @@ impl FlinkAbs {
     /// `min_pause` after now (the end of the last checkpoint).
     pub(super) fn schedule_next(&mut self, cx: &mut Ctx<'_, Msg, Tag>) {
         self.coord.generation += 1;
-        let after_start = self.coord.last_start.map_or(cx.now(), |s| s + self.cfg.interval);
+        let after_start = self
+            .coord
+            .last_start
+            .map_or(cx.now(), |s| s + self.cfg.checkpoint_interval);
         let at = after_start.max(cx.now() + self.cfg.min_pause);
         cx.set_timer_at(
             at,

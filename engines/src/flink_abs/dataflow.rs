@@ -39,7 +39,7 @@ impl FlinkAbs {
             && let Some(t) = cx.log.arrival(part, s.next)
         {
             s.poll_armed = true;
-            cx.set_timer_at(t.max(cx.now() + self.cfg.poll), Tag::Poll { part: p, attempt });
+            cx.set_timer_at(t.max(cx.now() + self.cfg.poll_interval), Tag::Poll { part: p, attempt });
         }
     }
 
@@ -47,7 +47,7 @@ impl FlinkAbs {
     /// buffers; full buffers are queued and sent as credit allows.
     pub(super) fn read_done(&mut self, p: u32, from: u64, to: u64, cx: &mut Ctx<'_, Msg, Tag>) {
         let part = PartitionId(p);
-        let (windowed, cap) = (self.windowed, self.cfg.buffer_records);
+        let (windowed, cap) = (self.windowed, self.buffer_records);
         let s = &mut self.sources[p as usize];
         s.work = None;
         for r in cx.log.slice(part, from, to).iter().filter(|r| cx.sem.keeps(r)) {

@@ -13,7 +13,7 @@ use super::msg::{Msg, Tag, Who};
 use super::source::Source;
 use super::task::Task;
 use ftsim_sim::engine::{Ctx, Engine, Event, Table};
-use ftsim_sim::scenario::{JobKind, Params, SinkMode};
+use ftsim_sim::scenario::{JobKind, SinkMode};
 use ftsim_sim::{NodeId, PartitionId, Scenario, SimDuration, SimTime, TxnId};
 use std::collections::{BTreeSet, VecDeque};
 
@@ -39,6 +39,8 @@ pub(super) struct Recovery {
 /// The engine.
 pub struct FlinkAbs {
     pub(super) cfg: Config,
+    /// Records per network buffer (`buffer_size / record_bytes`, at least one).
+    pub(super) buffer_records: usize,
     pub(super) record_bytes: u64,
     pub(super) stateless_cost: SimDuration,
     pub(super) state_cost: SimDuration,
@@ -63,8 +65,8 @@ pub struct FlinkAbs {
 
 impl FlinkAbs {
     /// A fresh engine for `sc` with checked `params`.
-    pub fn new(sc: &Scenario, params: &Params) -> Self {
-        let cfg = Config::new(params, sc.workload.record_bytes);
+    pub fn new(sc: &Scenario, cfg: &Config) -> Self {
+        let cfg = cfg.clone();
         let workers: Vec<NodeId> = sc.cluster.workers().collect();
         let parts = sc.workload.partitions as usize;
         let par = sc.job.parallelism as usize;
@@ -79,6 +81,7 @@ impl FlinkAbs {
             .map(|n| Task::new(n, sem.new_state(), parts, blocking, 1))
             .collect();
         FlinkAbs {
+            buffer_records: (cfg.buffer_size / sc.workload.record_bytes.max(1)).max(1) as usize,
             record_bytes: sc.workload.record_bytes,
             stateless_cost: sc.job.stateless_cost(),
             state_cost: sc.job.state_cost,
@@ -136,6 +139,7 @@ impl FlinkAbs {
 impl Engine for FlinkAbs {
     type Msg = Msg;
     type Tag = Tag;
+    type Scope = ();
 
     fn start(&mut self, cx: &mut Ctx<'_, Msg, Tag>) {
         self.ends = (0..cx.log.partitions()).map(|p| cx.log.len(PartitionId(p))).collect();
@@ -185,7 +189,7 @@ impl Engine for FlinkAbs {
                 _ => {}
             },
             Event::NodeFailed { node } => self.on_failure(node, cx),
-            Event::SpareReady { node } => self.on_spare(node, cx),
+            Event::SpareReady { node, .. } => self.on_spare(node, cx),
             Event::NodeRestarted { node } => {
                 if node == self.master {
                     self.master_alive = true;

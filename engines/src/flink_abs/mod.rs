@@ -74,43 +74,42 @@ mod source;
 mod task;
 
 pub use align::{Aligner, Progress};
-pub use config::{Config, Mode};
+pub use config::{Config, Failover, Mode};
 pub use engine::FlinkAbs;
 
-use crate::registry::{EngineInfo, RunCtx};
-use ftsim_sim::scenario::{JobKind, Params, SinkMode};
-use ftsim_sim::{Guarantee, RunReport};
+use crate::spec::EngineSpec;
+use ftsim_sim::config::Choice;
+use ftsim_sim::scenario::{JobKind, SinkMode};
+use ftsim_sim::{Guarantee, Scenario};
 
-/// The engine's name.
-pub const NAME: &str = "flink-abs";
+impl EngineSpec for FlinkAbs {
+    const NAME: &'static str = "flink-abs";
+    const SUMMARY: &'static str = "asynchronous barrier snapshots (aligned, unaligned, at-least-once), 2PC sink, restart from the last checkpoint";
+    type Config = Config;
+    type Engine = FlinkAbs;
 
-/// What the engine promises for a mode, job and sink.
-pub fn promise_for(mode: Mode, _kind: JobKind, sink: SinkMode) -> Guarantee {
-    match (mode, sink) {
-        (Mode::AtLeastOnce, _) => Guarantee::AtLeastOnce,
-        (_, SinkMode::Append) => Guarantee::AtLeastOnce,
-        (_, SinkMode::Idempotent | SinkMode::Transactional) => Guarantee::ExactlyOnce,
+    fn promise(cfg: &Config, _kind: JobKind, sink: SinkMode) -> Guarantee {
+        match (cfg.mode, sink) {
+            (Mode::AtLeastOnce, _) => Guarantee::AtLeastOnce,
+            (_, SinkMode::Append) => Guarantee::AtLeastOnce,
+            (_, SinkMode::Idempotent | SinkMode::Transactional) => Guarantee::ExactlyOnce,
+        }
     }
-}
 
-/// The registry's promise, for the configured mode.
-fn promise(kind: JobKind, sink: SinkMode, params: &Params) -> Guarantee {
-    promise_for(Mode::of(params), kind, sink)
-}
+    fn promise_variants() -> Vec<(String, Config)> {
+        Mode::ALL
+            .iter()
+            .map(|m| {
+                let cfg = Config {
+                    mode: *m,
+                    ..Config::default()
+                };
+                (format!("mode = \"{}\"", m.name()), cfg)
+            })
+            .collect()
+    }
 
-fn run(cx: RunCtx<'_>) -> RunReport {
-    let mut engine = FlinkAbs::new(cx.sc, cx.params);
-    cx.simulate(&mut engine)
-}
-
-/// Registry entry.
-pub fn info() -> EngineInfo {
-    EngineInfo {
-        name: NAME,
-        summary: "asynchronous barrier snapshots (aligned, unaligned, at-least-once), 2PC sink, restart from the last checkpoint",
-        params: config::specs(),
-        promise,
-        promise_param: Some("mode"),
-        run,
+    fn build(sc: &Scenario, cfg: &Config) -> FlinkAbs {
+        FlinkAbs::new(sc, cfg)
     }
 }

@@ -43,7 +43,7 @@ impl FlinkAbs {
         } else {
             r.lost.push_back(node);
             r.spares_wanted += 1;
-            cx.request_spare();
+            cx.request_spare(node);
         }
         self.cancel_job(cx);
     }
@@ -81,7 +81,7 @@ impl FlinkAbs {
             .completed
             .as_ref()
             .map_or("scratch".to_string(), |c| format!("checkpoint {}", c.id));
-        let how = if self.cfg.region {
+        let how = if self.cfg.failover == super::config::Failover::Region {
             "region (= full: one pipelined region)"
         } else {
             "full"
@@ -222,7 +222,7 @@ impl FlinkAbs {
         }
         self.coord.generation += 1;
         cx.set_timer(
-            self.cfg.interval,
+            self.cfg.checkpoint_interval,
             Tag::Trigger {
                 generation: self.coord.generation,
             },

@@ -5,7 +5,7 @@
 
 use crate::common::{partition_by_task, round_robin};
 use ftsim_sim::engine::{Ctx, Engine, Event};
-use ftsim_sim::scenario::{JobKind, Params};
+use ftsim_sim::scenario::JobKind;
 use ftsim_sim::{NodeId, OperatorState, PartitionId, Record, Scenario, SimDuration, SimTime};
 use std::collections::VecDeque;
 
@@ -76,7 +76,7 @@ pub struct NoneEngine {
 
 impl NoneEngine {
     /// A fresh engine for `sc` with checked `params`.
-    pub fn new(sc: &Scenario, params: &Params) -> Self {
+    pub fn new(sc: &Scenario, cfg: &super::Config) -> Self {
         let workers: Vec<NodeId> = sc.cluster.workers().collect();
         let sem_parallelism = sc.job.parallelism;
         let tasks = round_robin(sem_parallelism, &workers, 0)
@@ -103,9 +103,9 @@ impl NoneEngine {
             })
             .collect();
         NoneEngine {
-            poll: params.duration("poll_interval"),
-            max_batch: params.int("max_batch").max(1) as u64,
-            wm_interval: params.duration("watermark_interval"),
+            poll: cfg.poll_interval,
+            max_batch: cfg.max_batch,
+            wm_interval: cfg.watermark_interval,
             record_bytes: sc.workload.record_bytes,
             stateless_cost: sc.job.stateless_cost(),
             state_cost: sc.job.state_cost,
@@ -277,7 +277,7 @@ impl NoneEngine {
         if lost_any {
             self.awaiting.push_back(node);
             cx.log_event("redeploy-requested", Some(node), "restart lost tasks empty");
-            cx.request_spare();
+            cx.request_spare(node);
         } else {
             cx.restored(node);
         }
@@ -327,6 +327,7 @@ fn empty_state(sc: &Scenario) -> OperatorState {
 impl Engine for NoneEngine {
     type Msg = Msg;
     type Tag = Tag;
+    type Scope = ();
 
     fn start(&mut self, cx: &mut Ctx<'_, Msg, Tag>) {
         self.ends = (0..cx.log.partitions()).map(|p| cx.log.len(PartitionId(p))).collect();
@@ -395,7 +396,7 @@ impl Engine for NoneEngine {
                 }
             }
             Event::NodeFailed { node } => self.on_failure(node, cx),
-            Event::SpareReady { node } => {
+            Event::SpareReady { node, .. } => {
                 if let Some(failed) = self.awaiting.pop_front() {
                     self.place(failed, node, cx);
                 }

@@ -14,63 +14,39 @@
 
 mod engine;
 
-use crate::registry::{EngineInfo, RunCtx};
-use ftsim_sim::scenario::{JobKind, ParamKind, ParamSpec, ParamValue, Params, SinkMode};
-use ftsim_sim::{Guarantee, RunReport, SimDuration};
+use crate::spec::EngineSpec;
+use ftsim_sim::config::{at_least, within};
+use ftsim_sim::scenario::{JobKind, SinkMode};
+use ftsim_sim::{Guarantee, Scenario, SimDuration, engine_config};
 
 pub use engine::NoneEngine;
 
-/// The engine's name.
-pub const NAME: &str = "none";
-
-/// Parameters shared by pipelined engines' source tasks.
-pub fn source_params() -> Vec<ParamSpec> {
-    vec![
-        ParamSpec {
-            name: "poll_interval",
-            kind: ParamKind::Duration {
-                min: SimDuration::from_micros(10),
-            },
-            default: ParamValue::Duration(SimDuration::from_millis(5)),
-            doc: "how often an idle source task polls its partition (also bounds batching delay)",
-        },
-        ParamSpec {
-            name: "max_batch",
-            kind: ParamKind::Int { min: 1, max: 1_000_000 },
-            default: ParamValue::Int(2_000),
-            doc: "most records a source task reads and ships at once",
-        },
-        ParamSpec {
-            name: "watermark_interval",
-            kind: ParamKind::Duration {
-                min: SimDuration::from_millis(1),
-            },
-            default: ParamValue::Duration(SimDuration::from_millis(200)),
-            doc: "how often sources broadcast their watermark to stateful tasks they sent nothing to",
-        },
-    ]
-}
-
-fn promise(kind: JobKind, sink: SinkMode, _params: &Params) -> Guarantee {
-    match (kind, sink) {
-        (JobKind::RunningCount, SinkMode::Append | SinkMode::Transactional) => Guarantee::None,
-        _ => Guarantee::AtMostOnce,
+engine_config! {
+    /// `[engines.none]`.
+    pub struct Config {
+        /// How often an idle source task polls its partition (also bounds batching delay).
+        pub poll_interval: SimDuration = SimDuration::from_millis(5) => at_least(SimDuration::from_micros(10));
+        /// Most records a source task reads and ships at once.
+        pub max_batch: u64 = 2_000 => within(1, 1_000_000);
+        /// How often sources broadcast their watermark to stateful tasks they sent nothing to.
+        pub watermark_interval: SimDuration = SimDuration::from_millis(200) => at_least(SimDuration::from_millis(1));
     }
 }
 
-fn run(cx: RunCtx<'_>) -> RunReport {
-    let mut engine = NoneEngine::new(cx.sc, cx.params);
-    cx.simulate(&mut engine)
-}
+impl EngineSpec for NoneEngine {
+    const NAME: &'static str = "none";
+    const SUMMARY: &'static str = "no fault tolerance: lost tasks restart empty, sources resume at the log head";
+    type Config = Config;
+    type Engine = NoneEngine;
 
-/// Registry entry.
-pub fn info() -> EngineInfo {
-    EngineInfo {
-        name: NAME,
-        summary: "no fault tolerance: lost tasks restart empty, sources resume at the log head",
-        params: source_params(),
-        promise,
-        promise_param: None,
-        run,
+    fn promise(_cfg: &Config, kind: JobKind, sink: SinkMode) -> Guarantee {
+        match (kind, sink) {
+            (JobKind::RunningCount, SinkMode::Append | SinkMode::Transactional) => Guarantee::None,
+            _ => Guarantee::AtMostOnce,
+        }
+    }
+
+    fn build(sc: &Scenario, cfg: &Config) -> NoneEngine {
+        NoneEngine::new(sc, cfg)
     }
 }

@@ -24,54 +24,63 @@
 //! state stores elsewhere; here any crash restarts the query, as the issue asks. Speculation works
 //! as in `dstream`. The crashed worker is not replaced: the query restarts on the survivors.
 
-use crate::dstream::{Config, MicroBatch, Mode, common_params, promise};
-use crate::registry::{EngineInfo, RunCtx};
-use ftsim_sim::scenario::{ParamKind, ParamSpec, ParamValue};
-use ftsim_sim::{RunReport, SimDuration};
+use crate::dstream::{MicroBatch, Mode, Settings, promise};
+use crate::spec::EngineSpec;
+use ftsim_sim::config::{at_least, within};
+use ftsim_sim::scenario::{JobKind, SinkMode};
+use ftsim_sim::{Guarantee, Scenario, SimDuration, engine_config};
 
-/// The engine's name.
-pub const NAME: &str = "structured-streaming";
-
-fn params() -> Vec<ParamSpec> {
-    let mut v = vec![
-        ParamSpec {
-            name: "trigger_interval",
-            kind: ParamKind::Duration {
-                min: SimDuration::from_millis(10),
-            },
-            default: ParamValue::Duration(SimDuration::from_secs(1)),
-            doc: "a micro-batch starts every interval (processing-time trigger)",
-        },
-        ParamSpec {
-            name: "restart_delay",
-            kind: ParamKind::Duration { min: SimDuration::ZERO },
-            default: ParamValue::Duration(SimDuration::from_secs(5)),
-            doc: "after a worker crash is detected, time until the failed query is running again",
-        },
-        ParamSpec {
-            name: "min_partitions",
-            kind: ParamKind::Int { min: 0, max: 1_000_000 },
-            default: ParamValue::Int(0),
-            doc: "Kafka source minPartitions: split the offset ranges into at least this many map tasks (0: one per partition)",
-        },
-    ];
-    v.extend(common_params());
-    v
+engine_config! {
+    /// `[engines.structured-streaming]`.
+    pub struct Config {
+        /// A micro-batch starts every interval (processing-time trigger).
+        pub trigger_interval: SimDuration = SimDuration::from_secs(1) => at_least(SimDuration::from_millis(10));
+        /// After a worker crash is detected, time until the failed query is running again.
+        pub restart_delay: SimDuration = SimDuration::from_secs(5);
+        /// Kafka source minPartitions: split the offset ranges into at least this many map tasks (0: one per partition).
+        pub min_partitions: u32 = 0 => within(0, 1_000_000);
+        /// Launch overhead added to every task's work.
+        pub task_overhead: SimDuration = SimDuration::from_millis(5);
+        /// Launch backup copies of slow tasks (spark.speculation).
+        pub speculation: bool = true;
+        /// A task slower than this × its stage's median gets a copy.
+        pub speculation_multiplier: f64 = 1.4 => within(1.0, 100.0);
+        /// Fraction of a stage's tasks that must finish before speculating.
+        pub speculation_quantile: f64 = 0.75 => within(0.0, 1.0);
+        /// How often the master looks for slow tasks.
+        pub speculation_interval: SimDuration = SimDuration::from_millis(100) => at_least(SimDuration::from_millis(1));
+    }
 }
 
-fn run(cx: RunCtx<'_>) -> RunReport {
-    let mut engine = MicroBatch::new(cx.sc, Config::new(Mode::Structured, cx.params));
-    cx.simulate(&mut engine)
-}
+/// The marker type of the `structured-streaming` engine.
+pub struct StructuredStreaming;
 
-/// Registry entry.
-pub fn info() -> EngineInfo {
-    EngineInfo {
-        name: NAME,
-        summary: "Structured Streaming: offsets WAL, state store versions every batch, restart on failure",
-        params: params(),
-        promise,
-        promise_param: None,
-        run,
+impl EngineSpec for StructuredStreaming {
+    const NAME: &'static str = "structured-streaming";
+    const SUMMARY: &'static str =
+        "Structured Streaming: offsets WAL, state store versions every batch, restart on failure";
+    type Config = Config;
+    type Engine = MicroBatch;
+
+    fn promise(_cfg: &Config, _kind: JobKind, sink: SinkMode) -> Guarantee {
+        promise(sink)
+    }
+
+    fn build(sc: &Scenario, cfg: &Config) -> MicroBatch {
+        let settings = Settings {
+            mode: Mode::Structured,
+            batch_interval: cfg.trigger_interval,
+            block_interval: SimDuration::from_millis(200),
+            block_replication: 1,
+            task_overhead: cfg.task_overhead,
+            checkpoint_every: 1,
+            speculation: cfg.speculation,
+            speculation_multiplier: cfg.speculation_multiplier,
+            speculation_quantile: cfg.speculation_quantile,
+            speculation_interval: cfg.speculation_interval,
+            restart_delay: cfg.restart_delay,
+            min_partitions: cfg.min_partitions,
+        };
+        MicroBatch::new(sc, settings)
     }
 }

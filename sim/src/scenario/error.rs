@@ -32,6 +32,28 @@ pub enum ScenarioError {
         /// What is wrong and what is allowed.
         message: String,
     },
+    /// An engine name that the catalog does not know.
+    #[error("{}", unknown_engine(file, name, origin, known))]
+    UnknownEngine {
+        /// The scenario file.
+        file: PathBuf,
+        /// The name as given.
+        name: String,
+        /// Where it was named.
+        origin: EngineOrigin,
+        /// The known engines, comma-separated.
+        known: String,
+    },
+    /// An engine named twice in the list of engines to run.
+    #[error("{}", duplicate_engine(file, name, origin))]
+    DuplicateEngine {
+        /// The scenario file.
+        file: PathBuf,
+        /// The name.
+        name: String,
+        /// Where it was named the second time.
+        origin: EngineOrigin,
+    },
     /// A `--set path=value` argument is malformed or names no field.
     #[error("--set {arg}: {message}")]
     Set {
@@ -40,6 +62,48 @@ pub enum ScenarioError {
         /// What is wrong and what is allowed.
         message: String,
     },
+}
+
+/// Where an engine was named.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EngineOrigin {
+    /// Entry `i` of `run.engines`.
+    Listed(usize),
+    /// An `[engines.NAME]` table.
+    Table,
+    /// A `--engine` flag.
+    Flag,
+}
+
+fn unknown_engine(file: &std::path::Path, name: &str, origin: &EngineOrigin, known: &str) -> String {
+    match origin {
+        EngineOrigin::Flag => format!("--engine {name}: no such engine; known engines are {known}"),
+        EngineOrigin::Listed(i) => {
+            format!(
+                "{}: run.engines[{i}]: no engine \"{name}\": known engines are {known}",
+                file.display()
+            )
+        }
+        EngineOrigin::Table => {
+            format!(
+                "{}: engines.{name}: no engine \"{name}\": known engines are {known}",
+                file.display()
+            )
+        }
+    }
+}
+
+fn duplicate_engine(file: &std::path::Path, name: &str, origin: &EngineOrigin) -> String {
+    match origin {
+        EngineOrigin::Flag => format!("--engine {name}: named twice; name each engine once"),
+        EngineOrigin::Listed(i) => {
+            format!(
+                "{}: run.engines[{i}]: \"{name}\" is named twice; name each engine once",
+                file.display()
+            )
+        }
+        EngineOrigin::Table => format!("{}: engines.{name}: configured twice", file.display()),
+    }
 }
 
 /// A field error without the file, filled in by the loader.

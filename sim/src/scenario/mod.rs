@@ -1,24 +1,27 @@
 //! Scenario files: what to run, on what cluster, with which workload, job, engines and faults.
 //!
 //! Loading goes file → TOML tree → `--set` overrides → [`raw`] structs (unknown fields refused)
-//! → [`resolve`] (defaults filled, every range checked) → [`Scenario`]. A `Scenario` is always
+//! → [`resolve`] (defaults filled, every range checked) → engine tables parsed into typed
+//! configurations by a [`Catalog`] ([`load`]) → [`Scenario`]. A `Scenario` is always
 //! valid: every later stage may rely on its invariants (nodes ≥ 1, durations > 0, faults inside
 //! the run and naming existing nodes, limits respected).
 
 mod error;
-pub mod params;
+mod load;
 mod raw;
 mod resolve;
 mod set;
 
-pub use error::{FieldError, ScenarioError};
-pub use params::{ParamKind, ParamSpec, ParamValue, Params};
+pub use error::{EngineOrigin, FieldError, ScenarioError};
+pub use load::{Catalog, Overrides};
 pub use set::apply_set;
+
+use crate::config::ConfigBox;
 
 use crate::ids::NodeId;
 use crate::time::{SimDuration, SimTime};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Documented limits, checked when a scenario is loaded.
 pub mod limits {
@@ -55,8 +58,9 @@ pub struct Scenario {
     pub workload: WorkloadSpec,
     /// `[job]`.
     pub job: JobSpec,
-    /// `[engines.NAME]` tables, unchecked here: each engine checks its own parameters.
-    pub engine_params: BTreeMap<String, toml::Table>,
+    /// The typed configuration of every engine the scenario runs or configures, parsed by the
+    /// [`Catalog`] when the scenario loaded.
+    pub engines: BTreeMap<String, ConfigBox>,
     /// `[[faults]]`, sorted by time.
     pub faults: Vec<Fault>,
 }
@@ -299,51 +303,26 @@ impl Fault {
 }
 
 /// A serde message in the words of a scenario author, on one line.
-fn plain(message: &str) -> String {
-    let one_line = message.split_whitespace().collect::<Vec<_>>().join(" ");
+pub(crate) fn plain(message: &str) -> String {
+    let mut one_line = message.split_whitespace().collect::<Vec<_>>().join(" ");
+    // The TOML deserializer ends some messages with " in `field`"; the caller names the field.
+    if let Some(i) = one_line.rfind(" in `")
+        && one_line.ends_with('`')
+    {
+        one_line.truncate(i);
+    }
     one_line
         .replace("expected i64", "expected a whole number")
         .replace("expected f64", "expected a number")
         .replace("expected u64", "expected a whole number ≥ 0")
+        .replace("expected u32", "expected a whole number ≥ 0")
+        .replace("expected usize", "expected a whole number ≥ 0")
         .replace("expected a sequence", "expected a list, e.g. [\"none\"]")
         .replace("expected a borrowed string", "expected a string")
+        .replace("expected a map", "expected a table")
 }
 
 impl Scenario {
-    /// Loads, overrides and checks a scenario file.
-    pub fn load(path: &Path, sets: &[String]) -> Result<Scenario, ScenarioError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ScenarioError::Io {
-            file: path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
-        Self::from_str(path, &text, sets)
-    }
-
-    /// Parses, overrides and checks scenario text; `path` is used in messages only.
-    pub fn from_str(path: &Path, text: &str, sets: &[String]) -> Result<Scenario, ScenarioError> {
-        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| ScenarioError::Syntax {
-            file: path.to_path_buf(),
-            message: e.to_string().trim().replace('\n', " "),
-        })?;
-        let mut value = toml::Value::Table(table);
-        for s in sets {
-            apply_set(&mut value, s)?;
-        }
-        let raw: raw::RawScenario = serde_path_to_error::deserialize(value).map_err(|e| {
-            let field = e.path().to_string();
-            ScenarioError::Field {
-                file: path.to_path_buf(),
-                field: if field == "." { "(top level)".into() } else { field },
-                message: plain(&e.into_inner().to_string()),
-            }
-        })?;
-        resolve::resolve(raw, path).map_err(|e| ScenarioError::Field {
-            file: path.to_path_buf(),
-            field: e.field,
-            message: e.message,
-        })
-    }
-
     /// Total records the workload is expected to generate (for limits and progress).
     pub fn expected_records(&self) -> f64 {
         self.workload.rate * self.run.duration.as_secs_f64()

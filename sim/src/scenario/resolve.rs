@@ -255,7 +255,7 @@ pub(crate) fn resolve(raw: RawScenario, path: &Path) -> R<Scenario> {
         cluster,
         workload,
         job,
-        engine_params: raw.engines.unwrap_or_default(),
+        engines: Default::default(),
         faults,
     })
 }
