@@ -6,6 +6,7 @@ pub mod common;
 pub mod dstream;
 pub mod flink_abs;
 pub mod none;
+pub mod pipeline;
 pub mod registry;
 pub mod spec;
 pub mod structured_streaming;

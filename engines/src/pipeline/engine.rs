@@ -1,0 +1,211 @@
+//! [`Pipeline`]: the pipelined dataflow as a whole engine, with a [`Policy`] that adds a
+//! fault-tolerance scheme to it.
+//!
+//! The pipeline answers every event of the dataflow itself (reads, shipping, applying,
+//! watermarks) and handles a failure the plain way: the failed node's tasks are lost with their
+//! state, a spare is asked for, and once it is ready (or, with none left, on the survivors) the
+//! lost tasks run again, sources resuming where the policy says. The policy sees what a scheme
+//! needs to see (outputs produced, its own messages and tags) and decides what a scheme decides
+//! (where a restarted source resumes, how outputs become visible, when everything is drained).
+
+use super::dataflow::Core;
+use super::reader::{CoreTag, ReadCfg};
+use super::{Batch, Msg, Scope, Tag};
+use ftsim_sim::engine::{Ctx, Engine, Event, Scoped};
+use ftsim_sim::{NodeId, Output, PartitionId, Scenario, SimDuration, Table};
+
+/// The context a policy's hooks get.
+pub type PCtx<'a, P> = Ctx<'a, Msg<<P as Policy>::Msg>, Tag<<P as Policy>::Tag>>;
+
+/// A fault-tolerance scheme on the pipelined dataflow. Every hook has the plain behaviour as its
+/// default, so a policy writes only what its scheme changes.
+pub trait Policy: Sized {
+    /// The scheme's own messages.
+    type Msg: Scoped<Scope>;
+    /// The scheme's own timer, work and storage tags.
+    type Tag: Scoped<Scope>;
+    /// The detail of the events.csv line written when a failed node's tasks are to be placed again.
+    const REDEPLOY: &'static str;
+
+    /// Called once at the start, after the sources began reading.
+    fn start(&mut self, core: &mut Core, cx: &mut PCtx<'_, Self>) {
+        let _ = (core, cx);
+    }
+    /// Task `task` applied `batch`, producing `out`: make it visible (default: emit at once,
+    /// outside any transaction).
+    fn applied(&mut self, core: &mut Core, task: u32, batch: &Batch, out: Vec<Output>, cx: &mut PCtx<'_, Self>) {
+        let _ = batch;
+        cx.emit(core.tasks[task as usize].node, out, None);
+    }
+    /// Where source `part`, lost and now placed again, resumes reading (default: the log's head,
+    /// so input that arrived while it was down is never read).
+    fn resume_at(&mut self, core: &Core, part: u32, cx: &mut PCtx<'_, Self>) -> u64 {
+        let _ = core;
+        cx.log.available(PartitionId(part), cx.now())
+    }
+    /// One of the scheme's messages arrived at `to`.
+    fn message(&mut self, core: &mut Core, from: NodeId, to: NodeId, msg: Self::Msg, cx: &mut PCtx<'_, Self>) {
+        let _ = (core, from, to, msg, cx);
+    }
+    /// One of the scheme's timers fired, or its work or storage operation finished.
+    fn tag(&mut self, core: &mut Core, tag: Self::Tag, cx: &mut PCtx<'_, Self>) {
+        let _ = (core, tag, cx);
+    }
+    /// Whether the scheme has nothing left to do once the dataflow is drained.
+    fn drained(&self, core: &Core) -> bool {
+        let _ = core;
+        true
+    }
+    /// The scheme's own tables.
+    fn tables(&self) -> Vec<Table> {
+        Vec::new()
+    }
+}
+
+/// The pipelined dataflow under policy `P`.
+pub struct Pipeline<P> {
+    /// The dataflow.
+    pub core: Core,
+    /// The scheme.
+    pub policy: P,
+    /// Failed nodes whose tasks wait for a new home.
+    awaiting: Vec<NodeId>,
+}
+
+impl<P: Policy> Pipeline<P> {
+    /// The dataflow of `sc` under `policy`.
+    pub fn new(sc: &Scenario, read: ReadCfg, wm_interval: SimDuration, policy: P) -> Self {
+        Pipeline {
+            core: Core::new(sc, read, wm_interval),
+            policy,
+            awaiting: Vec::new(),
+        }
+    }
+
+    fn on_failure(&mut self, node: NodeId, cx: &mut PCtx<'_, P>) {
+        if self.core.lose(node, cx.sem) {
+            self.awaiting.push(node);
+            cx.log_event("redeploy-requested", Some(node), P::REDEPLOY);
+            cx.request_spare(node);
+        } else {
+            cx.restored(node);
+        }
+    }
+
+    /// The tasks of `failed` run again on `spare` or the survivors.
+    fn place(&mut self, failed: NodeId, spare: Option<NodeId>, cx: &mut PCtx<'_, P>) {
+        let Some(moved) = self.core.place(failed, spare) else {
+            return;
+        };
+        for &p in &moved {
+            let next = self.policy.resume_at(&self.core, p, cx);
+            self.core.sources[p as usize].reader.next = next;
+            cx.progress(PartitionId(p), next);
+        }
+        for &p in &moved {
+            self.core.poll(p, cx);
+        }
+        cx.restored(failed);
+    }
+}
+
+impl<P: Policy> Engine for Pipeline<P> {
+    type Msg = Msg<P::Msg>;
+    type Tag = Tag<P::Tag>;
+    type Scope = Scope;
+
+    fn incarnation(&self, scope: Scope) -> u32 {
+        match scope {
+            Scope::Source(p) => self.core.sources[p as usize].inc,
+            Scope::Task(i) => self.core.tasks[i as usize].inc,
+        }
+    }
+
+    fn start(&mut self, cx: &mut PCtx<'_, P>) {
+        self.core.ends = (0..cx.log.partitions()).map(|p| cx.log.len(PartitionId(p))).collect();
+        for p in 0..self.core.sources.len() as u32 {
+            self.core.poll(p, cx);
+        }
+        if self.core.shape.windowed {
+            cx.set_timer(self.core.wm_interval, CoreTag::Watermarks.into());
+        }
+        self.policy.start(&mut self.core, cx);
+    }
+
+    fn handle(&mut self, ev: Event<Self::Msg, Self::Tag>, cx: &mut PCtx<'_, P>) {
+        match ev {
+            Event::Message {
+                msg: Msg::Batch { task, batch },
+                ..
+            } => self.core.receive(task, batch, cx),
+            Event::Message {
+                from,
+                to,
+                msg: Msg::Policy(m),
+            } => self.policy.message(&mut self.core, from, to, m, cx),
+            Event::Timer {
+                tag: Tag::Core(CoreTag::Poll { part }),
+                ..
+            } => {
+                self.core.sources[part as usize].reader.disarm();
+                self.core.poll(part, cx);
+            }
+            Event::Timer {
+                tag: Tag::Core(CoreTag::Watermarks),
+                ..
+            } => {
+                self.core.send_watermarks(cx);
+                if !self.core.input_ended || !self.finished() {
+                    cx.set_timer(self.core.wm_interval, CoreTag::Watermarks.into());
+                }
+            }
+            Event::WorkDone {
+                tag: Tag::Core(CoreTag::Read { part, from, to }),
+                ..
+            } => {
+                self.core.ship(part, from, to, cx);
+                self.core.poll(part, cx);
+            }
+            Event::WorkDone {
+                tag: Tag::Core(CoreTag::Apply { task }),
+                ..
+            } => {
+                if let Some((batch, out)) = self.core.finish_task(task, cx.sem) {
+                    self.policy.applied(&mut self.core, task, &batch, out, cx);
+                }
+                self.core.start_task(task, cx);
+            }
+            Event::Timer {
+                tag: Tag::Policy(t), ..
+            }
+            | Event::WorkDone {
+                tag: Tag::Policy(t), ..
+            }
+            | Event::StorageDone {
+                tag: Tag::Policy(t), ..
+            } => self.policy.tag(&mut self.core, t, cx),
+            Event::NodeFailed { node } => self.on_failure(node, cx),
+            Event::SpareReady { failed, node } => {
+                if let Some(i) = self.awaiting.iter().position(|n| *n == failed) {
+                    self.awaiting.remove(i);
+                    self.place(failed, node, cx);
+                }
+            }
+            Event::InputEnded => {
+                self.core.input_ended = true;
+                if self.core.shape.windowed {
+                    self.core.send_watermarks(cx);
+                }
+            }
+            Event::Timer { .. } | Event::WorkDone { .. } | Event::StorageDone { .. } | Event::NodeRestarted { .. } => {}
+        }
+    }
+
+    fn finished(&self) -> bool {
+        self.core.input_ended && self.awaiting.is_empty() && self.core.drained() && self.policy.drained(&self.core)
+    }
+
+    fn tables(&self) -> Vec<Table> {
+        self.policy.tables()
+    }
+}

@@ -1,0 +1,135 @@
+//! The shared pipelined core: long-lived record-at-a-time tasks, the shape of every
+//! record-at-a-time engine.
+//!
+//! One source task per partition reads the durable log ([`SourceReader`]: in units of at most
+//! `max_batch` records, polling when the log has nothing new), runs the stateless chain (parse,
+//! map, filter) at the job's per-record cost and ships each record to the stateful task that owns
+//! its key; `job.parallelism` stateful tasks apply what they receive in arrival order to their
+//! [`OperatorState`](ftsim_sim::OperatorState) and emit. Watermarks travel with the records and,
+//! for windows, as bare watermark messages. Tasks start round-robin on the workers; a failed
+//! node's tasks move to a spare or, with none left, round-robin over the survivors
+//! ([`Placement`]). [`Shape`] holds the job's costs and sizes.
+//!
+//! Two ways to build on it:
+//! - **a policy on [`Pipeline`]**, which runs the whole dataflow (one message per task per read,
+//!   [`dataflow`]) and calls a [`Policy`] at the points where fault-tolerance schemes differ.
+//!   `none` is the empty policy; a scheme adds its own messages and tags (`Policy::Msg`,
+//!   `Policy::Tag`) and overrides the hooks it needs;
+//! - **the parts alone**, for an engine whose transport differs: `flink-abs` keeps its network
+//!   buffers, credits and barriers as its own layer and uses [`SourceReader`], [`Placement`],
+//!   [`Shape`] and [`apply_batch`] from here.
+//!
+//! How the record-at-a-time schemes plug in:
+//! - **upstream backup**: each source keeps, per stateful task, a log of the batches it shipped
+//!   under a per-channel sequence number (a policy-side log filled where `Core::ship` sends); a
+//!   task acknowledges (a policy message) the sequence numbers it applied (`Policy::applied`) and
+//!   its last state checkpoint, and the source trims its log up to them. On a failure the spare
+//!   takes the lost tasks and each upstream replays its log to it, serially, while new input
+//!   keeps coming; the task drops sequence numbers it already applied.
+//! - **passive standby**: a policy timer copies each task's state to a standby node (a policy
+//!   message sized by the state) and upstreams keep what they sent since; the standby restores
+//!   the copy and the upstreams replay.
+//! - **active standby**: every stateful task has a replica on another node that receives the
+//!   same batches (a second send where `Core::ship` sends, counted as fault-tolerance traffic)
+//!   and applies them in the same order; only the primary emits (`Policy::applied`); on a
+//!   failure the replica is promoted at once and a new one is built by copying state.
+//! - **Storm acking**: sources give every record a random 64-bit tuple id from the engine's
+//!   stream and register it with an acker task chosen by hashing the id; a task acks (a policy
+//!   message carrying the XOR of the ids) once it applied a record; sources replay what is not
+//!   acked within the timeout, from the durable log (`Policy::resume_at` and a replay read).
+//!
+//! Incarnations: a source or stateful task has one per placement; its reads, poll timers and
+//! apply work carry [`Scope::Source`] / [`Scope::Task`] and are dropped by the kernel once the
+//! task was lost (see `ftsim_sim::engine`).
+
+pub mod dataflow;
+mod engine;
+mod placement;
+mod reader;
+mod shape;
+
+pub use dataflow::{Core, Source, Stateful, apply_batch};
+pub use engine::{PCtx, Pipeline, Policy};
+pub use placement::Placement;
+pub use reader::{CoreTag, ReadCfg, SourceReader};
+pub use shape::{HEADER_BYTES, Shape};
+
+use ftsim_sim::engine::Scoped;
+use ftsim_sim::{Record, SimTime};
+
+/// Records from one source partition for one stateful task, with the partition's watermark
+/// after them (no records: a bare watermark).
+#[derive(Debug, Clone)]
+pub struct Batch {
+    /// The source partition (the task's input channel).
+    pub part: u32,
+    /// The partition's watermark once these records are read.
+    pub wm: SimTime,
+    /// Records, in log order.
+    pub records: Vec<Record>,
+}
+
+/// Messages of a [`Pipeline`] engine.
+#[derive(Debug)]
+pub enum Msg<PM> {
+    /// A batch for stateful task `task`.
+    Batch {
+        /// The receiving task.
+        task: u32,
+        /// What it carries.
+        batch: Batch,
+    },
+    /// A message of the policy.
+    Policy(PM),
+}
+
+/// Timer, work and storage tags of a [`Pipeline`] engine.
+#[derive(Debug)]
+pub enum Tag<PT> {
+    /// The dataflow's own.
+    Core(CoreTag),
+    /// The policy's.
+    Policy(PT),
+}
+
+impl<PT> From<CoreTag> for Tag<PT> {
+    fn from(t: CoreTag) -> Self {
+        Tag::Core(t)
+    }
+}
+
+/// What has incarnations in a [`Pipeline`]: each source and each stateful task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// The source of a partition.
+    Source(u32),
+    /// A stateful task.
+    Task(u32),
+}
+
+impl<PT: Scoped<Scope>> Scoped<Scope> for Tag<PT> {
+    fn scope(&self) -> Option<Scope> {
+        match self {
+            Tag::Core(CoreTag::Poll { part } | CoreTag::Read { part, .. }) => Some(Scope::Source(*part)),
+            Tag::Core(CoreTag::Apply { task }) => Some(Scope::Task(*task)),
+            Tag::Core(CoreTag::Watermarks) => None,
+            Tag::Policy(t) => t.scope(),
+        }
+    }
+}
+
+impl<PM: Scoped<Scope>> Scoped<Scope> for Msg<PM> {
+    fn scope(&self) -> Option<Scope> {
+        match self {
+            // A batch already on the wire is delivered even if its source died meanwhile.
+            Msg::Batch { .. } => None,
+            Msg::Policy(m) => m.scope(),
+        }
+    }
+}
+
+/// The message or tag type of a policy that has none.
+#[derive(Debug)]
+pub enum Nothing {}
+
+impl Scoped<Scope> for Nothing {}
