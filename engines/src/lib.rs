@@ -2,7 +2,6 @@
 //! ftsim-sim's public API. [`registry`] is the one place that wires names to engines.
 #![deny(missing_docs)]
 
-pub mod common;
 pub mod dstream;
 pub mod flink_abs;
 pub mod none;

@@ -40,24 +40,19 @@ impl FlinkAbs {
         }
         cx.log_event(
             "checkpoint-start",
-            Some(self.master),
+            Some(self.shape.master),
             format!("id {id}{}", if last { " (final)" } else { "" }),
         );
         for (p, s) in self.sources.iter().enumerate() {
             let msg = Msg::Trigger {
-                attempt: self.attempt,
                 id,
                 part: p as u32,
                 started: now,
             };
-            cx.send_ft(self.master, s.node, 64, msg);
+            cx.send_ft(self.shape.master, s.reader.node, 64, msg);
         }
         if self.cfg.mode == Mode::Aligned && self.cfg.aligned_timeout > ftsim_sim::SimDuration::ZERO {
-            let tag = Tag::AlignTimeout {
-                attempt: self.attempt,
-                id,
-            };
-            cx.set_timer(self.cfg.aligned_timeout, tag);
+            cx.set_timer(self.cfg.aligned_timeout, Tag::AlignTimeout { id });
         }
     }
 
@@ -70,17 +65,12 @@ impl FlinkAbs {
             .last_start
             .map_or(cx.now(), |s| s + self.cfg.checkpoint_interval);
         let at = after_start.max(cx.now() + self.cfg.min_pause);
-        cx.set_timer_at(
-            at,
-            Tag::Trigger {
-                generation: self.coord.generation,
-            },
-        );
+        cx.set_timer_at(at, Tag::Trigger);
     }
 
     /// Source `p` takes its part of checkpoint `id`.
     pub(super) fn source_snapshot(&mut self, p: u32, id: u64, started: SimTime, cx: &mut Ctx<'_, Msg, Tag>) {
-        if self.sources[p as usize].work.is_some() {
+        if self.sources[p as usize].reader.work.is_some() {
             self.sources[p as usize].deferred = Some((id, started));
             return;
         }
@@ -90,7 +80,7 @@ impl FlinkAbs {
                 && self.cfg.aligned_timeout > ftsim_sim::SimDuration::ZERO
                 && cx.now().since(started) >= self.cfg.aligned_timeout);
         let s = &mut self.sources[p as usize];
-        let offset = s.next;
+        let offset = s.reader.next;
         let kept = if unaligned { s.overtaken() } else { Vec::new() };
         for q in &mut s.out {
             if unaligned {
@@ -99,8 +89,8 @@ impl FlinkAbs {
                 q.push_back(Out::Barrier(id, started));
             }
         }
-        let inflight = kept_bytes(&kept, self.record_bytes);
-        let node = s.node;
+        let inflight = kept_bytes(&kept, self.shape.record_bytes);
+        let node = s.reader.node;
         if let Some(pend) = self.coord.pending_mut(id) {
             pend.offsets[p as usize] = Some(offset);
             pend.state_bytes += 16;
@@ -111,7 +101,6 @@ impl FlinkAbs {
         }
         let tag = Tag::Written {
             who: Who::Source(p),
-            attempt: self.attempt,
             id,
         };
         cx.storage_write(node, 16 + inflight, true, tag);
@@ -234,7 +223,6 @@ impl FlinkAbs {
     /// Task `i` snapshots its state for checkpoint `id` and writes it asynchronously; later
     /// emissions go to the next transaction.
     fn snapshot(&mut self, i: u32, id: u64, cx: &mut Ctx<'_, Msg, Tag>) {
-        let attempt = self.attempt;
         let t = &mut self.tasks[i as usize];
         let Some(c) = t.ckpt.as_mut().filter(|c| c.id == id && !c.snapshotted) else {
             return;
@@ -242,23 +230,18 @@ impl FlinkAbs {
         c.snapshotted = true;
         c.writes += 1;
         t.txn_ckpt = t.txn_ckpt.max(id + 1);
-        let bytes = t.state.size_bytes(self.bytes_per_key);
+        let bytes = t.state.size_bytes(self.shape.bytes_per_key);
         if let Some(p) = self.coord.pending_mut(id) {
             p.states[i as usize] = Some(t.state.clone());
             p.state_bytes += bytes;
         }
-        let tag = Tag::Written {
-            who: Who::Task(i),
-            attempt,
-            id,
-        };
+        let tag = Tag::Written { who: Who::Task(i), id };
         cx.storage_write(t.node, bytes, true, tag);
     }
 
     /// Every input of task `i` delivered its barrier: write the kept buffers (unaligned) and
     /// acknowledge once everything is durable.
     fn channel_done(&mut self, i: u32, cx: &mut Ctx<'_, Msg, Tag>) {
-        let attempt = self.attempt;
         let t = &mut self.tasks[i as usize];
         let Some(c) = t.ckpt.as_mut() else {
             return;
@@ -267,7 +250,7 @@ impl FlinkAbs {
             return;
         }
         c.channel_written = true;
-        let bytes = kept_bytes(&c.inflight, self.record_bytes);
+        let bytes = kept_bytes(&c.inflight, self.shape.record_bytes);
         if let Some(p) = self.coord.pending_mut(c.id) {
             p.inflight[i as usize] = std::mem::take(&mut c.inflight);
             p.inflight_bytes += bytes;
@@ -277,7 +260,6 @@ impl FlinkAbs {
             c.writes += 1;
             let tag = Tag::Written {
                 who: Who::Task(i),
-                attempt,
                 id: c.id,
             };
             cx.storage_write(t.node, bytes, true, tag);
@@ -320,12 +302,12 @@ impl FlinkAbs {
         };
         let committed: Vec<(u64, u32)> = self.open_txns.range(..=(id, u32::MAX)).copied().collect();
         for (n, task) in &committed {
-            cx.commit_from(self.master, Self::txn(*n, *task));
+            cx.commit_from(self.shape.master, Self::txn(*n, *task));
             self.open_txns.remove(&(*n, *task));
         }
         cx.log_event(
             "checkpoint-complete",
-            Some(self.master),
+            Some(self.shape.master),
             format!("id {id}, {} transactions committed", committed.len()),
         );
         if !done.last {
@@ -356,8 +338,8 @@ impl FlinkAbs {
                 }
             }
             if !kept.is_empty() {
-                let bytes = kept_bytes(&kept, self.record_bytes);
-                let node = s.node;
+                let bytes = kept_bytes(&kept, self.shape.record_bytes);
+                let node = s.reader.node;
                 if let Some(pend) = self.coord.pending_mut(id) {
                     pend.inflight_bytes += bytes;
                     for k in kept {

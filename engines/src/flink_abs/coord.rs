@@ -66,7 +66,7 @@ pub struct Coordinator {
     /// Trigger time of the last checkpoint.
     pub last_start: Option<SimTime>,
     /// Generation of the trigger timer (stale timers are ignored).
-    pub generation: u64,
+    pub generation: u32,
     rows: Vec<Vec<Cell>>,
 }
 

@@ -9,47 +9,30 @@ use super::engine::FlinkAbs;
 use super::msg::{Msg, Tag};
 use super::source::Out;
 use super::task::In;
+use crate::pipeline::{CoreTag, HEADER_BYTES, apply_batch};
 use ftsim_sim::engine::Ctx;
 use ftsim_sim::{PartitionId, Record, SimTime};
 
 impl FlinkAbs {
-    /// Source `p` reads what the log has, unless it is busy or backpressured.
+    /// Source `p` reads what the log has, unless the job is down or the source backpressured.
     pub(super) fn poll(&mut self, p: u32, cx: &mut Ctx<'_, Msg, Tag>) {
         if !self.running {
             return;
         }
-        let part = PartitionId(p);
-        let attempt = self.attempt;
         let s = &mut self.sources[p as usize];
-        if s.work.is_some() || s.backpressured(self.cfg.output_buffers) {
+        if s.reader.work.is_some() || s.backpressured(self.cfg.output_buffers) {
             return;
         }
-        let avail = cx.log.available(part, cx.now());
-        if avail > s.next {
-            let to = avail.min(s.next + self.cfg.max_batch);
-            let work = self.stateless_cost.mul(to - s.next);
-            let tag = Tag::Read {
-                part: p,
-                attempt,
-                from: s.next,
-                to,
-            };
-            s.work = Some(cx.compute(s.node, work, tag));
-        } else if !s.poll_armed
-            && let Some(t) = cx.log.arrival(part, s.next)
-        {
-            s.poll_armed = true;
-            cx.set_timer_at(t.max(cx.now() + self.cfg.poll_interval), Tag::Poll { part: p, attempt });
-        }
+        s.reader.poll(p, &self.read, cx);
     }
 
     /// Source `p` ran the stateless chain over `from..to`: the records go into their channels'
     /// buffers; full buffers are queued and sent as credit allows.
     pub(super) fn read_done(&mut self, p: u32, from: u64, to: u64, cx: &mut Ctx<'_, Msg, Tag>) {
         let part = PartitionId(p);
-        let (windowed, cap) = (self.windowed, self.buffer_records);
+        let (windowed, cap) = (self.shape.windowed, self.buffer_records);
         let s = &mut self.sources[p as usize];
-        s.work = None;
+        s.reader.read_done(to);
         for r in cx.log.slice(part, from, to).iter().filter(|r| cx.sem.keeps(r)) {
             let ch = cx.sem.task_of(u64::from(r.key)) as usize;
             s.bufs[ch].push(*r);
@@ -57,7 +40,6 @@ impl FlinkAbs {
                 s.flush_channel(ch, cx.log.watermark_at(part, u64::from(r.offset) + 1), windowed);
             }
         }
-        s.next = to;
         cx.progress(part, to);
         if let Some((id, started)) = s.deferred.take() {
             self.source_snapshot(p, id, started, cx);
@@ -72,8 +54,10 @@ impl FlinkAbs {
 
     /// Moves every partly filled buffer of source `p` to its output queue and sends.
     pub(super) fn flush(&mut self, p: u32, cx: &mut Ctx<'_, Msg, Tag>) {
-        let wm = cx.log.watermark_at(PartitionId(p), self.sources[p as usize].next);
-        let windowed = self.windowed;
+        let wm = cx
+            .log
+            .watermark_at(PartitionId(p), self.sources[p as usize].reader.next);
+        let windowed = self.shape.windowed;
         let s = &mut self.sources[p as usize];
         for ch in 0..s.bufs.len() {
             s.flush_channel(ch, wm, windowed);
@@ -90,7 +74,6 @@ impl FlinkAbs {
     /// Sends from the head of channel `p → ch`'s output queue: barriers always, buffers while
     /// there is credit.
     pub(super) fn send_channel(&mut self, p: u32, ch: u32, cx: &mut Ctx<'_, Msg, Tag>) {
-        let attempt = self.attempt;
         let to = self.tasks[ch as usize].node;
         loop {
             let s = &mut self.sources[p as usize];
@@ -100,13 +83,12 @@ impl FlinkAbs {
                     let (id, started) = (*id, *started);
                     q.pop_front();
                     let msg = Msg::Barrier {
-                        attempt,
                         part: p,
                         task: ch,
                         id,
                         started,
                     };
-                    cx.send_ft(s.node, to, 64, msg);
+                    cx.send_ft(s.reader.node, to, HEADER_BYTES, msg);
                 }
                 Some(Out::Data(..)) if s.credit[ch as usize] > 0 => {
                     let Some(Out::Data(records, wm)) = q.pop_front() else {
@@ -114,15 +96,14 @@ impl FlinkAbs {
                     };
                     s.credit[ch as usize] -= 1;
                     self.tasks[ch as usize].in_flight[p as usize] += 1;
-                    let bytes = 64 + records.len() as u64 * self.record_bytes;
+                    let bytes = self.shape.batch_bytes(records.len());
                     let msg = Msg::Data {
-                        attempt,
                         part: p,
                         task: ch,
                         records,
                         wm,
                     };
-                    cx.send(s.node, to, bytes, msg);
+                    cx.send(s.reader.node, to, bytes, msg);
                 }
                 _ => return,
             }
@@ -186,12 +167,8 @@ impl FlinkAbs {
                 In::Barrier(id) => self.queued_barrier(i, ch, id, cx),
                 In::Data { records, wm, credit } if records.is_empty() => self.apply(i, ch, &records, wm, credit, cx),
                 In::Data { records, wm, credit } => {
-                    let work = self.state_cost.mul(records.len() as u64);
-                    let tag = Tag::Applied {
-                        task: i,
-                        attempt: self.attempt,
-                    };
-                    let id = cx.compute(t.node, work, tag);
+                    let work = self.shape.state_cost.mul(records.len() as u64);
+                    let id = cx.compute(t.node, work, CoreTag::Apply { task: i }.into());
                     t.current = Some((ch, records, wm, credit, id));
                     return;
                 }
@@ -211,13 +188,9 @@ impl FlinkAbs {
     /// transactional sink) and returns the buffer's credit.
     fn apply(&mut self, i: u32, ch: u32, records: &[Record], wm: SimTime, credit: bool, cx: &mut Ctx<'_, Msg, Tag>) {
         let t = &mut self.tasks[i as usize];
-        let mut out = Vec::new();
-        for r in records {
-            t.state.apply(cx.sem, r, &mut out);
-        }
-        t.state.advance(cx.sem, ch, wm, &mut out);
+        let out = apply_batch(&mut t.state, cx.sem, ch, records, wm);
         if !out.is_empty() {
-            let txn = if self.transactional {
+            let txn = if self.shape.transactional() {
                 self.open_txns.insert((t.txn_ckpt, i));
                 Some(Self::txn(t.txn_ckpt, i))
             } else {
@@ -226,12 +199,8 @@ impl FlinkAbs {
             cx.emit(t.node, out, txn);
         }
         if credit {
-            let msg = Msg::Credit {
-                attempt: self.attempt,
-                part: ch,
-                task: i,
-            };
-            cx.send(t.node, self.sources[ch as usize].node, 16, msg);
+            let msg = Msg::Credit { part: ch, task: i };
+            cx.send(t.node, self.sources[ch as usize].reader.node, 16, msg);
         }
     }
 }

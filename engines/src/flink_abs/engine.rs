@@ -4,30 +4,29 @@
 //!
 //! Invariants: while `running` is false (between a failure's detection and the end of the
 //! restore) no task reads, sends or applies anything; everything issued in an earlier attempt
-//! is ignored when it comes back; `open_txns` lists the sink transactions that received
-//! emissions and are neither committed nor aborted.
+//! is dropped by the kernel when it comes back (the job's incarnation is the attempt);
+//! `open_txns` lists the sink transactions that received emissions and are neither committed
+//! nor aborted.
 
 use super::config::{Config, Mode};
 use super::coord::Coordinator;
-use super::msg::{Msg, Tag, Who};
+use super::msg::{Msg, Scope, Tag, Who};
 use super::source::Source;
 use super::task::Task;
+use crate::pipeline::{CoreTag, Placement, ReadCfg, Shape};
 use ftsim_sim::engine::{Ctx, Engine, Event, Table};
-use ftsim_sim::scenario::{JobKind, SinkMode};
-use ftsim_sim::{NodeId, PartitionId, Scenario, SimDuration, SimTime, TxnId};
-use std::collections::{BTreeSet, VecDeque};
+use ftsim_sim::{NodeId, PartitionId, Scenario, SimTime, TxnId};
+use std::collections::BTreeSet;
 
 /// What a restart is waiting for.
 #[derive(Debug, Default)]
 pub(super) struct Recovery {
     /// The fixed restart delay is over.
     pub delay_done: bool,
-    /// Spare requests not answered yet.
-    pub spares_wanted: usize,
+    /// Failed worker nodes whose spare (or its absence) is not known yet.
+    pub lost: Vec<NodeId>,
     /// The coordinator's node is down.
     pub master_wanted: bool,
-    /// Failed worker nodes waiting for a replacement, oldest first.
-    pub lost: VecDeque<NodeId>,
     /// Failed nodes to report restored once every task runs again.
     pub report: Vec<NodeId>,
     /// Checkpoint reads issued.
@@ -41,19 +40,15 @@ pub struct FlinkAbs {
     pub(super) cfg: Config,
     /// Records per network buffer (`buffer_size / record_bytes`, at least one).
     pub(super) buffer_records: usize,
-    pub(super) record_bytes: u64,
-    pub(super) stateless_cost: SimDuration,
-    pub(super) state_cost: SimDuration,
-    pub(super) bytes_per_key: u64,
-    pub(super) windowed: bool,
-    pub(super) transactional: bool,
-    pub(super) master: NodeId,
+    pub(super) shape: Shape,
+    pub(super) read: ReadCfg,
     pub(super) master_alive: bool,
     pub(super) sources: Vec<Source>,
     pub(super) tasks: Vec<Task>,
     pub(super) ends: Vec<u64>,
     pub(super) end_wm: Vec<SimTime>,
-    pub(super) workers: Vec<NodeId>,
+    pub(super) placement: Placement,
+    /// The job's attempt: its incarnation.
     pub(super) attempt: u32,
     pub(super) running: bool,
     pub(super) coord: Coordinator,
@@ -67,34 +62,35 @@ impl FlinkAbs {
     /// A fresh engine for `sc` with checked `params`.
     pub fn new(sc: &Scenario, cfg: &Config) -> Self {
         let cfg = cfg.clone();
-        let workers: Vec<NodeId> = sc.cluster.workers().collect();
-        let parts = sc.workload.partitions as usize;
-        let par = sc.job.parallelism as usize;
-        let sem = ftsim_sim::Semantics::new(&sc.job, sc.workload.partitions);
+        let shape = Shape::of(sc);
+        let placement = Placement::new(sc);
+        let (parts, par) = (shape.partitions as usize, shape.parallelism as usize);
+        let sem = ftsim_sim::Semantics::new(&sc.job, shape.partitions);
         let blocking = cfg.mode == Mode::Aligned;
-        let sources = crate::common::round_robin(parts as u32, &workers, 0)
+        let sources = placement
+            .round_robin(shape.partitions)
             .into_iter()
             .map(|n| Source::new(n, 0, par, cfg.credits))
             .collect();
-        let tasks = crate::common::round_robin(par as u32, &workers, 0)
+        let tasks = placement
+            .round_robin(shape.parallelism)
             .into_iter()
             .map(|n| Task::new(n, sem.new_state(), parts, blocking, 1))
             .collect();
         FlinkAbs {
-            buffer_records: (cfg.buffer_size / sc.workload.record_bytes.max(1)).max(1) as usize,
-            record_bytes: sc.workload.record_bytes,
-            stateless_cost: sc.job.stateless_cost(),
-            state_cost: sc.job.state_cost,
-            bytes_per_key: sc.job.state_bytes_per_key,
-            windowed: sc.job.kind == JobKind::WindowCount,
-            transactional: sc.job.sink == SinkMode::Transactional,
-            master: sc.cluster.master(),
+            buffer_records: (cfg.buffer_size / shape.record_bytes.max(1)).max(1) as usize,
+            read: ReadCfg {
+                max_batch: cfg.max_batch,
+                poll_interval: cfg.poll_interval,
+                cost: shape.stateless_cost,
+            },
+            shape,
             master_alive: true,
             sources,
             tasks,
             ends: Vec::new(),
             end_wm: Vec::new(),
-            workers,
+            placement,
             attempt: 0,
             running: false,
             coord: Coordinator::new(),
@@ -115,9 +111,9 @@ impl FlinkAbs {
     pub(super) fn drained(&self) -> bool {
         self.running
             && self.sources.iter().enumerate().all(|(p, s)| {
-                s.next == self.ends[p]
+                s.reader.next == self.ends[p]
                     && s.drained()
-                    && (!self.windowed || s.sent_wm.iter().all(|w| *w >= self.end_wm[p]))
+                    && (!self.shape.windowed || s.sent_wm.iter().all(|w| *w >= self.end_wm[p]))
             })
             && self.tasks.iter().all(Task::drained)
     }
@@ -139,7 +135,14 @@ impl FlinkAbs {
 impl Engine for FlinkAbs {
     type Msg = Msg;
     type Tag = Tag;
-    type Scope = ();
+    type Scope = Scope;
+
+    fn incarnation(&self, scope: Scope) -> u32 {
+        match scope {
+            Scope::Job => self.attempt,
+            Scope::Schedule => self.coord.generation,
+        }
+    }
 
     fn start(&mut self, cx: &mut Ctx<'_, Msg, Tag>) {
         self.ends = (0..cx.log.partitions()).map(|p| cx.log.len(PartitionId(p))).collect();
@@ -153,19 +156,19 @@ impl Engine for FlinkAbs {
         match ev {
             Event::Message { msg, .. } => self.on_message(msg, cx),
             Event::Timer { tag, .. } => match tag {
-                Tag::Poll { part, attempt } if attempt == self.attempt => {
-                    self.sources[part as usize].poll_armed = false;
+                Tag::Core(CoreTag::Poll { part }) => {
+                    self.sources[part as usize].reader.disarm();
                     self.poll(part, cx);
                 }
-                Tag::Flush { attempt } if attempt == self.attempt && self.running => {
+                Tag::Flush if self.running => {
                     for p in 0..self.sources.len() as u32 {
                         self.flush(p, cx);
                     }
-                    cx.set_timer(self.cfg.buffer_timeout, Tag::Flush { attempt });
+                    cx.set_timer(self.cfg.buffer_timeout, Tag::Flush);
                 }
-                Tag::Trigger { generation } if generation == self.coord.generation => self.trigger(cx, false),
-                Tag::AlignTimeout { attempt, id } if attempt == self.attempt => self.align_timeout(id, cx),
-                Tag::RestartDue { attempt } if attempt == self.attempt => {
+                Tag::Trigger => self.trigger(cx, false),
+                Tag::AlignTimeout { id } => self.align_timeout(id, cx),
+                Tag::RestartDue => {
                     if let Some(r) = self.recovery.as_mut() {
                         r.delay_done = true;
                     }
@@ -174,24 +177,19 @@ impl Engine for FlinkAbs {
                 _ => {}
             },
             Event::WorkDone { tag, .. } => match tag {
-                Tag::Read {
-                    part,
-                    attempt,
-                    from,
-                    to,
-                } if attempt == self.attempt => self.read_done(part, from, to, cx),
-                Tag::Applied { task, attempt } if attempt == self.attempt => self.applied(task, cx),
+                Tag::Core(CoreTag::Read { part, from, to }) => self.read_done(part, from, to, cx),
+                Tag::Core(CoreTag::Apply { task }) => self.applied(task, cx),
                 _ => {}
             },
             Event::StorageDone { tag, .. } => match tag {
-                Tag::Written { who, attempt, id } if attempt == self.attempt => self.written(who, id, cx),
-                Tag::Restored { attempt } if attempt == self.attempt => self.restore_read(cx),
+                Tag::Written { who, id } => self.written(who, id, cx),
+                Tag::Restored => self.restore_read(cx),
                 _ => {}
             },
             Event::NodeFailed { node } => self.on_failure(node, cx),
-            Event::SpareReady { node, .. } => self.on_spare(node, cx),
+            Event::SpareReady { failed, node } => self.on_spare(failed, node, cx),
             Event::NodeRestarted { node } => {
-                if node == self.master {
+                if node == self.shape.master {
                     self.master_alive = true;
                     if let Some(r) = self.recovery.as_mut() {
                         r.master_wanted = false;
@@ -221,29 +219,20 @@ impl FlinkAbs {
     fn on_message(&mut self, msg: Msg, cx: &mut Ctx<'_, Msg, Tag>) {
         match msg {
             Msg::Data {
-                attempt,
                 part,
                 task,
                 records,
                 wm,
-            } if attempt == self.attempt && self.running => self.on_data(part, task, records, wm, cx),
+            } if self.running => self.on_data(part, task, records, wm, cx),
             Msg::Barrier {
-                attempt,
                 part,
                 task,
                 id,
                 started,
-            } if attempt == self.attempt && self.running => self.on_barrier(part, task, id, started, cx),
-            Msg::Credit { attempt, part, task } if attempt == self.attempt && self.running => {
-                self.on_credit(part, task, cx)
-            }
-            Msg::Trigger {
-                attempt,
-                id,
-                part,
-                started,
-            } if attempt == self.attempt && self.running => self.source_snapshot(part, id, started, cx),
-            Msg::Ack { attempt, id, who } if attempt == self.attempt => self.on_ack(id, who, cx),
+            } if self.running => self.on_barrier(part, task, id, started, cx),
+            Msg::Credit { part, task } if self.running => self.on_credit(part, task, cx),
+            Msg::Trigger { id, part, started } if self.running => self.source_snapshot(part, id, started, cx),
+            Msg::Ack { id, who } => self.on_ack(id, who, cx),
             _ => {}
         }
     }
@@ -251,18 +240,9 @@ impl FlinkAbs {
     /// Sends the acknowledgement of `who` for checkpoint `id` to the coordinator.
     pub(super) fn ack(&mut self, who: Who, id: u64, cx: &mut Ctx<'_, Msg, Tag>) {
         let node = match who {
-            Who::Source(p) => self.sources[p as usize].node,
+            Who::Source(p) => self.sources[p as usize].reader.node,
             Who::Task(i) => self.tasks[i as usize].node,
         };
-        cx.send_ft(
-            node,
-            self.master,
-            64,
-            Msg::Ack {
-                attempt: self.attempt,
-                id,
-                who,
-            },
-        );
+        cx.send_ft(node, self.shape.master, 64, Msg::Ack { id, who });
     }
 }

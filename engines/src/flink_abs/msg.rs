@@ -1,7 +1,11 @@
-//! Messages between tasks and the coordinator, and the tags of timers, work and storage
-//! completions. Every one carries the job `attempt` it belongs to: after a restart, anything
-//! from an earlier attempt is ignored (Flink's execution attempts).
+//! Messages between tasks and the coordinator, the tags of timers, work and storage
+//! completions, and what has incarnations. Everything the job's tasks send or set belongs to the
+//! job's current attempt ([`Scope::Job`], Flink's execution attempts): after a restart the kernel
+//! drops whatever an earlier attempt left in flight. The coordinator's trigger timer belongs to
+//! the trigger schedule ([`Scope::Schedule`]), which is renewed whenever a new one is set.
 
+use crate::pipeline::CoreTag;
+use ftsim_sim::engine::Scoped;
 use ftsim_sim::{Record, SimTime};
 
 /// Who takes part in a checkpoint.
@@ -13,14 +17,21 @@ pub enum Who {
     Task(u32),
 }
 
+/// What has incarnations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// The job: one incarnation per attempt.
+    Job,
+    /// The coordinator's checkpoint schedule: one incarnation per trigger timer set.
+    Schedule,
+}
+
 /// Network payloads.
 #[derive(Debug)]
 pub enum Msg {
     /// A network buffer on channel `part → task`: records of the stateless chain's output, then
     /// the partition's watermark after them (an empty buffer carries only the watermark).
     Data {
-        /// Job attempt.
-        attempt: u32,
         /// Source partition (the channel's sender).
         part: u32,
         /// Stateful task (the channel's receiver).
@@ -33,8 +44,6 @@ pub enum Msg {
     /// Checkpoint barrier `id` on channel `part → task`; `started` is when the checkpoint was
     /// triggered (for the aligned-checkpoint timeout).
     Barrier {
-        /// Job attempt.
-        attempt: u32,
         /// Channel sender.
         part: u32,
         /// Channel receiver.
@@ -46,8 +55,6 @@ pub enum Msg {
     },
     /// One buffer of channel `part → task` is free again: one more credit for the sender.
     Credit {
-        /// Job attempt.
-        attempt: u32,
         /// Channel sender.
         part: u32,
         /// Channel receiver.
@@ -55,8 +62,6 @@ pub enum Msg {
     },
     /// The coordinator asks source `part` to start checkpoint `id`.
     Trigger {
-        /// Job attempt.
-        attempt: u32,
         /// Checkpoint id.
         id: u64,
         /// The source.
@@ -66,8 +71,6 @@ pub enum Msg {
     },
     /// A task's snapshot for checkpoint `id` is durable.
     Ack {
-        /// Job attempt.
-        attempt: u32,
         /// Checkpoint id.
         id: u64,
         /// The task.
@@ -78,67 +81,50 @@ pub enum Msg {
 /// Tags of timers, CPU work and storage operations.
 #[derive(Debug)]
 pub enum Tag {
-    /// Source `part` should look at its partition again.
-    Poll {
-        /// Source.
-        part: u32,
-        /// Job attempt.
-        attempt: u32,
-    },
+    /// A source's poll timer and read (the pipelined core's); a task's apply work.
+    Core(CoreTag),
     /// Periodic flush of partly filled buffers (the output flusher), for every source.
-    Flush {
-        /// Job attempt.
-        attempt: u32,
-    },
-    /// Source `part` ran the stateless chain over offsets `from..to`.
-    Read {
-        /// Source.
-        part: u32,
-        /// Job attempt.
-        attempt: u32,
-        /// First offset.
-        from: u64,
-        /// End offset.
-        to: u64,
-    },
-    /// Stateful task `task` applied the buffer it was working on.
-    Applied {
-        /// Task.
-        task: u32,
-        /// Job attempt.
-        attempt: u32,
-    },
+    Flush,
     /// A snapshot write (state or channel state) of checkpoint `id` finished.
     Written {
         /// Writer.
         who: Who,
-        /// Job attempt.
-        attempt: u32,
         /// Checkpoint id.
         id: u64,
     },
-    /// Time to trigger the next checkpoint (`generation` guards against stale timers).
-    Trigger {
-        /// Scheduler generation.
-        generation: u64,
-    },
+    /// Time to trigger the next checkpoint.
+    Trigger,
     /// Checkpoint `id` has been running for `aligned_timeout`: switch it to unaligned.
     AlignTimeout {
-        /// Job attempt.
-        attempt: u32,
         /// Checkpoint id.
         id: u64,
     },
     /// The fixed restart delay after a failure is over.
-    RestartDue {
-        /// Job attempt.
-        attempt: u32,
-    },
+    RestartDue,
     /// A write nobody waits for.
     Unawaited,
     /// A task read its part of the checkpoint it restores from.
-    Restored {
-        /// Job attempt.
-        attempt: u32,
-    },
+    Restored,
+}
+
+impl From<CoreTag> for Tag {
+    fn from(t: CoreTag) -> Self {
+        Tag::Core(t)
+    }
+}
+
+impl Scoped<Scope> for Msg {
+    fn scope(&self) -> Option<Scope> {
+        Some(Scope::Job)
+    }
+}
+
+impl Scoped<Scope> for Tag {
+    fn scope(&self) -> Option<Scope> {
+        match self {
+            Tag::Trigger => Some(Scope::Schedule),
+            Tag::Unawaited => None,
+            _ => Some(Scope::Job),
+        }
+    }
 }

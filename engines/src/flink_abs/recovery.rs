@@ -20,9 +20,9 @@ use ftsim_sim::{NodeId, PartitionId};
 impl FlinkAbs {
     /// The failure detector reports `node` dead.
     pub(super) fn on_failure(&mut self, node: NodeId, cx: &mut Ctx<'_, Msg, Tag>) {
-        if node != self.master {
-            self.workers.retain(|w| *w != node);
-            let hosts = self.sources.iter().any(|s| s.node == node) || self.tasks.iter().any(|t| t.node == node);
+        if node != self.shape.master {
+            self.placement.lose(node);
+            let hosts = self.sources.iter().any(|s| s.reader.node == node) || self.tasks.iter().any(|t| t.node == node);
             if !hosts {
                 // An idle TaskManager: nothing to restart.
                 cx.restored(node);
@@ -31,7 +31,7 @@ impl FlinkAbs {
         }
         let r = self.recovery.get_or_insert_with(Recovery::default);
         r.report.push(node);
-        if node == self.master {
+        if node == self.shape.master {
             self.master_alive = false;
             r.master_wanted = true;
             cx.restart_node(node);
@@ -41,8 +41,7 @@ impl FlinkAbs {
                 "a standby coordinator takes over; the job restarts",
             );
         } else {
-            r.lost.push_back(node);
-            r.spares_wanted += 1;
+            r.lost.push(node);
             cx.request_spare(node);
         }
         self.cancel_job(cx);
@@ -54,8 +53,8 @@ impl FlinkAbs {
         self.running = false;
         self.final_id = None;
         for s in &mut self.sources {
-            if let Some(w) = s.work.take() {
-                cx.cancel(s.node, w);
+            if let Some(w) = s.reader.work.take() {
+                cx.cancel(s.reader.node, w);
             }
         }
         for t in &mut self.tasks {
@@ -67,7 +66,7 @@ impl FlinkAbs {
             t.align.reset();
         }
         if let Some(id) = self.coord.abort() {
-            cx.log_event("checkpoint-aborted", Some(self.master), format!("id {id}"));
+            cx.log_event("checkpoint-aborted", Some(self.shape.master), format!("id {id}"));
         }
         for (n, task) in std::mem::take(&mut self.open_txns) {
             cx.abort(Self::txn(n, task));
@@ -94,41 +93,25 @@ impl FlinkAbs {
                 self.attempt, self.cfg.restart_delay
             ),
         );
-        cx.set_timer(self.cfg.restart_delay, Tag::RestartDue { attempt: self.attempt });
+        cx.set_timer(self.cfg.restart_delay, Tag::RestartDue);
     }
 
-    /// A spare is ready (or none is left): it takes the tasks of the oldest failed node.
-    pub(super) fn on_spare(&mut self, node: Option<NodeId>, cx: &mut Ctx<'_, Msg, Tag>) {
+    /// The spare asked for `failed` is ready (or none is left): it takes that node's tasks (or the
+    /// survivors do, round-robin).
+    pub(super) fn on_spare(&mut self, failed: NodeId, node: Option<NodeId>, cx: &mut Ctx<'_, Msg, Tag>) {
         let Some(r) = self.recovery.as_mut() else {
             return;
         };
-        r.spares_wanted = r.spares_wanted.saturating_sub(1);
-        let Some(failed) = r.lost.pop_front() else {
+        let Some(i) = r.lost.iter().position(|n| *n == failed) else {
             return;
         };
-        let survivors = self.workers.clone();
-        let mut k = 0usize;
-        let mut pick = || match node {
-            Some(n) => Some(n),
-            None if survivors.is_empty() => None,
-            None => {
-                k += 1;
-                Some(survivors[(k - 1) % survivors.len()])
-            }
-        };
-        for s in self.sources.iter_mut().filter(|s| s.node == failed) {
-            if let Some(n) = pick() {
-                s.node = n;
-            }
-        }
-        for t in self.tasks.iter_mut().filter(|t| t.node == failed) {
-            if let Some(n) = pick() {
-                t.node = n;
-            }
-        }
-        if let Some(n) = node {
-            self.workers.push(n);
-        }
+        r.lost.remove(i);
+        let homes = self
+            .sources
+            .iter_mut()
+            .map(|s| &mut s.reader.node)
+            .chain(self.tasks.iter_mut().map(|t| &mut t.node));
+        self.placement.relocate(failed, node, homes);
         self.try_deploy(cx);
     }
 
@@ -138,31 +121,30 @@ impl FlinkAbs {
         let Some(r) = self.recovery.as_mut() else {
             return;
         };
-        if !r.delay_done || r.spares_wanted > 0 || r.master_wanted || r.deployed || self.workers.is_empty() {
+        if !r.delay_done || !r.lost.is_empty() || r.master_wanted || r.deployed || self.placement.workers().is_empty() {
             return;
         }
         r.deployed = true;
         r.reads_left = self.sources.len() + self.tasks.len();
-        let attempt = self.attempt;
         cx.log_event(
             "redeploy",
             None,
-            format!("attempt {attempt}: tasks read the checkpoint"),
+            format!("attempt {}: tasks read the checkpoint", self.attempt),
         );
         for s in &self.sources {
-            cx.storage_read(s.node, 16, Tag::Restored { attempt });
+            cx.storage_read(s.reader.node, 16, Tag::Restored);
         }
         let cp = self.coord.completed.as_ref();
         for (i, t) in self.tasks.iter().enumerate() {
             let bytes = cp.map_or(0, |c| {
-                let state = c.states.get(i).map_or(0, |s| s.size_bytes(self.bytes_per_key));
+                let state = c.states.get(i).map_or(0, |s| s.size_bytes(self.shape.bytes_per_key));
                 let kept: u64 = c.inflight[i]
                     .iter()
-                    .map(|(_, r, _)| 16 + r.len() as u64 * self.record_bytes)
+                    .map(|(_, r, _)| 16 + r.len() as u64 * self.shape.record_bytes)
                     .sum();
                 state + kept
             });
-            cx.storage_read(t.node, bytes, Tag::Restored { attempt });
+            cx.storage_read(t.node, bytes, Tag::Restored);
         }
     }
 
@@ -184,7 +166,7 @@ impl FlinkAbs {
         let blocking = self.cfg.mode == super::config::Mode::Aligned;
         for (p, s) in self.sources.iter_mut().enumerate() {
             let offset = cp.as_ref().map_or(0, |c| c.offsets.get(p).copied().unwrap_or(0));
-            *s = Source::new(s.node, offset, par, self.cfg.credits);
+            *s = Source::new(s.reader.node, offset, par, self.cfg.credits);
             cx.progress(PartitionId(p as u32), offset);
         }
         let next_id = self.coord.next_id;
@@ -221,13 +203,8 @@ impl FlinkAbs {
             );
         }
         self.coord.generation += 1;
-        cx.set_timer(
-            self.cfg.checkpoint_interval,
-            Tag::Trigger {
-                generation: self.coord.generation,
-            },
-        );
-        cx.set_timer(self.cfg.buffer_timeout, Tag::Flush { attempt: self.attempt });
+        cx.set_timer(self.cfg.checkpoint_interval, Tag::Trigger);
+        cx.set_timer(self.cfg.buffer_timeout, Tag::Flush);
         for p in 0..parts as u32 {
             self.poll(p, cx);
         }

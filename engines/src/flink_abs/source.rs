@@ -1,12 +1,13 @@
-//! A source task: reads its partition of the log, runs the stateless chain, and writes the
-//! output into one network buffer per downstream channel.
+//! A source task: reads its partition of the log (the pipelined core's [`SourceReader`]), runs
+//! the stateless chain, and writes the output into one network buffer per downstream channel.
 //!
-//! Invariants: every record of the partition below `next` is in a current buffer, in an output
+//! Invariants: every record of the partition below `reader.next` is in a current buffer, in an output
 //! queue, or already sent; an output queue holds, in channel order, full or flushed buffers
 //! waiting for credit and barriers waiting behind them; `credit[ch]` is how many buffers the
 //! receiver of channel `ch` can still take.
 
-use ftsim_sim::{NodeId, Record, SimTime, WorkId};
+use crate::pipeline::SourceReader;
+use ftsim_sim::{NodeId, Record, SimTime};
 use std::collections::VecDeque;
 
 /// An element of an output queue.
@@ -21,17 +22,11 @@ pub enum Out {
 /// A source task.
 #[derive(Debug)]
 pub struct Source {
-    /// Where it runs.
-    pub node: NodeId,
-    /// First offset not yet read.
-    pub next: u64,
-    /// The stateless chain is running over a batch.
-    pub work: Option<WorkId>,
+    /// Where it runs and how far it has read.
+    pub reader: SourceReader,
     /// A checkpoint trigger that came while a batch was being read: taken once it is done
     /// (a task handles a trigger between the units of work of its mailbox).
     pub deferred: Option<(u64, SimTime)>,
-    /// A poll timer is set.
-    pub poll_armed: bool,
     /// Partly filled buffer per channel.
     pub bufs: Vec<Vec<Record>>,
     /// Output queue per channel.
@@ -46,11 +41,8 @@ impl Source {
     /// A source on `node` at offset `next` with `channels` outputs and `credits` each.
     pub fn new(node: NodeId, next: u64, channels: usize, credits: u32) -> Source {
         Source {
-            node,
-            next,
-            work: None,
+            reader: SourceReader::new(node, next),
             deferred: None,
-            poll_armed: false,
             bufs: vec![Vec::new(); channels],
             out: vec![VecDeque::new(); channels],
             credit: vec![credits; channels],
@@ -78,7 +70,7 @@ impl Source {
 
     /// Whether nothing read is left to send (barriers aside).
     pub fn drained(&self) -> bool {
-        self.work.is_none()
+        self.reader.work.is_none()
             && self.bufs.iter().all(Vec::is_empty)
             && self.out.iter().all(|q| q.iter().all(|o| matches!(o, Out::Barrier(..))))
     }

@@ -65,6 +65,15 @@ pub fn apply_batch(
     out
 }
 
+/// Splits `records` (filter applied) into one list per stateful task, keeping log order.
+fn by_task(sem: &Semantics, records: &[Record]) -> Vec<Vec<Record>> {
+    let mut out: Vec<Vec<Record>> = (0..sem.parallelism).map(|_| Vec::new()).collect();
+    for r in records.iter().filter(|r| sem.keeps(r)) {
+        out[sem.task_of(u64::from(r.key)) as usize].push(*r);
+    }
+    out
+}
+
 /// The dataflow's state: every task, where it runs, and how far each partition is read.
 #[derive(Debug)]
 pub struct Core {
@@ -140,7 +149,7 @@ impl Core {
     pub fn ship<PM, T>(&mut self, p: u32, from: u64, to: u64, cx: &mut Ctx<'_, Msg<PM>, T>) {
         let part = PartitionId(p);
         let wm = cx.log.watermark_at(part, to);
-        let groups = crate::common::partition_by_task(cx.sem, cx.log.slice(part, from, to));
+        let groups = by_task(cx.sem, cx.log.slice(part, from, to));
         let node = self.sources[p as usize].reader.node;
         for (i, records) in groups.into_iter().enumerate() {
             let task = &mut self.tasks[i];
