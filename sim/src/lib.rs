@@ -5,7 +5,7 @@
 //! Determinism: time is integer nanoseconds ([`time::SimTime`]); events are totally ordered by
 //! `(time, sequence)`; every random draw comes from a ChaCha stream named per subsystem
 //! ([`rng::stream`]); no decision iterates over a randomly-seeded hash map. Same scenario and
-//! seed, same bytes out.
+//! seed, same bytes out. The design these modules implement is in `sim/README.md`.
 #![deny(missing_docs)]
 
 pub mod cluster;

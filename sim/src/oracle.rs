@@ -1,9 +1,9 @@
 //! The oracle: the job evaluated sequentially and failure-free over the whole log, and the check
 //! of a run's visible sink output against it.
 //!
-//! The check works on output values, as DESIGN.md describes: for a running count the right
-//! output of a key seen n times is the values 1..n once each; for a window count, one value per
-//! (window, key). Classification of what the sink shows, per expected output:
+//! The check works on output values (sim/README.md, "The oracle and the verdict"): for a running
+//! count the right output of a key seen n times is the values 1..n once each; for a window count,
+//! one value per (window, key). Classification of what the sink shows, per expected output:
 //! - missing, or shown only with a smaller value than expected (records dropped): **lost**;
 //! - shown k > 1 times with the right value: k − 1 **duplicated**;
 //! - a value no correct execution emits (an id not expected, such as a running count past n, or
