@@ -173,6 +173,55 @@ fn an_unknown_engine_or_engine_parameter_is_refused() {
 }
 
 #[test]
+fn a_misspelled_mistyped_or_out_of_range_engine_parameter_is_refused_with_the_field_named() {
+    let run = |set: &str, needles: &[&str]| {
+        refused(GOOD, &["--engine", "flink-abs", "--set", set], needles);
+    };
+    run(
+        "engines.flink-abs.checkpoint_intervl=5s",
+        &[
+            "engines.flink-abs.checkpoint_intervl",
+            "unknown parameter",
+            "checkpoint_interval",
+        ],
+    );
+    run(
+        "engines.flink-abs.checkpoint_interval=5",
+        &["engines.flink-abs.checkpoint_interval", "duration"],
+    );
+    run(
+        "engines.flink-abs.checkpoint_interval=5ms",
+        &["engines.flink-abs.checkpoint_interval", "at least 10ms"],
+    );
+    run(
+        "engines.flink-abs.mode=alined",
+        &["engines.flink-abs.mode", "\"unaligned\""],
+    );
+    run(
+        "engines.flink-abs.credits=0",
+        &["engines.flink-abs.credits", "out of range"],
+    );
+    run(
+        "engines.flink-abs.credits=-2",
+        &["engines.flink-abs.credits", "whole number"],
+    );
+}
+
+#[test]
+fn an_engine_named_twice_is_refused() {
+    refused(
+        GOOD,
+        &["--engine", "none", "--engine", "none"],
+        &["--engine none", "twice"],
+    );
+    refused(
+        GOOD,
+        &["--set", "run.engines=[\"dstream\", \"dstream\"]"],
+        &["run.engines[1]", "twice"],
+    );
+}
+
+#[test]
 fn a_missing_required_field_is_refused() {
     refused(
         &GOOD.replace("kind = \"running-count\"", ""),

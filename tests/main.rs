@@ -6,6 +6,7 @@ mod bad_input;
 mod cli;
 mod determinism;
 mod dstream;
+mod engine_kit;
 mod flink_abs;
 mod kernel_order;
 mod none_engine;
