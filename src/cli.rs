@@ -84,7 +84,7 @@ where
         }
     };
     match dispatch(cli, registry) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(e) => {
             let user =
                 e.downcast_ref::<UserError>().is_some() || e.downcast_ref::<ftsim_sim::ScenarioError>().is_some();
@@ -111,7 +111,13 @@ fn load(
     Ok(Scenario::load(path, &over, registry)?)
 }
 
-fn dispatch(cli: Cli, registry: &Registry) -> Result<()> {
+/// Exit status of a run in which an engine broke its promise.
+pub const EXIT_BROKEN: u8 = 1;
+/// Exit status of a run in which every promise was kept but an engine did not finish.
+pub const EXIT_UNFINISHED: u8 = 3;
+
+/// Runs the command; returns the exit status.
+fn dispatch(cli: Cli, registry: &Registry) -> Result<u8> {
     match cli.command {
         Command::Run {
             scenario,
@@ -135,7 +141,7 @@ fn dispatch(cli: Cli, registry: &Registry) -> Result<()> {
             output::write_all(&out, &sc, &results)?;
             print!("{}", output::console::summary_table(&sc, &results));
             println!("wrote {}", out.display());
-            Ok(())
+            Ok(run_status(&results))
         }
         Command::Validate { scenario, sets } => {
             let sc = load(registry, &scenario, &sets, None, &[])?;
@@ -150,11 +156,29 @@ fn dispatch(cli: Cli, registry: &Registry) -> Result<()> {
                 sc.faults.len(),
                 sc.run.engines.join(", ")
             );
-            Ok(())
+            Ok(0)
         }
         Command::Engines => {
             print!("{}", output::console::engines_listing(registry));
-            Ok(())
+            Ok(0)
         }
+    }
+}
+
+/// 0 when every engine finished and kept its promise; [`EXIT_BROKEN`] when one broke it;
+/// otherwise [`EXIT_UNFINISHED`] when one did not finish.
+fn run_status(results: &[runner::EngineResult]) -> u8 {
+    let reports = || results.iter().map(|r| &r.report);
+    if let Some(r) = reports().find(|r| !r.promise_kept) {
+        eprintln!(
+            "error: {} broke its promise ({}): verdict {}",
+            r.engine, r.promised, r.verdict
+        );
+        EXIT_BROKEN
+    } else if let Some(r) = reports().find(|r| r.unfinished.is_some()) {
+        eprintln!("warning: {} did not finish within run.drain", r.engine);
+        EXIT_UNFINISHED
+    } else {
+        0
     }
 }

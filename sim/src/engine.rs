@@ -364,6 +364,11 @@ pub trait Engine {
     fn finished(&self) -> bool {
         false
     }
+    /// What the engine was still waiting for when the run stopped unfinished (for reports): a
+    /// correct engine that cannot finish says why, e.g. that no node is left to run on.
+    fn pending(&self) -> String {
+        "work was still pending when the drain limit (run.drain) was reached".into()
+    }
     /// Extra tables for the output directory.
     fn tables(&self) -> Vec<Table> {
         Vec::new()

@@ -16,7 +16,7 @@ use crate::job::Semantics;
 use crate::metrics::Sink;
 use crate::outcome::{EventRow, FailureRecord, RunOutput, RunStats};
 use crate::queue::EventQueue;
-use crate::rng::stream;
+use crate::rng::{mix64, stream};
 use crate::scenario::{Fault, Scenario};
 use crate::time::SimTime;
 use crate::workload::SourceLog;
@@ -132,6 +132,9 @@ impl<'a, M, T> Kernel<'a, M, T> {
             if time > limit {
                 break;
             }
+            if time < self.now {
+                self.breach(&format!("time went back from {} to {time}", self.now));
+            }
             self.now = time;
             self.stats.sim_events += 1;
             if self.stats.sim_events % 65_536 == 0 {
@@ -139,6 +142,7 @@ impl<'a, M, T> Kernel<'a, M, T> {
             }
             if let Some((e, inc)) = self.physics(ev) {
                 if current(engine, &e, inc) {
+                    self.witness(&e);
                     self.dispatch(engine, Some(e));
                 } else {
                     self.stats.stale_dropped += 1;
@@ -228,6 +232,41 @@ impl<'a, M, T> Kernel<'a, M, T> {
                 self.queue.push(t + self.sc.run.bucket, Internal::Sample(b + 1));
                 None
             }
+        }
+    }
+
+    /// Checks that an event about to be handled concerns a live node, and folds it into the
+    /// trace hash (time, kind, node): two runs of the same scenario handle the same events.
+    fn witness(&mut self, e: &Event<M, T>) {
+        let (kind, node) = match e {
+            Event::Message { to, .. } => (1, Some(*to)),
+            Event::Timer { id, .. } => (2 + (id.0 << 8), None),
+            Event::WorkDone { node, .. } => (3, Some(*node)),
+            Event::StorageDone { node, .. } => (4, Some(*node)),
+            Event::NodeFailed { node } => (5, Some(*node)),
+            Event::SpareReady { node, .. } => (6, *node),
+            Event::NodeRestarted { node } => (7, Some(*node)),
+            Event::InputEnded => (8, None),
+        };
+        let live_node_event = !matches!(e, Event::NodeFailed { .. });
+        if let Some(n) = node
+            && live_node_event
+            && !self.cluster.is_alive(n)
+        {
+            self.breach(&format!(
+                "an event of kind {} was handled for node {n}, which is dead",
+                kind & 0xff
+            ));
+        }
+        let h = &mut self.stats.trace_hash;
+        for x in [self.now.0, kind, node.map_or(u64::MAX, |n| u64::from(n.0))] {
+            *h = mix64(*h ^ x);
+        }
+    }
+
+    fn breach(&mut self, what: &str) {
+        if self.stats.breaches.len() < 16 {
+            self.stats.breaches.push(format!("{}: {what}", self.now));
         }
     }
 
@@ -442,6 +481,9 @@ impl<'a, M, T> Kernel<'a, M, T> {
         self.stats.end = self.now;
         self.stats.node_seconds = self.cluster.node_seconds(self.now);
         self.stats.finished = engine.finished();
+        if !self.stats.finished {
+            self.stats.unfinished = Some(engine.pending());
+        }
         let end_bucket = (self.now.0.saturating_sub(1) / self.sc.run.bucket.as_nanos()) as usize;
         self.sink.bucket_at(end_bucket);
         self.stats.uncommitted = self.sink.pending_outputs() as u64;

@@ -45,7 +45,7 @@ impl Guarantee {
             Guarantee::ExactlyOnce => "exactly-once",
         }
     }
-    /// Whether an observed verdict keeps this promise.
+    /// Whether a finished run with this verdict keeps the promise.
     pub fn kept_by(self, verdict: Verdict) -> bool {
         match self {
             Guarantee::None => true,
@@ -54,6 +54,20 @@ impl Guarantee {
                 matches!(verdict, Verdict::ExactlyOnce | Verdict::AtLeastOnce)
             }
             Guarantee::ExactlyOnce => verdict == Verdict::ExactlyOnce,
+        }
+    }
+    /// Whether this promise allows an output to be repeated or a record counted twice.
+    pub fn allows_repeats(self) -> bool {
+        matches!(self, Guarantee::None | Guarantee::AtLeastOnce)
+    }
+    /// Whether the outcome `check` of a run keeps this promise: a finished run by its verdict; a
+    /// run that did not finish only by what it repeated (nothing it showed may be a repeat the
+    /// promise forbids; what is missing may still be on its way).
+    pub fn kept(self, check: &Check, finished: bool) -> bool {
+        if finished {
+            self.kept_by(check.verdict)
+        } else {
+            self.allows_repeats() || check.duplicated + check.wrong == 0
         }
     }
 }
@@ -75,6 +89,9 @@ pub enum Verdict {
     AtMostOnce,
     /// Wrong values, or losses and repeats together.
     Violated,
+    /// The run stopped at the drain limit with work pending: what is missing may only be late,
+    /// so losses say nothing (repeats still do).
+    NotFinished,
 }
 
 impl Verdict {
@@ -85,6 +102,7 @@ impl Verdict {
             Verdict::AtLeastOnce => "at-least-once",
             Verdict::AtMostOnce => "at-most-once",
             Verdict::Violated => "violated",
+            Verdict::NotFinished => "not-finished",
         }
     }
 }

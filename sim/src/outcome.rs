@@ -44,12 +44,20 @@ pub struct RunStats {
     /// Events the kernel dropped because they were issued under an older incarnation of their
     /// scope (see [`crate::engine::Engine::incarnation`]).
     pub stale_dropped: u64,
+    /// A hash of every event handled (its time, kind and node), in order: two runs of the same
+    /// scenario and seed have the same, whatever the thread they ran on.
+    pub trace_hash: u64,
+    /// Kernel invariants found broken (time going back, an event handled for a dead node), at
+    /// most 16; empty in every correct run.
+    pub breaches: Vec<String>,
     /// Node-seconds of active nodes.
     pub node_seconds: f64,
     /// When the run stopped.
     pub end: SimTime,
     /// Whether the engine reported it had finished (false: stopped by the drain limit).
     pub finished: bool,
+    /// Why the engine had not finished when the run stopped (its own words).
+    pub unfinished: Option<String>,
     /// Outputs left in uncommitted transactions at the end.
     pub uncommitted: u64,
 }

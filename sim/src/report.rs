@@ -7,7 +7,7 @@
 //! (window jobs emit only when windows close).
 
 use crate::metrics::Sink;
-use crate::oracle::{Check, Expected, Guarantee, check};
+use crate::oracle::{Check, Expected, Guarantee, Verdict, check};
 use crate::outcome::{EventRow, FailureRecord, RunOutput, RunStats, Table};
 use crate::scenario::Scenario;
 use crate::time::{SimDuration, SimTime};
@@ -37,8 +37,14 @@ pub struct RunReport {
     pub engine: String,
     /// What the engine promises for this job and sink.
     pub promised: Guarantee,
-    /// The oracle check.
+    /// The oracle check of the visible output.
     pub check: Check,
+    /// The run's verdict: the check's, or `not-finished` if the run stopped at the drain limit.
+    pub verdict: Verdict,
+    /// Whether the promise was kept (see [`Guarantee::kept`]).
+    pub promise_kept: bool,
+    /// Why the run did not finish, if it did not.
+    pub unfinished: Option<String>,
     /// Records in the input log.
     pub records_in: u64,
     /// Outputs made visible at the sink (repeats and overwrites included).
@@ -130,9 +136,13 @@ impl RunReport {
             })
             .map(|(_, b)| b.outputs)
             .sum();
+        let finished = stats.finished;
         RunReport {
             engine: engine.to_string(),
             promised,
+            verdict: if finished { check.verdict } else { Verdict::NotFinished },
+            promise_kept: promised.kept(&check, finished),
+            unfinished: stats.unfinished.clone(),
             check,
             records_in,
             records_out: sink.buckets.iter().map(|b| b.outputs).sum(),

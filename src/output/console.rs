@@ -44,17 +44,17 @@ pub fn summary_table(sc: &Scenario, results: &[EngineResult]) -> String {
         let r = &r.report;
         let f = r.first_failure;
         let secs = |d: Option<ftsim_sim::SimDuration>| d.map_or("-".into(), |d| format!("{:.2}", d.as_secs_f64()));
-        let flag = if r.promised.kept_by(r.check.verdict) {
-            ""
-        } else {
-            " (BROKEN)"
+        let flag = match (&r.unfinished, r.promise_kept) {
+            (_, false) => " (BROKEN)".to_string(),
+            (Some(why), true) => format!(" (DID NOT FINISH: {why})"),
+            (None, true) => String::new(),
         };
         let _ = writeln!(
             s,
             "{:<22} {:>13} {:>13} {:>9} {:>6} {:>6} {:>10.0} {:>9} {:>9} {:>9} {:>9} {:>9}{}",
             r.engine,
             r.promised.name(),
-            r.check.verdict.name(),
+            r.verdict.name(),
             r.check.lost,
             r.check.duplicated,
             r.check.wrong,
