@@ -52,7 +52,7 @@ impl FlinkAbs {
             cx.send_ft(self.shape.master, s.reader.node, 64, msg);
         }
         if self.cfg.mode == Mode::Aligned && self.cfg.aligned_timeout > ftsim_sim::SimDuration::ZERO {
-            cx.set_timer(self.cfg.aligned_timeout, Tag::AlignTimeout { id });
+            cx.set_node_timer(self.shape.master, self.cfg.aligned_timeout, Tag::AlignTimeout { id });
         }
     }
 
@@ -65,7 +65,7 @@ impl FlinkAbs {
             .last_start
             .map_or(cx.now(), |s| s + self.cfg.checkpoint_interval);
         let at = after_start.max(cx.now() + self.cfg.min_pause);
-        cx.set_timer_at(at, Tag::Trigger);
+        cx.set_node_timer_at(self.shape.master, at, Tag::Trigger);
     }
 
     /// Source `p` takes its part of checkpoint `id`.

@@ -203,7 +203,7 @@ impl FlinkAbs {
             );
         }
         self.coord.generation += 1;
-        cx.set_timer(self.cfg.checkpoint_interval, Tag::Trigger);
+        cx.set_node_timer(self.shape.master, self.cfg.checkpoint_interval, Tag::Trigger);
         cx.set_timer(self.cfg.buffer_timeout, Tag::Flush);
         for p in 0..parts as u32 {
             self.poll(p, cx);
