@@ -25,6 +25,8 @@ pub(super) struct Recovery {
     pub delay_done: bool,
     /// Failed worker nodes whose spare (or its absence) is not known yet.
     pub lost: Vec<NodeId>,
+    /// Failed worker nodes whose tasks found no home: they wait for a worker to come back.
+    pub homeless: Vec<NodeId>,
     /// The coordinator's node is down.
     pub master_wanted: bool,
     /// Failed nodes to report restored once every task runs again.
@@ -188,15 +190,14 @@ impl Engine for FlinkAbs {
             },
             Event::NodeFailed { node } => self.on_failure(node, cx),
             Event::SpareReady { failed, node } => self.on_spare(failed, node, cx),
-            Event::NodeRestarted { node } => {
-                if node == self.shape.master {
-                    self.master_alive = true;
-                    if let Some(r) = self.recovery.as_mut() {
-                        r.master_wanted = false;
-                    }
-                    self.try_deploy(cx);
+            Event::NodeRestarted { node } if node == self.shape.master => {
+                self.master_alive = true;
+                if let Some(r) = self.recovery.as_mut() {
+                    r.master_wanted = false;
                 }
+                self.try_deploy(cx);
             }
+            Event::NodeRestarted { node } => self.on_worker_back(node, cx),
             Event::InputEnded => self.input_ended = true,
         }
         self.maybe_final(cx);
@@ -208,6 +209,17 @@ impl Engine for FlinkAbs {
                 .final_id
                 .is_some_and(|f| self.coord.completed.as_ref().is_some_and(|c| c.id >= f))
             && self.drained()
+    }
+
+    fn pending(&self) -> String {
+        match &self.recovery {
+            Some(r) if !r.homeless.is_empty() => {
+                format!("the tasks of failed node {} had no node to run on", r.homeless[0])
+            }
+            Some(r) if r.master_wanted => "the job waited for its coordinator to come back".into(),
+            Some(_) => "the job was still restarting".into(),
+            None => "work was still pending when the drain limit (run.drain) was reached".into(),
+        }
     }
 
     fn tables(&self) -> Vec<Table> {

@@ -21,6 +21,8 @@ impl FlinkAbs {
     /// The failure detector reports `node` dead.
     pub(super) fn on_failure(&mut self, node: NodeId, cx: &mut Ctx<'_, Msg, Tag>) {
         if node != self.shape.master {
+            // The cluster manager restarts a failed worker; it joins again once it is back.
+            cx.restart_node(node);
             self.placement.lose(node);
             let hosts = self.sources.iter().any(|s| s.reader.node == node) || self.tasks.iter().any(|t| t.node == node);
             if !hosts {
@@ -106,12 +108,33 @@ impl FlinkAbs {
             return;
         };
         r.lost.remove(i);
+        self.rehome(failed, node, cx);
+        self.try_deploy(cx);
+    }
+
+    /// Moves the tasks of `failed` to `spare` or the survivors; with neither, they wait for a
+    /// worker to come back.
+    fn rehome(&mut self, failed: NodeId, spare: Option<NodeId>, cx: &mut Ctx<'_, Msg, Tag>) {
         let homes = self
             .sources
             .iter_mut()
             .map(|s| &mut s.reader.node)
             .chain(self.tasks.iter_mut().map(|t| &mut t.node));
-        self.placement.relocate(failed, node, homes);
+        if !self.placement.relocate(failed, spare, homes)
+            && let Some(r) = self.recovery.as_mut()
+        {
+            r.homeless.push(failed);
+            cx.log_event("no-capacity", Some(failed), "its tasks wait for a worker to come back");
+        }
+    }
+
+    /// A failed worker is back: it joins the workers and takes the tasks that had no home.
+    pub(super) fn on_worker_back(&mut self, node: NodeId, cx: &mut Ctx<'_, Msg, Tag>) {
+        self.placement.join(node);
+        let homeless = self.recovery.as_mut().map(|r| std::mem::take(&mut r.homeless));
+        for failed in homeless.unwrap_or_default() {
+            self.rehome(failed, None, cx);
+        }
         self.try_deploy(cx);
     }
 
@@ -121,7 +144,13 @@ impl FlinkAbs {
         let Some(r) = self.recovery.as_mut() else {
             return;
         };
-        if !r.delay_done || !r.lost.is_empty() || r.master_wanted || r.deployed || self.placement.workers().is_empty() {
+        if !r.delay_done
+            || !r.lost.is_empty()
+            || !r.homeless.is_empty()
+            || r.master_wanted
+            || r.deployed
+            || self.placement.workers().is_empty()
+        {
             return;
         }
         r.deployed = true;

@@ -68,8 +68,11 @@ pub struct Pipeline<P> {
     pub core: Core,
     /// The scheme.
     pub policy: P,
-    /// Failed nodes whose tasks wait for a new home.
+    /// Failed nodes whose tasks wait for the answer to their spare request.
     awaiting: Vec<NodeId>,
+    /// Failed nodes whose tasks found no home (no spare, no survivor): they go to the first
+    /// worker that comes back.
+    homeless: Vec<NodeId>,
 }
 
 impl<P: Policy> Pipeline<P> {
@@ -79,10 +82,16 @@ impl<P: Policy> Pipeline<P> {
             core: Core::new(sc, read, wm_interval),
             policy,
             awaiting: Vec::new(),
+            homeless: Vec::new(),
         }
     }
 
+    /// A node failed: its tasks are lost and wait for a spare; the cluster manager restarts a
+    /// failed worker, which joins again once it is back.
     fn on_failure(&mut self, node: NodeId, cx: &mut PCtx<'_, P>) {
+        if node != self.core.shape.master {
+            cx.restart_node(node);
+        }
         if self.core.lose(node, cx.sem) {
             self.awaiting.push(node);
             cx.log_event("redeploy-requested", Some(node), P::REDEPLOY);
@@ -92,9 +101,12 @@ impl<P: Policy> Pipeline<P> {
         }
     }
 
-    /// The tasks of `failed` run again on `spare` or the survivors.
+    /// The tasks of `failed` run again on `spare` or the survivors; with neither, they wait for
+    /// a worker to come back.
     fn place(&mut self, failed: NodeId, spare: Option<NodeId>, cx: &mut PCtx<'_, P>) {
         let Some(moved) = self.core.place(failed, spare) else {
+            self.homeless.push(failed);
+            cx.log_event("no-capacity", Some(failed), "lost tasks wait for a worker to come back");
             return;
         };
         for &p in &moved {
@@ -191,18 +203,36 @@ impl<P: Policy> Engine for Pipeline<P> {
                     self.place(failed, node, cx);
                 }
             }
+            Event::NodeRestarted { node } => {
+                self.core.placement.join(node);
+                for failed in std::mem::take(&mut self.homeless) {
+                    self.place(failed, None, cx);
+                }
+            }
             Event::InputEnded => {
                 self.core.input_ended = true;
                 if self.core.shape.windowed {
                     self.core.send_watermarks(cx);
                 }
             }
-            Event::Timer { .. } | Event::WorkDone { .. } | Event::StorageDone { .. } | Event::NodeRestarted { .. } => {}
+            Event::Timer { .. } | Event::WorkDone { .. } | Event::StorageDone { .. } => {}
         }
     }
 
     fn finished(&self) -> bool {
-        self.core.input_ended && self.awaiting.is_empty() && self.core.drained() && self.policy.drained(&self.core)
+        self.core.input_ended
+            && self.awaiting.is_empty()
+            && self.homeless.is_empty()
+            && self.core.drained()
+            && self.policy.drained(&self.core)
+    }
+
+    fn pending(&self) -> String {
+        if let Some(n) = self.homeless.first().or(self.awaiting.first()) {
+            format!("the tasks of failed node {n} had no node to run on")
+        } else {
+            "work was still pending when the drain limit (run.drain) was reached".into()
+        }
     }
 
     fn tables(&self) -> Vec<Table> {

@@ -1,5 +1,6 @@
 //! Where tasks run: round-robin over the workers at the start, and after a failure on the spare
-//! that replaces the failed node or, with none left, round-robin over the survivors.
+//! that replaces the failed node or, with none left, round-robin over the survivors. A crashed
+//! worker that the cluster manager restarts joins again, empty, and takes tasks that found no home.
 //!
 //! Invariant: `workers` lists the live workers as the engine knows them (failed nodes leave it
 //! when their failure is reported, spares join it when they take over), in the order they
@@ -39,6 +40,13 @@ impl Placement {
     /// `node` failed: it is no longer a worker.
     pub fn lose(&mut self, node: NodeId) {
         self.workers.retain(|w| *w != node);
+    }
+
+    /// `node` came back (restarted by the cluster manager): it is a worker again, with no task.
+    pub fn join(&mut self, node: NodeId) {
+        if !self.workers.contains(&node) {
+            self.workers.push(node);
+        }
     }
 
     /// Moves every home in `homes` that is `failed` to `spare` or, without one, round-robin over
