@@ -8,6 +8,7 @@ mod determinism;
 mod dstream;
 mod engine_kit;
 mod flink_abs;
+mod invariants;
 mod kernel_order;
 mod none_engine;
 mod oracle;

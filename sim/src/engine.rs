@@ -24,7 +24,7 @@
 
 use crate::ids::{NodeId, PartitionId, TimerId, TxnId, WorkId};
 use crate::job::{Output, Semantics};
-pub use crate::outcome::{Cell, Table, TableChart};
+pub use crate::outcome::{Cell, Flow, Table, TableChart};
 use crate::rng::SimRng;
 use crate::scenario::Scenario;
 use crate::time::{SimDuration, SimTime};
@@ -159,6 +159,8 @@ pub enum Command<M, T> {
     },
     /// Every task lost with `node` runs again.
     Restored { node: NodeId },
+    /// `n` records went where `flow` says.
+    Records { flow: Flow, n: u64 },
 }
 
 /// The engine's window on the world during one event.
@@ -329,6 +331,12 @@ impl<'a, M, T> Ctx<'a, M, T> {
     pub fn restored(&mut self, node: NodeId) {
         self.commands.push(Command::Restored { node });
     }
+    /// Accounts for `n` records (the run's ledger: read, filtered, applied, dropped and why).
+    pub fn records(&mut self, flow: Flow, n: u64) {
+        if n > 0 {
+            self.commands.push(Command::Records { flow, n });
+        }
+    }
 }
 
 /// Says which incarnation scope a message or tag belongs to (see the module doc). Every type is
@@ -363,6 +371,12 @@ pub trait Engine {
     /// good: the kernel then stops the run without waiting for the drain limit.
     fn finished(&self) -> bool {
         false
+    }
+    /// How many records `msg` carries: the kernel accounts for them when it drops the message
+    /// (its sender or receiver dead, or its incarnation stale).
+    fn records_in(msg: &Self::Msg) -> u64 {
+        let _ = msg;
+        0
     }
     /// What the engine was still waiting for when the run stopped unfinished (for reports): a
     /// correct engine that cannot finish says why, e.g. that no node is left to run on.

@@ -10,7 +10,12 @@
 //! dropped here, in one place: the engine never sees them.
 
 use crate::cluster::{Cluster, Started, WorkItem};
-use crate::engine::{Command, Ctx, Engine, Event, Scoped, Traffic};
+use crate::engine::{Command, Ctx, Engine, Event, Flow, Scoped, Traffic};
+
+/// Why the kernel dropped a message's records (the run's ledger).
+const TO_DEAD: &str = "sent to a node that died";
+const FROM_DEAD: &str = "sent by a dead node";
+const STALE: &str = "sent by an earlier incarnation";
 use crate::ids::{NodeId, PartitionId, TimerId, WorkId};
 use crate::job::Semantics;
 use crate::metrics::Sink;
@@ -140,12 +145,15 @@ impl<'a, M, T> Kernel<'a, M, T> {
             if self.stats.sim_events % 65_536 == 0 {
                 on_progress(time);
             }
-            if let Some((e, inc)) = self.physics(ev) {
+            if let Some((e, inc)) = self.physics::<E>(ev) {
                 if current(engine, &e, inc) {
                     self.witness(&e);
                     self.dispatch(engine, Some(e));
                 } else {
                     self.stats.stale_dropped += 1;
+                    if let Event::Message { msg, .. } = &e {
+                        self.stats.ledger.add(Flow::Dropped(STALE), E::records_in(msg));
+                    }
                 }
             }
             if self.input_ended && engine.finished() {
@@ -157,7 +165,7 @@ impl<'a, M, T> Kernel<'a, M, T> {
 
     /// Applies an internal event to the cluster; returns what the engine must be told, if anything,
     /// with the incarnation it was issued under.
-    fn physics(&mut self, ev: Internal<M, T>) -> Option<(Event<M, T>, u32)> {
+    fn physics<E: Engine<Msg = M, Tag = T>>(&mut self, ev: Internal<M, T>) -> Option<(Event<M, T>, u32)> {
         let untagged = |e| Some((e, 0));
         match ev {
             Internal::Deliver {
@@ -166,8 +174,14 @@ impl<'a, M, T> Kernel<'a, M, T> {
                 epoch,
                 inc,
                 msg,
-            } => (self.cluster.is_alive(to) && self.cluster.epoch(to) == epoch)
-                .then_some((Event::Message { from, to, msg }, inc)),
+            } => {
+                if self.cluster.is_alive(to) && self.cluster.epoch(to) == epoch {
+                    Some((Event::Message { from, to, msg }, inc))
+                } else {
+                    self.stats.ledger.add(Flow::Dropped(TO_DEAD), E::records_in(&msg));
+                    None
+                }
+            }
             Internal::Timer { id, inc, tag, owner } => {
                 let cancelled = self.cancelled.remove(&id);
                 let owner_gone = owner.is_some_and(|(n, e)| !self.cluster.is_alive(n) || self.cluster.epoch(n) != e);
@@ -360,6 +374,7 @@ impl<'a, M, T> Kernel<'a, M, T> {
                 traffic,
             } => {
                 if !self.cluster.is_alive(from) {
+                    self.stats.ledger.add(Flow::Dropped(FROM_DEAD), E::records_in(&msg));
                     return;
                 }
                 self.stats.messages += 1;
@@ -457,6 +472,7 @@ impl<'a, M, T> Kernel<'a, M, T> {
                 }
             }
             Command::Log { kind, node, detail } => self.log_row(kind, node, detail),
+            Command::Records { flow, n } => self.stats.ledger.add(flow, n),
             Command::Restored { node } => {
                 let now = self.now;
                 if let Some(f) = self.failures.iter_mut().find(|f| f.pending.contains(&node)) {

@@ -29,7 +29,7 @@ pub use engine::{Ctx, Engine, Event};
 pub use ids::{NodeId, PartitionId, TimerId, TxnId, WorkId};
 pub use job::{OperatorState, Output, Semantics};
 pub use oracle::{Guarantee, Verdict};
-pub use outcome::{Cell, Table, TableChart};
+pub use outcome::{Cell, Flow, Ledger, Table, TableChart};
 pub use report::RunReport;
 pub use scenario::{Scenario, ScenarioError};
 pub use time::{SimDuration, SimTime};

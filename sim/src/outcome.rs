@@ -9,6 +9,7 @@
 use crate::ids::NodeId;
 use crate::metrics::Sink;
 use crate::time::{SimDuration, SimTime};
+use std::collections::BTreeMap;
 
 /// Everything a finished run leaves behind, before it is turned into a report.
 pub struct RunOutput {
@@ -47,6 +48,8 @@ pub struct RunStats {
     /// A hash of every event handled (its time, kind and node), in order: two runs of the same
     /// scenario and seed have the same, whatever the thread they ran on.
     pub trace_hash: u64,
+    /// Where the records read went.
+    pub ledger: Ledger,
     /// Kernel invariants found broken (time going back, an event handled for a dead node), at
     /// most 16; empty in every correct run.
     pub breaches: Vec<String>,
@@ -60,6 +63,52 @@ pub struct RunStats {
     pub unfinished: Option<String>,
     /// Outputs left in uncommitted transactions at the end.
     pub uncommitted: u64,
+}
+
+/// What happened to a number of records, as an engine or the kernel reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Taken into the dataflow: read from the source log, or replayed from a log, a lineage or a
+    /// checkpoint's in-flight data.
+    Read,
+    /// Dropped by the job's filter.
+    Filtered,
+    /// Applied to an operator state.
+    Applied,
+    /// Gone, for the stated reason (lost with a node, rolled back by a restart, ...).
+    Dropped(&'static str),
+}
+
+/// Where the records read went: every record taken into the dataflow is filtered, applied,
+/// dropped for a stated reason, or still in flight. A finished run has nothing in flight, so
+/// its ledger balances: `read = filtered + applied + dropped`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Ledger {
+    /// Records taken in (replays counted again).
+    pub read: u64,
+    /// Records the filter dropped.
+    pub filtered: u64,
+    /// Records applied to a state.
+    pub applied: u64,
+    /// Records dropped, by reason.
+    pub dropped: BTreeMap<&'static str, u64>,
+}
+
+impl Ledger {
+    /// Counts `n` records of `flow`.
+    pub fn add(&mut self, flow: Flow, n: u64) {
+        match flow {
+            Flow::Read => self.read += n,
+            Flow::Filtered => self.filtered += n,
+            Flow::Applied => self.applied += n,
+            Flow::Dropped(why) => *self.dropped.entry(why).or_insert(0) += n,
+        }
+    }
+    /// Records read and not (yet) filtered, applied or dropped: in flight when the run stopped.
+    pub fn in_flight(&self) -> i128 {
+        let out = self.filtered + self.applied + self.dropped.values().sum::<u64>();
+        i128::from(self.read) - i128::from(out)
+    }
 }
 
 /// A line of events.csv.

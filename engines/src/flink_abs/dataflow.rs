@@ -10,7 +10,7 @@ use super::msg::{Msg, Tag};
 use super::source::Out;
 use super::task::In;
 use crate::pipeline::{CoreTag, HEADER_BYTES, apply_batch};
-use ftsim_sim::engine::Ctx;
+use ftsim_sim::engine::{Ctx, Flow};
 use ftsim_sim::{PartitionId, Record, SimTime};
 
 impl FlinkAbs {
@@ -33,13 +33,17 @@ impl FlinkAbs {
         let (windowed, cap) = (self.shape.windowed, self.buffer_records);
         let s = &mut self.sources[p as usize];
         s.reader.read_done(to);
+        let mut kept = 0;
         for r in cx.log.slice(part, from, to).iter().filter(|r| cx.sem.keeps(r)) {
+            kept += 1;
             let ch = cx.sem.task_of(u64::from(r.key)) as usize;
             s.bufs[ch].push(*r);
             if s.bufs[ch].len() >= cap {
                 s.flush_channel(ch, cx.log.watermark_at(part, u64::from(r.offset) + 1), windowed);
             }
         }
+        cx.records(Flow::Read, to - from);
+        cx.records(Flow::Filtered, to - from - kept);
         cx.progress(part, to);
         if let Some((id, started)) = s.deferred.take() {
             self.source_snapshot(p, id, started, cx);
@@ -189,6 +193,7 @@ impl FlinkAbs {
     fn apply(&mut self, i: u32, ch: u32, records: &[Record], wm: SimTime, credit: bool, cx: &mut Ctx<'_, Msg, Tag>) {
         let t = &mut self.tasks[i as usize];
         let out = apply_batch(&mut t.state, cx.sem, ch, records, wm);
+        cx.records(Flow::Applied, records.len() as u64);
         if !out.is_empty() {
             let txn = if self.shape.transactional() {
                 self.open_txns.insert((t.txn_ckpt, i));

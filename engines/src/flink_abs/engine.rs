@@ -14,7 +14,7 @@ use super::msg::{Msg, Scope, Tag, Who};
 use super::source::Source;
 use super::task::Task;
 use crate::pipeline::{CoreTag, Placement, ReadCfg, Shape};
-use ftsim_sim::engine::{Ctx, Engine, Event, Table};
+use ftsim_sim::engine::{Ctx, Engine, Event, Flow, Table};
 use ftsim_sim::{NodeId, PartitionId, Scenario, SimTime, TxnId};
 use std::collections::BTreeSet;
 
@@ -139,6 +139,13 @@ impl Engine for FlinkAbs {
     type Tag = Tag;
     type Scope = Scope;
 
+    fn records_in(msg: &Msg) -> u64 {
+        match msg {
+            Msg::Data { records, .. } => records.len() as u64,
+            _ => 0,
+        }
+    }
+
     fn incarnation(&self, scope: Scope) -> u32 {
         match scope {
             Scope::Job => self.attempt,
@@ -245,6 +252,9 @@ impl FlinkAbs {
             Msg::Credit { part, task } if self.running => self.on_credit(part, task, cx),
             Msg::Trigger { id, part, started } if self.running => self.source_snapshot(part, id, started, cx),
             Msg::Ack { id, who } => self.on_ack(id, who, cx),
+            Msg::Data { records, .. } => {
+                cx.records(Flow::Dropped("sent to a job that is not running"), records.len() as u64);
+            }
             _ => {}
         }
     }

@@ -14,7 +14,7 @@ use super::engine::{FlinkAbs, Recovery};
 use super::msg::{Msg, Tag};
 use super::source::Source;
 use super::task::{In, Task};
-use ftsim_sim::engine::Ctx;
+use ftsim_sim::engine::{Ctx, Flow};
 use ftsim_sim::{NodeId, PartitionId};
 
 impl FlinkAbs {
@@ -54,19 +54,21 @@ impl FlinkAbs {
         self.attempt += 1;
         self.running = false;
         self.final_id = None;
+        let mut held = 0;
         for s in &mut self.sources {
             if let Some(w) = s.reader.work.take() {
                 cx.cancel(s.reader.node, w);
             }
+            held += s.clear();
         }
         for t in &mut self.tasks {
-            if let Some((_, _, _, _, w)) = t.current.take() {
+            if let Some((_, records, _, _, w)) = t.current.take() {
                 cx.cancel(t.node, w);
+                held += records.len() as u64;
             }
-            t.input.clear();
-            t.ckpt = None;
-            t.align.reset();
+            held += t.clear();
         }
+        cx.records(Flow::Dropped("rolled back by a job restart"), held);
         if let Some(id) = self.coord.abort() {
             cx.log_event("checkpoint-aborted", Some(self.shape.master), format!("id {id}"));
         }
@@ -206,6 +208,8 @@ impl FlinkAbs {
                 .unwrap_or_else(|| cx.sem.new_state());
             let mut task = Task::new(t.node, state, parts, blocking, next_id);
             if let Some(c) = cp.as_ref() {
+                let replayed: usize = c.inflight[i].iter().map(|(_, r, _)| r.len()).sum();
+                cx.records(Flow::Read, replayed as u64);
                 for (ch, records, wm) in &c.inflight[i] {
                     let item = In::Data {
                         records: records.clone(),

@@ -68,6 +68,23 @@ impl Source {
         }
     }
 
+    /// Empties every buffer and output queue (a job restart); returns the records they held.
+    pub fn clear(&mut self) -> u64 {
+        let mut n = 0;
+        for b in &mut self.bufs {
+            n += b.len() as u64;
+            b.clear();
+        }
+        for q in &mut self.out {
+            for o in q.drain(..) {
+                if let Out::Data(r, _) = o {
+                    n += r.len() as u64;
+                }
+            }
+        }
+        n
+    }
+
     /// Whether nothing read is left to send (barriers aside).
     pub fn drained(&self) -> bool {
         self.reader.work.is_none()

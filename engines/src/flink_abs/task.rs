@@ -95,6 +95,20 @@ impl Task {
             .position(|(ch, _)| !self.align.is_blocked(*ch as usize))
     }
 
+    /// Forgets the input queue and any checkpoint in progress (a job restart); returns the
+    /// records the queue held.
+    pub fn clear(&mut self) -> u64 {
+        let mut n = 0;
+        for (_, item) in self.input.drain(..) {
+            if let In::Data { records, .. } = item {
+                n += records.len() as u64;
+            }
+        }
+        self.ckpt = None;
+        self.align.reset();
+        n
+    }
+
     /// Whether no record is queued, in flight or being applied.
     pub fn drained(&self) -> bool {
         self.current.is_none()

@@ -13,7 +13,7 @@
 
 use super::reader::{CoreTag, ReadCfg, SourceReader};
 use super::{Batch, Msg, Placement, Shape};
-use ftsim_sim::engine::Ctx;
+use ftsim_sim::engine::{Ctx, Flow};
 use ftsim_sim::{NodeId, OperatorState, Output, PartitionId, Record, Scenario, Semantics, SimDuration, SimTime};
 use std::collections::VecDeque;
 
@@ -48,6 +48,10 @@ pub struct Stateful {
     /// Messages sent by each source and not yet received.
     pub in_flight: Vec<u32>,
 }
+
+/// Why the dataflow drops records (the run's ledger).
+const LOST_WITH_NODE: &str = "queued at a task lost with its node";
+const TO_LOST_TASK: &str = "sent to a task lost with its node";
 
 /// Applies `batch` to `state` (records, then the batch's watermark) and returns what it emits.
 pub fn apply_batch(
@@ -150,10 +154,17 @@ impl Core {
         let part = PartitionId(p);
         let wm = cx.log.watermark_at(part, to);
         let groups = by_task(cx.sem, cx.log.slice(part, from, to));
+        let kept: usize = groups.iter().map(Vec::len).sum();
+        cx.records(Flow::Read, to - from);
+        cx.records(Flow::Filtered, to - from - kept as u64);
         let node = self.sources[p as usize].reader.node;
         for (i, records) in groups.into_iter().enumerate() {
             let task = &mut self.tasks[i];
-            if task.lost || records.is_empty() {
+            if task.lost {
+                cx.records(Flow::Dropped(TO_LOST_TASK), records.len() as u64);
+                continue;
+            }
+            if records.is_empty() {
                 continue;
             }
             task.in_flight[p as usize] += 1;
@@ -208,6 +219,7 @@ impl Core {
     pub fn receive<PM, T: From<CoreTag>>(&mut self, i: u32, batch: Batch, cx: &mut Ctx<'_, Msg<PM>, T>) {
         let t = &mut self.tasks[i as usize];
         if t.lost {
+            cx.records(Flow::Dropped(TO_LOST_TASK), batch.records.len() as u64);
             return;
         }
         t.in_flight[batch.part as usize] = t.in_flight[batch.part as usize].saturating_sub(1);
@@ -230,17 +242,18 @@ impl Core {
 
     /// Task `i` finished the CPU work of its head batch: the batch is applied to its state.
     /// Returns the batch and what it emits.
-    pub fn finish_task(&mut self, i: u32, sem: &Semantics) -> Option<(Batch, Vec<Output>)> {
+    pub fn finish_task<PM, T>(&mut self, i: u32, cx: &mut Ctx<'_, Msg<PM>, T>) -> Option<(Batch, Vec<Output>)> {
         let t = &mut self.tasks[i as usize];
         t.busy = false;
         let b = t.queue.pop_front()?;
-        let out = apply_batch(&mut t.state, sem, b.part, &b.records, b.wm);
+        let out = apply_batch(&mut t.state, cx.sem, b.part, &b.records, b.wm);
+        cx.records(Flow::Applied, b.records.len() as u64);
         Some((b, out))
     }
 
     /// Marks every task on `node` lost (state and queue gone, incarnation bumped); returns
     /// whether the node ran any.
-    pub fn lose(&mut self, node: NodeId, sem: &Semantics) -> bool {
+    pub fn lose<PM, T>(&mut self, node: NodeId, cx: &mut Ctx<'_, Msg<PM>, T>) -> bool {
         let mut lost_any = false;
         for (p, s) in self
             .sources
@@ -262,8 +275,9 @@ impl Core {
             t.busy = false;
             t.inc += 1;
             t.in_flight.iter_mut().for_each(|c| *c = 0);
-            t.queue.clear();
-            t.state = sem.new_state();
+            let queued: usize = t.queue.drain(..).map(|b| b.records.len()).sum();
+            cx.records(Flow::Dropped(LOST_WITH_NODE), queued as u64);
+            t.state = cx.sem.new_state();
             lost_any = true;
         }
         self.placement.lose(node);

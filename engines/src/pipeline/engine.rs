@@ -92,7 +92,7 @@ impl<P: Policy> Pipeline<P> {
         if node != self.core.shape.master {
             cx.restart_node(node);
         }
-        if self.core.lose(node, cx.sem) {
+        if self.core.lose(node, cx) {
             self.awaiting.push(node);
             cx.log_event("redeploy-requested", Some(node), P::REDEPLOY);
             cx.request_spare(node);
@@ -125,6 +125,13 @@ impl<P: Policy> Engine for Pipeline<P> {
     type Msg = Msg<P::Msg>;
     type Tag = Tag<P::Tag>;
     type Scope = Scope;
+
+    fn records_in(msg: &Self::Msg) -> u64 {
+        match msg {
+            Msg::Batch { batch, .. } => batch.records.len() as u64,
+            Msg::Policy(_) => 0,
+        }
+    }
 
     fn incarnation(&self, scope: Scope) -> u32 {
         match scope {
@@ -182,7 +189,7 @@ impl<P: Policy> Engine for Pipeline<P> {
                 tag: Tag::Core(CoreTag::Apply { task }),
                 ..
             } => {
-                if let Some((batch, out)) = self.core.finish_task(task, cx.sem) {
+                if let Some((batch, out)) = self.core.finish_task(task, cx) {
                     self.policy.applied(&mut self.core, task, &batch, out, cx);
                 }
                 self.core.start_task(task, cx);
