@@ -56,6 +56,30 @@ pub enum Command {
     },
     /// List the engines, their promised guarantees per sink mode and their parameters.
     Engines,
+    /// Run a fault campaign: many fault plans drawn from a seed, every engine under each, and
+    /// check each engine's promise, books and recovery.
+    Check {
+        /// The scenario file (TOML); its faults are replaced by each case's plan.
+        scenario: PathBuf,
+        /// How many fault plans to draw.
+        #[arg(long, default_value_t = 100)]
+        cases: usize,
+        /// Threads to run cases on (default: one per core).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// The campaign seed (the scenario's own seed still drives the workload).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Check this engine instead of the scenario's list (repeatable).
+        #[arg(long = "engine", value_name = "NAME")]
+        engines: Vec<String>,
+        /// Override a scenario field (repeatable).
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        sets: Vec<String>,
+        /// No progress bar.
+        #[arg(long, short)]
+        quiet: bool,
+    },
 }
 
 /// An error the user can fix: exit code 2.
@@ -157,6 +181,38 @@ fn dispatch(cli: Cli, registry: &Registry) -> Result<u8> {
                 sc.run.engines.join(", ")
             );
             Ok(0)
+        }
+        Command::Check {
+            scenario,
+            cases,
+            jobs,
+            seed,
+            engines,
+            sets,
+            quiet,
+        } => {
+            // Each case brings its own faults: the scenario's are dropped before it is checked.
+            let all: Vec<String> = std::iter::once("faults=[]".to_string())
+                .chain(sets.iter().cloned())
+                .collect();
+            let sc = load(registry, &scenario, &all, None, &engines)?;
+            let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+            let bar = (!quiet && std::io::stderr().is_terminal()).then(|| indicatif::ProgressBar::new(cases as u64));
+            let runs = crate::check::campaign::run(&sc, registry, cases, jobs, seed, &|| {
+                if let Some(b) = &bar {
+                    b.inc(1);
+                }
+            });
+            if let Some(b) = bar {
+                b.finish_and_clear();
+            }
+            let repro = output::console::Repro {
+                scenario: &scenario,
+                sets: &sets,
+            };
+            print!("{}", output::console::check_report(&sc, seed, &runs, &repro));
+            let broken = runs.iter().any(|r| r.outcome.is_violation());
+            Ok(if broken { EXIT_BROKEN } else { 0 })
         }
         Command::Engines => {
             print!("{}", output::console::engines_listing(registry));

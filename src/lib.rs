@@ -2,6 +2,7 @@
 //! The simulation itself lives in `ftsim-sim`; the engines in `ftsim-engines`.
 #![deny(missing_docs)]
 
+pub mod check;
 pub mod cli;
 pub mod output;
 pub mod runner;

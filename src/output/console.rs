@@ -1,5 +1,8 @@
 //! Text for the terminal: the summary table of `ftsim run` and the listing of `ftsim engines`.
 
+use crate::check::Outcome;
+use crate::check::campaign::{CaseRun, tally};
+use crate::check::plan::to_toml;
 use crate::runner::EngineResult;
 use ftsim_engines::Registry;
 use ftsim_sim::Scenario;
@@ -101,6 +104,69 @@ pub fn engines_listing(registry: &Registry) -> String {
             }
         }
         s.push('\n');
+    }
+    s
+}
+
+/// What a reproduction command needs: the scenario file and the `--set` arguments given.
+pub struct Repro<'a> {
+    /// The scenario file as given.
+    pub scenario: &'a std::path::Path,
+    /// The `--set` arguments as given.
+    pub sets: &'a [String],
+}
+
+/// The report of `ftsim check`: a table per engine, then every violation with the command that
+/// reproduces it.
+pub fn check_report(sc: &Scenario, seed: u64, runs: &[CaseRun], repro: &Repro<'_>) -> String {
+    let mut s = String::new();
+    let cases = runs.iter().map(|r| r.case + 1).max().unwrap_or(0);
+    let _ = writeln!(s, "{}: {cases} fault plans from campaign seed {seed}", sc.run.name);
+    let _ = writeln!(
+        s,
+        "{:<22} {:>7} {:>13} {:>13} {:>11}",
+        "engine", "cases", "promises met", "not finished", "violations"
+    );
+    for (engine, t) in tally(sc, runs) {
+        let _ = writeln!(
+            s,
+            "{engine:<22} {:>7} {:>13} {:>13} {:>11}",
+            t.cases, t.met, t.not_finished, t.violations
+        );
+    }
+    for r in runs {
+        if let Outcome::Violation(found) = &r.outcome {
+            let _ = writeln!(
+                s,
+                "\nviolation: {} in case {} (plan {})",
+                r.engine,
+                r.case,
+                to_toml(&r.faults)
+            );
+            for f in found {
+                let _ = writeln!(s, "  - {f}");
+            }
+            let sets: String = repro.sets.iter().map(|x| format!(" --set '{x}'")).collect();
+            let _ = writeln!(
+                s,
+                "  reproduce: ftsim run {} --engine {}{sets} --set 'faults={}'",
+                repro.scenario.display(),
+                r.engine,
+                to_toml(&r.faults)
+            );
+        }
+    }
+    let mut reasons: Vec<(&str, &str)> = runs
+        .iter()
+        .filter_map(|r| match &r.outcome {
+            Outcome::NotFinished(why) => Some((r.engine.as_str(), why.as_str())),
+            _ => None,
+        })
+        .collect();
+    reasons.sort_unstable();
+    reasons.dedup();
+    for (engine, why) in reasons {
+        let _ = writeln!(s, "not finished: {engine}: {why}");
     }
     s
 }

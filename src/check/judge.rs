@@ -1,0 +1,63 @@
+//! Judging one run: did the engine keep its promise, its books and the kernel's invariants, and
+//! did it recover from every failure?
+//!
+//! A run is **met** when it finished, kept its promise, balanced its ledger, broke no kernel
+//! invariant and restored every failure. It is **not finished** when it stopped at the drain
+//! limit for the reason the engine states, with nothing repeated that the promise forbids. Anything
+//! else is a **violation**, with every finding listed.
+
+use ftsim_sim::RunReport;
+
+/// What judging a run found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Everything held.
+    Met,
+    /// The run stopped at the drain limit, for this reason; nothing it showed breaks the promise.
+    NotFinished(String),
+    /// Something broke.
+    Violation(Vec<String>),
+}
+
+impl Outcome {
+    /// Whether the run broke something.
+    pub fn is_violation(&self) -> bool {
+        matches!(self, Outcome::Violation(_))
+    }
+}
+
+/// Judges a finished (or stopped) run.
+pub fn judge(r: &RunReport) -> Outcome {
+    let mut found = Vec::new();
+    if !r.promise_kept {
+        found.push(format!(
+            "promised {} but the verdict is {} (lost {}, duplicated {}, wrong {})",
+            r.promised, r.verdict, r.check.lost, r.check.duplicated, r.check.wrong
+        ));
+    }
+    found.extend(r.stats.breaches.iter().map(|b| format!("kernel invariant: {b}")));
+    let finished = r.stats.finished;
+    let ledger = &r.stats.ledger;
+    if finished && ledger.in_flight() != 0 {
+        found.push(format!(
+            "{} records unaccounted for in a finished run: {ledger:?}",
+            ledger.in_flight()
+        ));
+    }
+    if !finished && ledger.in_flight() < 0 {
+        found.push(format!("more records left the dataflow than entered it: {ledger:?}"));
+    }
+    if finished {
+        for f in r.failures.iter().filter(|f| f.restored.is_none()) {
+            found.push(format!(
+                "the crash of {:?} at {} was never restored although the run finished",
+                f.nodes, f.injected
+            ));
+        }
+    }
+    match (found.is_empty(), &r.unfinished) {
+        (false, _) => Outcome::Violation(found),
+        (true, Some(why)) => Outcome::NotFinished(why.clone()),
+        (true, None) => Outcome::Met,
+    }
+}
