@@ -1,5 +1,6 @@
 //! ftsim's integration tests: one binary, one file per behaviour.
 
+mod arbitrary;
 mod support;
 
 mod bad_input;
@@ -13,4 +14,5 @@ mod kernel_order;
 mod none_engine;
 mod oracle;
 mod physics;
+mod properties;
 mod workload;
