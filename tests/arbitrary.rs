@@ -25,6 +25,7 @@ pub const ENGINES: &[(&str, &[&str])] = &[
             "mode = \"at-least-once\"",
             "mode = \"aligned\"\naligned_timeout = \"20ms\"",
             "mode = \"unaligned\"\ncredits = 1\noutput_buffers = 2\nbuffer_size = 1000",
+            "mode = \"aligned\"\ncredits = 1\noutput_buffers = 2\nbuffer_size = 1000",
         ],
     ),
     (
@@ -99,6 +100,8 @@ pub struct Knobs {
     pub spare_start_ms: u64,
     pub restart_ms: u64,
     pub interval_ms: u64,
+    pub state_cost_us: u64,
+    pub parse_cost_us: u64,
 }
 
 fn when() -> impl Strategy<Value = When> {
@@ -126,7 +129,13 @@ fn knobs() -> impl Strategy<Value = Knobs> {
         prop::option::of(1..=8u32),
         1..=8u32,
     );
-    let input = (300..3_000u32, 3..200u32, 3_000..8_000u64, any::<bool>(), 0..3usize);
+    let input = (
+        prop_oneof![3 => 300..3_000u32, 1 => 5_000..20_000u32],
+        3..200u32,
+        3_000..8_000u64,
+        any::<bool>(),
+        0..3usize,
+    );
     let job = (
         200..2_000u64,
         1..=4u64,
@@ -139,6 +148,8 @@ fn knobs() -> impl Strategy<Value = Knobs> {
         50..1_000u64,
         300..3_000u64,
         100..1_500u64,
+        prop_oneof![Just(2u64), 1..400u64],
+        prop_oneof![Just(2u64), 1..200u64],
     );
     (cluster, input, job, more).prop_map(|(c, i, j, m)| Knobs {
         seed: c.0,
@@ -161,6 +172,8 @@ fn knobs() -> impl Strategy<Value = Knobs> {
         spare_start_ms: m.2,
         restart_ms: m.3,
         interval_ms: m.4,
+        state_cost_us: m.5,
+        parse_cost_us: m.6,
     })
 }
 
@@ -238,7 +251,7 @@ impl Case {
             "[run]\nname = \"prop\"\nseed = {}\nduration = \"{}ms\"\nbucket = \"500ms\"\ndrain = \"60s\"\nengines = [\"{}\"]\n\
              [cluster]\nnodes = {}\nspares = {}\ncores = {}\ndetection_delay = \"{}ms\"\nspare_start = \"{}ms\"\nrestart_delay = \"{}ms\"\n\
              [workload]\nrate = {}\nkeys = {}\n{partitions}out_of_order = {}\nout_of_order_max = \"300ms\"\n\
-             [job]\nkind = \"{job}\"\nsink = \"{}\"\nparallelism = {}\nwindow = \"{window}ms\"\nslide = \"{slide}ms\"\nallowed_lateness = \"{}ms\"\nfilter_keep = {}\nmax_out_of_orderness = \"200ms\"\n\
+             [job]\nkind = \"{job}\"\nsink = \"{}\"\nparallelism = {}\nwindow = \"{window}ms\"\nslide = \"{slide}ms\"\nallowed_lateness = \"{}ms\"\nfilter_keep = {}\nstate_cost = \"{}us\"\nparse_cost = \"{}us\"\nmax_out_of_orderness = \"200ms\"\n\
              [engines.{}]\n{}\n{engine_table}\n{}",
             k.seed % (1 << 53),
             k.duration_ms,
@@ -256,6 +269,8 @@ impl Case {
             k.parallelism,
             k.lateness_ms,
             k.filter_keep,
+            k.state_cost_us,
+            k.parse_cost_us,
             self.engine,
             self.config,
             self.fault_tables(),

@@ -14,5 +14,6 @@ mod kernel_order;
 mod none_engine;
 mod oracle;
 mod physics;
+mod planted;
 mod properties;
 mod workload;

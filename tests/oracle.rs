@@ -181,3 +181,76 @@ fn the_check_calls_losses_together_with_repeats_or_inflation_violated() {
     let c = check(&w, &[out(7, 0, 6), out(8, 0, 4)]);
     assert_eq!(c.verdict, Verdict::Violated);
 }
+
+/// What a sink does to one expected output, for the property below.
+#[derive(Debug, Clone, Copy)]
+enum Shown {
+    /// Shown once, right.
+    Once,
+    /// Not shown.
+    Dropped,
+    /// Shown right, then `n` more times.
+    Repeated(u64),
+    /// Shown once with one record fewer.
+    Deflated,
+    /// Shown right and once more with one record more.
+    AlsoInflated,
+}
+
+/// The oracle's counts hold for any sink output made from the expected one by dropping,
+/// repeating, deflating and inflating outputs and adding unexpected ones (planted bugs aside).
+pub fn the_oracle_counts_what_was_done(
+    planted: ftsim_sim::planted::Planted,
+) -> Result<(), proptest::test_runner::TestCaseError> {
+    use proptest::prelude::*;
+    let shown = prop_oneof![
+        4 => Just(Shown::Once),
+        1 => Just(Shown::Dropped),
+        1 => (1..4u64).prop_map(Shown::Repeated),
+        1 => Just(Shown::Deflated),
+        1 => Just(Shown::AlsoInflated),
+    ];
+    let strategy = (
+        prop::collection::btree_set((0..50u64, 1..20u64), 1..60),
+        prop::collection::vec(shown, 60),
+        0..5u64,
+    );
+    let mut runner = crate::properties::runner(256);
+    runner
+        .run(&strategy, |(ids, how, extra)| {
+            let expected = Expected {
+                outputs: ids.iter().map(|(k, s)| (*k, *s, *s + 1)).collect(),
+            };
+            let (mut visible, mut lost, mut dup, mut wrong) = (Vec::new(), 0, 0, extra);
+            for (&(k, s, v), h) in expected.outputs.iter().zip(how.iter().cycle()) {
+                match h {
+                    Shown::Once => visible.push(out(k, s, v)),
+                    Shown::Dropped => lost += 1,
+                    Shown::Repeated(n) => {
+                        visible.extend((0..=*n).map(|_| out(k, s, v)));
+                        dup += n;
+                    }
+                    Shown::Deflated => {
+                        visible.push(out(k, s, v - 1));
+                        lost += 1;
+                    }
+                    Shown::AlsoInflated => {
+                        visible.extend([out(k, s, v), out(k, s, v + 1)]);
+                        wrong += 1;
+                    }
+                }
+            }
+            visible.extend((0..extra).map(|i| out(1_000 + i, 1, 1)));
+            let c = ftsim_sim::oracle::check_planted(&expected, &visible, planted);
+            prop_assert_eq!((c.lost, c.duplicated, c.wrong), (lost, dup, wrong));
+            Ok(())
+        })
+        .map_err(|e| proptest::test_runner::TestCaseError::fail(e.to_string()))
+}
+
+#[test]
+fn the_check_counts_exactly_the_losses_repeats_and_inflations_a_sink_shows() {
+    if let Err(e) = the_oracle_counts_what_was_done(ftsim_sim::planted::Planted::NONE) {
+        panic!("{e}");
+    }
+}

@@ -55,18 +55,21 @@ pub fn seed() -> u64 {
 
 /// A runner drawing `cases` cases from the suite's seed, shrinking failures.
 pub fn runner(cases: u32) -> TestRunner {
-    let mut key = [0u8; 32];
-    key[..8].copy_from_slice(&seed().to_le_bytes());
-    TestRunner::new_with_rng(config(cases), TestRng::from_seed(RngAlgorithm::ChaCha, &key))
+    runner_shrinking(cases, 2_000)
 }
 
-fn config(cases: u32) -> Config {
-    Config {
+/// A runner drawing `cases` cases from the suite's seed, shrinking a failure at most `shrink`
+/// steps.
+pub fn runner_shrinking(cases: u32, shrink: u32) -> TestRunner {
+    let mut key = [0u8; 32];
+    key[..8].copy_from_slice(&seed().to_le_bytes());
+    let config = Config {
         cases,
         failure_persistence: None,
-        max_shrink_iters: 2_000,
+        max_shrink_iters: shrink,
         ..Config::default()
-    }
+    };
+    TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &key))
 }
 
 #[test]

@@ -116,7 +116,12 @@ impl<'a, M, T> Kernel<'a, M, T> {
             sem: Semantics::new(&sc.job, log.partitions()),
             queue,
             cluster: Cluster::new(&sc.cluster, &sc.faults),
-            sink: Sink::new(sc.job.sink, sc.run.bucket, SimTime(sc.run.warmup.as_nanos())),
+            sink: Sink::new(
+                sc.job.sink,
+                sc.run.bucket,
+                SimTime(sc.run.warmup.as_nanos()),
+                sc.planted,
+            ),
             cancelled: FxHashSet::default(),
             rng: stream(sc.run.seed, &format!("engine/{engine_name}")),
             next_id: 0,

@@ -17,6 +17,7 @@ pub mod kernel;
 pub mod metrics;
 pub mod oracle;
 pub mod outcome;
+pub mod planted;
 pub mod queue;
 pub mod report;
 pub mod rng;

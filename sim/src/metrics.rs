@@ -9,6 +9,7 @@
 
 use crate::ids::TxnId;
 use crate::job::Output;
+use crate::planted::{Bug, Planted};
 use crate::scenario::SinkMode;
 use crate::time::{SimDuration, SimTime};
 use hdrhistogram::Histogram;
@@ -37,6 +38,7 @@ fn histogram() -> Histogram<u64> {
 #[derive(Debug)]
 pub struct Sink {
     mode: SinkMode,
+    planted: Planted,
     bucket: SimDuration,
     warmup: SimTime,
     /// Per-bucket series.
@@ -52,9 +54,10 @@ pub struct Sink {
 
 impl Sink {
     /// An empty sink.
-    pub fn new(mode: SinkMode, bucket: SimDuration, warmup: SimTime) -> Self {
+    pub fn new(mode: SinkMode, bucket: SimDuration, warmup: SimTime, planted: Planted) -> Self {
         Sink {
             mode,
+            planted,
             bucket,
             warmup,
             buckets: Vec::new(),
@@ -100,7 +103,12 @@ impl Sink {
             }
             match self.mode {
                 SinkMode::Idempotent => {
-                    self.upserts.insert((o.key, o.sub), o);
+                    let id = if self.planted.has(Bug::IdempotentByValue) {
+                        (o.key, o.value)
+                    } else {
+                        (o.key, o.sub)
+                    };
+                    self.upserts.insert(id, o);
                 }
                 _ => self.visible.push(o),
             }

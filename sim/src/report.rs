@@ -7,7 +7,7 @@
 //! (window jobs emit only when windows close).
 
 use crate::metrics::Sink;
-use crate::oracle::{Check, Expected, Guarantee, Verdict, check};
+use crate::oracle::{Check, Expected, Guarantee, Verdict, check_planted};
 use crate::outcome::{EventRow, FailureRecord, RunOutput, RunStats, Table};
 use crate::scenario::Scenario;
 use crate::time::{SimDuration, SimTime};
@@ -120,7 +120,7 @@ impl RunReport {
             tables,
         } = out;
         let visible = sink.visible();
-        let check = check(expected, &visible);
+        let check = check_planted(expected, &visible, sc.planted);
         let series = series(&sink, sc.run.bucket);
         for f in &mut failures {
             f.caught_up = caught_up(&sink, sc, f);

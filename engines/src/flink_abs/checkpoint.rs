@@ -22,6 +22,7 @@ use super::source::Out;
 use super::task::{In, TaskCkpt};
 use ftsim_sim::SimTime;
 use ftsim_sim::engine::Ctx;
+use ftsim_sim::planted::Bug;
 
 fn kept_bytes(kept: &[Kept], record_bytes: u64) -> u64 {
     kept.iter().map(|(_, r, _)| 16 + r.len() as u64 * record_bytes).sum()
@@ -229,7 +230,11 @@ impl FlinkAbs {
         };
         c.snapshotted = true;
         c.writes += 1;
+        let closing = t.txn_ckpt;
         t.txn_ckpt = t.txn_ckpt.max(id + 1);
+        if self.planted.has(Bug::CommitAtSnapshot) && self.open_txns.remove(&(closing, i)) {
+            cx.commit(Self::txn(closing, i));
+        }
         let bytes = t.state.size_bytes(self.shape.bytes_per_key);
         if let Some(p) = self.coord.pending_mut(id) {
             p.states[i as usize] = Some(t.state.clone());

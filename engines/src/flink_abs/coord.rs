@@ -63,6 +63,8 @@ pub struct Coordinator {
     pub pending: Option<Pending>,
     /// The last completed checkpoint.
     pub completed: Option<Completed>,
+    /// The one before it (kept only to plant a bug that restores from it).
+    pub previous: Option<Completed>,
     /// Trigger time of the last checkpoint.
     pub last_start: Option<SimTime>,
     /// Generation of the trigger timer (stale timers are ignored).
@@ -137,7 +139,7 @@ impl Coordinator {
             p.inflight_bytes,
             "completed",
         ));
-        self.completed = Some(done.clone());
+        self.previous = self.completed.replace(done.clone());
         Some(done)
     }
 

@@ -15,6 +15,7 @@ use super::source::Source;
 use super::task::Task;
 use crate::pipeline::{CoreTag, Placement, ReadCfg, Shape};
 use ftsim_sim::engine::{Ctx, Engine, Event, Flow, Table};
+use ftsim_sim::planted::Planted;
 use ftsim_sim::{NodeId, PartitionId, Scenario, SimTime, TxnId};
 use std::collections::BTreeSet;
 
@@ -58,6 +59,8 @@ pub struct FlinkAbs {
     pub(super) recovery: Option<Recovery>,
     pub(super) input_ended: bool,
     pub(super) final_id: Option<u64>,
+    /// Bugs a test planted.
+    pub(super) planted: Planted,
 }
 
 impl FlinkAbs {
@@ -68,7 +71,7 @@ impl FlinkAbs {
         let placement = Placement::new(sc);
         let (parts, par) = (shape.partitions as usize, shape.parallelism as usize);
         let sem = ftsim_sim::Semantics::new(&sc.job, shape.partitions);
-        let blocking = cfg.mode == Mode::Aligned;
+        let blocking = cfg.mode == Mode::Aligned && !sc.planted.has(ftsim_sim::planted::Bug::AlignmentDoesNotBlock);
         let sources = placement
             .round_robin(shape.partitions)
             .into_iter()
@@ -100,6 +103,7 @@ impl FlinkAbs {
             recovery: None,
             input_ended: false,
             final_id: None,
+            planted: sc.planted,
             cfg,
         }
     }

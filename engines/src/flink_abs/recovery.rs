@@ -15,6 +15,7 @@ use super::msg::{Msg, Tag};
 use super::source::Source;
 use super::task::{In, Task};
 use ftsim_sim::engine::{Ctx, Flow};
+use ftsim_sim::planted::Bug;
 use ftsim_sim::{NodeId, PartitionId};
 
 impl FlinkAbs {
@@ -72,8 +73,10 @@ impl FlinkAbs {
         if let Some(id) = self.coord.abort() {
             cx.log_event("checkpoint-aborted", Some(self.shape.master), format!("id {id}"));
         }
-        for (n, task) in std::mem::take(&mut self.open_txns) {
-            cx.abort(Self::txn(n, task));
+        if !self.planted.has(Bug::NoAbortOnRestart) {
+            for (n, task) in std::mem::take(&mut self.open_txns) {
+                cx.abort(Self::txn(n, task));
+            }
         }
         if let Some(r) = self.recovery.as_mut() {
             r.delay_done = false;
@@ -194,9 +197,16 @@ impl FlinkAbs {
     pub(super) fn start_job(&mut self, cx: &mut Ctx<'_, Msg, Tag>) {
         let cp = self.coord.completed.clone();
         let (parts, par) = (self.sources.len(), self.tasks.len());
-        let blocking = self.cfg.mode == super::config::Mode::Aligned;
+        let blocking = self.cfg.mode == super::config::Mode::Aligned && !self.planted.has(Bug::AlignmentDoesNotBlock);
+        let offsets_from = if self.planted.has(Bug::OffsetsOfOlderCheckpoint) {
+            self.coord.previous.clone().or_else(|| cp.clone())
+        } else {
+            cp.clone()
+        };
         for (p, s) in self.sources.iter_mut().enumerate() {
-            let offset = cp.as_ref().map_or(0, |c| c.offsets.get(p).copied().unwrap_or(0));
+            let offset = offsets_from
+                .as_ref()
+                .map_or(0, |c| c.offsets.get(p).copied().unwrap_or(0));
             *s = Source::new(s.reader.node, offset, par, self.cfg.credits);
             cx.progress(PartitionId(p as u32), offset);
         }
@@ -216,7 +226,11 @@ impl FlinkAbs {
                         wm: *wm,
                         credit: false,
                     };
-                    task.input.push_back((*ch, item));
+                    if self.planted.has(Bug::InFlightReplayReversed) {
+                        task.input.push_front((*ch, item));
+                    } else {
+                        task.input.push_back((*ch, item));
+                    }
                 }
             }
             *t = task;

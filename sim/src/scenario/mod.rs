@@ -63,6 +63,8 @@ pub struct Scenario {
     pub engines: BTreeMap<String, ConfigBox>,
     /// `[[faults]]`, sorted by time.
     pub faults: Vec<Fault>,
+    /// Bugs a test planted (never set from a file).
+    pub planted: crate::planted::Planted,
 }
 
 /// `[run]`: name, seed and timing of the run.

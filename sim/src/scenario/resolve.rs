@@ -256,6 +256,7 @@ pub(crate) fn resolve(raw: RawScenario, path: &Path) -> R<Scenario> {
         workload,
         job,
         engines: Default::default(),
+        planted: Default::default(),
         faults,
     })
 }
