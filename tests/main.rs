@@ -9,6 +9,7 @@ mod determinism;
 mod dstream;
 mod engine_kit;
 mod flink_abs;
+mod golden;
 mod invariants;
 mod kernel_order;
 mod none_engine;
