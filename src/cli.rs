@@ -101,13 +101,11 @@ fn load(
     seed: Option<u64>,
     engines: &[String],
 ) -> Result<Scenario> {
-    let mut over = Overrides {
+    let over = Overrides {
         sets: sets.to_vec(),
         engines: engines.to_vec(),
+        seed,
     };
-    if let Some(s) = seed {
-        over.sets.push(format!("run.seed={s}"));
-    }
     Ok(Scenario::load(path, &over, registry)?)
 }
 

@@ -44,21 +44,29 @@ fn write(dir: &Path, text: &str) -> PathBuf {
     p
 }
 
-/// Runs `ftsim run` on `text` with extra args; asserts exit 2, one line mentioning every `needles`.
-fn refused(text: &str, extra: &[&str], needles: &[&str]) {
+/// Runs `ftsim run` on `text` with extra args; asserts exit 2, one line mentioning every `needles`,
+/// and returns that line.
+fn refused(text: &str, extra: &[&str], needles: &[&str]) -> String {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = write(dir.path(), text);
     let f = file.display().to_string();
     let mut args = vec!["run", f.as_str()];
     args.extend_from_slice(extra);
     let o = ftsim(&args, dir.path());
-    assert_eq!(o.code, Some(2), "exit code for {needles:?}; stderr: {}", o.stderr);
-    assert_eq!(o.stderr.trim().lines().count(), 1, "one line: {}", o.stderr);
-    assert!(!o.stderr.contains("panicked"), "{}", o.stderr);
-    for n in needles {
-        assert!(o.stderr.contains(n), "stderr should mention {n:?}: {}", o.stderr);
-    }
+    assert_one_line_refusal(o.code, &o.stderr, needles);
     assert!(!o.out_exists, "no output directory on error");
+    o.stderr
+}
+
+/// Exit code 2 and one line on stderr mentioning every `needles`, no panic.
+fn assert_one_line_refusal(code: Option<i32>, stderr: &str, needles: &[&str]) {
+    assert_eq!(code, Some(2), "exit code for {needles:?}; stderr: {stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    for n in needles {
+        assert!(stderr.contains(n), "stderr should mention {n:?}: {stderr}");
+    }
 }
 
 #[test]
@@ -269,4 +277,45 @@ fn an_output_path_that_is_not_an_ftsim_directory_is_never_overwritten() {
 fn overlapping_stragglers_on_one_node_are_refused() {
     let two = "[[faults]]\nat = \"2s\"\nstraggler = 1\nslowdown = 3.0\nfor = \"4s\"\n[[faults]]\nat = \"5s\"\nstraggler = 1\nslowdown = 2.0\nfor = \"1s\"\n";
     refused(&format!("{GOOD}\n{two}"), &[], &["faults[1]", "overlaps"]);
+}
+
+#[test]
+fn a_set_error_names_the_flag_not_the_file() {
+    let err = refused(
+        GOOD,
+        &["--set", "cluster.nodes=0"],
+        &["--set cluster.nodes=0: cluster.nodes: 0 is out of range: allowed 1 to 1000"],
+    );
+    assert!(!err.contains("s.toml"), "{err}");
+    let err = refused(
+        GOOD,
+        &["--set", "faults=[{at=\"1s\", crash=7}]"],
+        &["--set faults=", "faults[0].crash", "0 to 3"],
+    );
+    assert!(!err.contains("s.toml"), "{err}");
+    let err = refused(
+        GOOD,
+        &["--set", "engines.sparkk.x=1"],
+        &["--set engines.sparkk.x=1: engines.sparkk", "known engines"],
+    );
+    assert!(!err.contains("s.toml"), "{err}");
+    refused(
+        &GOOD.replace("nodes = 4", "nodes = 0"),
+        &["--set", "cluster.cores=2"],
+        &["s.toml: cluster.nodes"],
+    );
+}
+
+#[test]
+fn a_seed_out_of_range_in_the_file_or_a_set_says_so_and_what_is_allowed() {
+    let allowed = "out of range: allowed 0 to 18446744073709551615";
+    refused(
+        GOOD,
+        &["--set", "run.seed=-1"],
+        &["--set run.seed=-1: run.seed", allowed],
+    );
+    for seed in ["99999999999999999999", "-1"] {
+        let text = GOOD.replace("[run]", &format!("[run]\nseed = {seed}"));
+        refused(&text, &[], &["s.toml: run.seed", seed, allowed]);
+    }
 }

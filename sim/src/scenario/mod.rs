@@ -311,6 +311,19 @@ pub(crate) fn plain(message: &str) -> String {
     {
         one_line.truncate(i);
     }
+    // An integer past 64 bits reaches serde as an i128 or u128: say it is too large.
+    for wide in ["` as i128", "` as u128"] {
+        if let Some(end) = one_line.find(wide)
+            && let Some(start) = one_line[..end].rfind("invalid type: integer `")
+        {
+            let number = &one_line[start + "invalid type: integer `".len()..end];
+            one_line = format!(
+                "{}{number} is too large{}",
+                &one_line[..start],
+                &one_line[end + wide.len()..]
+            );
+        }
+    }
     one_line
         .replace("expected i64", "expected a whole number")
         .replace("expected f64", "expected a number")
