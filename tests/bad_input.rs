@@ -69,6 +69,20 @@ fn assert_one_line_refusal(code: Option<i32>, stderr: &str, needles: &[&str]) {
     }
 }
 
+/// Runs ftsim with exactly `args` in the working directory `cwd`: (exit code, stdout, stderr).
+fn ftsim_in(cwd: &Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let o = Command::new(env!("CARGO_BIN_EXE_ftsim"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("ftsim runs");
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
 #[test]
 fn a_good_scenario_runs_which_makes_the_refusals_below_meaningful() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -280,6 +294,19 @@ fn overlapping_stragglers_on_one_node_are_refused() {
 }
 
 #[test]
+fn a_run_name_that_is_not_a_plain_name_is_refused_by_run_and_validate() {
+    for name in ["../x", "/abs", ".hidden", "a b", &"n".repeat(101)] {
+        let text = GOOD.replace("[run]", &format!("[run]\nname = \"{name}\""));
+        refused(&text, &[], &["s.toml", "run.name", name, "letters", "digits"]);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = write(dir.path(), &text);
+        let (code, _, err) = ftsim_in(dir.path(), &["validate", &file.display().to_string()]);
+        assert_one_line_refusal(code, &err, &["run.name", name]);
+    }
+    refused(GOOD, &["--set", "run.name=../x"], &["--set run.name=../x: run.name"]);
+}
+
+#[test]
 fn a_set_error_names_the_flag_not_the_file() {
     let err = refused(
         GOOD,
@@ -318,4 +345,15 @@ fn a_seed_out_of_range_in_the_file_or_a_set_says_so_and_what_is_allowed() {
         let text = GOOD.replace("[run]", &format!("[run]\nseed = {seed}"));
         refused(&text, &[], &["s.toml: run.seed", seed, allowed]);
     }
+}
+
+#[test]
+fn a_straggler_slowdown_out_of_range_says_out_of_range_and_a_missing_one_says_required() {
+    let fault = "[[faults]]\nat = \"2s\"\nstraggler = 1\nfor = \"1s\"\n";
+    refused(
+        &format!("{GOOD}\n{fault}slowdown = 0.5\n"),
+        &[],
+        &["faults[0].slowdown", "0.5 is out of range", "1 to 1000000"],
+    );
+    refused(&format!("{GOOD}\n{fault}"), &[], &["faults[0].slowdown", "is required"]);
 }

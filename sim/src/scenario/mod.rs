@@ -68,7 +68,8 @@ pub struct Scenario {
 /// `[run]`: name, seed and timing of the run.
 #[derive(Debug, Clone)]
 pub struct RunSpec {
-    /// Name shown in reports.
+    /// Name shown in reports and the default output folder `results/<name>`. When written in the
+    /// file it is a plain name (letters, digits, `-`, `_`, `.`; not starting with `.`).
     pub name: String,
     /// The seed every random stream derives from.
     pub seed: u64,
