@@ -1,11 +1,13 @@
-//! Argument parsing and dispatch. Errors the user can fix (a bad scenario, an unknown engine, an
-//! output path that cannot be written) print one line and exit with code 2; clap does the same for
-//! bad flags. Nothing is written unless the whole run succeeded.
+//! Argument parsing and dispatch. Errors the user can fix (a bad scenario, an unknown engine, a bad
+//! flag, an output path that cannot be written) print one line and exit with code 2. Nothing is
+//! written unless the whole run succeeded.
+
+mod parse_error;
 
 use crate::output;
 use crate::runner::{self, RunOptions};
 use anyhow::Result;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use ftsim_engines::Registry;
 use ftsim_sim::Scenario;
 use ftsim_sim::scenario::Overrides;
@@ -33,8 +35,8 @@ pub enum Command {
         /// Run this engine instead of the scenario's list (repeatable).
         #[arg(long = "engine", value_name = "NAME")]
         engines: Vec<String>,
-        /// Override run.seed.
-        #[arg(long)]
+        /// Override run.seed (0 to 18446744073709551615).
+        #[arg(long, value_parser = parse_seed, allow_negative_numbers = true)]
         seed: Option<u64>,
         /// Override a scenario field, e.g. --set cluster.nodes=20 (repeatable).
         #[arg(long = "set", value_name = "PATH=VALUE")]
@@ -77,10 +79,16 @@ where
 {
     let cli = match Cli::try_parse_from(args) {
         Ok(c) => c,
-        Err(e) => {
-            let code = if e.use_stderr() { 2 } else { 0 };
+        Err(e) if !e.use_stderr() => {
+            // --help and --version: clap prints them as usual.
             let _ = e.print();
-            return ExitCode::from(code);
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            let cmd = Cli::command();
+            let commands: Vec<&str> = cmd.get_subcommands().map(|c| c.get_name()).collect();
+            eprintln!("error: {}", parse_error::one_line(&e, &commands));
+            return ExitCode::from(2);
         }
     };
     match dispatch(cli, registry) {
@@ -107,6 +115,19 @@ fn load(
         seed,
     };
     Ok(Scenario::load(path, &over, registry)?)
+}
+
+/// `--seed`: a whole number from 0 to `u64::MAX`.
+fn parse_seed(s: &str) -> Result<u64, String> {
+    let allowed = format!("allowed 0 to {}", u64::MAX);
+    let digits = s.strip_prefix(['-', '+']).unwrap_or(s);
+    match s.parse::<u64>() {
+        Ok(seed) => Ok(seed),
+        Err(_) if !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()) => {
+            Err(format!("the seed is out of range: {allowed}"))
+        }
+        Err(_) => Err(format!("not a whole number: {allowed}")),
+    }
 }
 
 fn dispatch(cli: Cli, registry: &Registry) -> Result<()> {

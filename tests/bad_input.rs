@@ -334,8 +334,14 @@ fn a_set_error_names_the_flag_not_the_file() {
 }
 
 #[test]
-fn a_seed_out_of_range_in_the_file_or_a_set_says_so_and_what_is_allowed() {
+fn a_seed_out_of_range_says_so_and_what_is_allowed() {
     let allowed = "out of range: allowed 0 to 18446744073709551615";
+    refused(
+        GOOD,
+        &["--seed", "99999999999999999999999"],
+        &["--seed 99999999999999999999999", allowed],
+    );
+    refused(GOOD, &["--seed", "-1"], &["--seed -1", allowed]);
     refused(
         GOOD,
         &["--set", "run.seed=-1"],
@@ -348,6 +354,21 @@ fn a_seed_out_of_range_in_the_file_or_a_set_says_so_and_what_is_allowed() {
 }
 
 #[test]
+fn the_largest_seed_is_accepted_by_flag_by_set_and_in_the_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = write(dir.path(), GOOD).display().to_string();
+    let max = "18446744073709551615";
+    let (code, _, err) = ftsim_in(dir.path(), &["run", &file, "--quiet", "--seed", max]);
+    assert_eq!(code, Some(0), "{err}");
+    let (code, _, err) = ftsim_in(dir.path(), &["validate", &file, "--set", &format!("run.seed={max}")]);
+    assert_eq!(code, Some(0), "{err}");
+    let text = GOOD.replace("[run]", &format!("[run]\nseed = {max}"));
+    let file = write(dir.path(), &text).display().to_string();
+    let (code, _, err) = ftsim_in(dir.path(), &["validate", &file]);
+    assert_eq!(code, Some(0), "{err}");
+}
+
+#[test]
 fn a_straggler_slowdown_out_of_range_says_out_of_range_and_a_missing_one_says_required() {
     let fault = "[[faults]]\nat = \"2s\"\nstraggler = 1\nfor = \"1s\"\n";
     refused(
@@ -356,4 +377,31 @@ fn a_straggler_slowdown_out_of_range_says_out_of_range_and_a_missing_one_says_re
         &["faults[0].slowdown", "0.5 is out of range", "1 to 1000000"],
     );
     refused(&format!("{GOOD}\n{fault}"), &[], &["faults[0].slowdown", "is required"]);
+}
+
+#[test]
+fn argument_parser_errors_are_one_line_and_help_and_version_still_print() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cases: [(&[&str], &[&str]); 6] = [
+        (&["run", "x.toml", "--sed", "3"], &["'--sed'", "'--seed'"]),
+        (
+            &["run", "x.toml", "--seed", "three"],
+            &["--seed three", "not a whole number"],
+        ),
+        (&["run"], &["missing", "<SCENARIO>"]),
+        (&["frob"], &["'frob'", "run, validate, engines"]),
+        (&[], &["no command", "run, validate, engines"]),
+        (&["run", "x.toml", "--out"], &["--out needs a value"]),
+    ];
+    for (args, needles) in cases {
+        let (code, out, err) = ftsim_in(dir.path(), args);
+        assert_one_line_refusal(code, &err, needles);
+        assert!(out.is_empty());
+    }
+    let (code, out, _) = ftsim_in(dir.path(), &["run", "--help"]);
+    assert_eq!(code, Some(0));
+    assert!(out.lines().count() > 5 && out.contains("--seed"), "{out}");
+    let (code, out, _) = ftsim_in(dir.path(), &["--version"]);
+    assert_eq!(code, Some(0));
+    assert!(out.starts_with("ftsim "), "{out}");
 }
