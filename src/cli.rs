@@ -1,6 +1,6 @@
 //! Argument parsing and dispatch. Errors the user can fix (a bad scenario, an unknown engine, a bad
-//! flag, an output path that cannot be written) print one line and exit with code 2. Nothing is
-//! written unless the whole run succeeded.
+//! flag, an output path that cannot be written or must not be replaced) print one line and exit
+//! with code 2, before anything is simulated. Nothing is written unless the whole run succeeded.
 
 mod parse_error;
 
@@ -142,7 +142,8 @@ fn dispatch(cli: Cli, registry: &Registry) -> Result<()> {
         } => {
             let sc = load(registry, &scenario, &sets, seed, &engines)?;
             let out = out.unwrap_or_else(|| PathBuf::from("results").join(&sc.run.name));
-            output::check_out_dir(&out).map_err(|m| UserError(format!("--out {}: {m}", out.display())))?;
+            let target =
+                output::safety::check_out_dir(&out).map_err(|e| UserError(format!("--out {}: {e}", out.display())))?;
             let show_progress = !quiet && std::io::stderr().is_terminal();
             let results = runner::run_all(
                 &sc,
@@ -151,7 +152,7 @@ fn dispatch(cli: Cli, registry: &Registry) -> Result<()> {
                     progress: show_progress,
                 },
             )?;
-            output::write_all(&out, &sc, &results)?;
+            output::write_all(&target, &sc, &results)?;
             print!("{}", output::console::summary_table(&sc, &results));
             println!("wrote {}", out.display());
             Ok(())

@@ -83,6 +83,44 @@ fn ftsim_in(cwd: &Path, args: &[&str]) -> (Option<i32>, String, String) {
     )
 }
 
+/// Every file under `dir` with its bytes, in path order: to show that nothing was touched.
+fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).expect("read_dir") {
+            let p = e.expect("entry").path();
+            if p.is_dir() {
+                todo.push(p);
+            } else {
+                let bytes = std::fs::read(&p).expect("read");
+                out.push((p, bytes));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A scenario file and an earlier ftsim output written from it, both in `dir`.
+fn earlier_output(dir: &Path) -> (PathBuf, PathBuf) {
+    let file = write(dir, GOOD);
+    let earlier = dir.join("earlier");
+    let (code, _, err) = ftsim_in(
+        dir,
+        &[
+            "run",
+            &file.display().to_string(),
+            "--quiet",
+            "--out",
+            &earlier.display().to_string(),
+        ],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert!(earlier.join("summary.csv").exists());
+    (file, earlier)
+}
+
 #[test]
 fn a_good_scenario_runs_which_makes_the_refusals_below_meaningful() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -291,6 +329,144 @@ fn an_output_path_that_is_not_an_ftsim_directory_is_never_overwritten() {
 fn overlapping_stragglers_on_one_node_are_refused() {
     let two = "[[faults]]\nat = \"2s\"\nstraggler = 1\nslowdown = 3.0\nfor = \"4s\"\n[[faults]]\nat = \"5s\"\nstraggler = 1\nslowdown = 2.0\nfor = \"1s\"\n";
     refused(&format!("{GOOD}\n{two}"), &[], &["faults[1]", "overlaps"]);
+}
+
+#[test]
+fn out_dot_inside_an_earlier_output_is_refused_and_the_output_and_the_working_directory_survive() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (file, earlier) = earlier_output(dir.path());
+    let before = snapshot(&earlier);
+    let f = file.display().to_string();
+    let (code, out, err) = ftsim_in(&earlier, &["run", &f, "--quiet", "--out", "."]);
+    assert_one_line_refusal(code, &err, &["--out .", "is the current directory"]);
+    assert!(out.is_empty(), "refused before the run: {out}");
+    assert_eq!(snapshot(&earlier), before, "the earlier output is untouched");
+    let (code, _, err) = ftsim_in(&earlier.join("none"), &["run", &f, "--quiet", "--out", ".."]);
+    assert_one_line_refusal(code, &err, &["--out ..", "contains the current directory"]);
+    assert_eq!(snapshot(&earlier), before, "the earlier output is untouched");
+}
+
+#[test]
+fn out_that_is_the_temporary_directory_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = write(dir.path(), GOOD);
+    let tmp = std::env::temp_dir().display().to_string();
+    let (code, out, err) = ftsim_in(
+        dir.path(),
+        &["run", &file.display().to_string(), "--quiet", "--out", &tmp],
+    );
+    assert_one_line_refusal(code, &err, &["is the temporary directory"]);
+    assert!(out.is_empty());
+    assert!(file.exists(), "nothing in the temporary directory was removed");
+}
+
+#[test]
+fn out_that_contains_the_working_directory_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = write(dir.path(), GOOD);
+    let cwd = dir.path().join("work").join("deep");
+    std::fs::create_dir_all(&cwd).expect("mkdir");
+    let (code, _, err) = ftsim_in(
+        &cwd,
+        &["run", &file.display().to_string(), "--quiet", "--out", "../../work"],
+    );
+    assert_one_line_refusal(code, &err, &["contains the current directory"]);
+    assert!(cwd.exists());
+}
+
+#[test]
+fn out_under_a_regular_file_is_refused_before_the_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = write(dir.path(), GOOD);
+    let blocker = dir.path().join("notes.txt");
+    std::fs::write(&blocker, "keep me").expect("write");
+    for out in [blocker.join("out"), blocker.join("sub").join("out")] {
+        let (code, stdout, err) = ftsim_in(
+            dir.path(),
+            &[
+                "run",
+                &file.display().to_string(),
+                "--quiet",
+                "--out",
+                &out.display().to_string(),
+            ],
+        );
+        assert_one_line_refusal(code, &err, &["notes.txt is not a directory"]);
+        assert!(stdout.is_empty(), "refused before the run: {stdout}");
+    }
+    assert_eq!(std::fs::read_to_string(&blocker).expect("read"), "keep me");
+}
+
+#[test]
+fn out_in_a_read_only_directory_is_refused_before_the_run() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = write(dir.path(), GOOD);
+    let ro = dir.path().join("ro");
+    std::fs::create_dir(&ro).expect("mkdir");
+    std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o555)).expect("chmod");
+    let writable = std::fs::write(ro.join("probe"), "x").is_ok();
+    if writable {
+        eprintln!("skipped: this user (root?) can write into a read-only directory");
+    } else {
+        let out = ro.join("sub").join("out");
+        let (code, stdout, err) = ftsim_in(
+            dir.path(),
+            &[
+                "run",
+                &file.display().to_string(),
+                "--quiet",
+                "--out",
+                &out.display().to_string(),
+            ],
+        );
+        assert_one_line_refusal(code, &err, &["cannot create", "ro/sub", "ermission denied"]);
+        assert!(stdout.is_empty(), "refused before the run: {stdout}");
+        assert!(!ro.join("sub").exists());
+    }
+    std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o755)).expect("chmod back");
+}
+
+#[test]
+fn out_that_even_root_cannot_create_is_refused_before_the_run() {
+    let proc_dir = Path::new("/proc");
+    if !proc_dir.join("self").exists() {
+        eprintln!("skipped: no /proc on this system");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = write(dir.path(), GOOD);
+    let (code, stdout, err) = ftsim_in(
+        dir.path(),
+        &[
+            "run",
+            &file.display().to_string(),
+            "--quiet",
+            "--out",
+            "/proc/ftsim-none/out",
+        ],
+    );
+    assert_one_line_refusal(code, &err, &["cannot create /proc/ftsim-none"]);
+    assert!(stdout.is_empty(), "refused before the run: {stdout}");
+}
+
+#[test]
+fn an_earlier_output_holding_anything_else_is_not_replaced() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (file, earlier) = earlier_output(dir.path());
+    let f = file.display().to_string();
+    let e = earlier.display().to_string();
+    for extra in [earlier.join("notes.txt"), earlier.join("none").join("thesis.tex")] {
+        std::fs::write(&extra, "keep me").expect("write");
+        let before = snapshot(&earlier);
+        let (code, _, err) = ftsim_in(dir.path(), &["run", &f, "--quiet", "--out", &e]);
+        let name = extra.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        assert_one_line_refusal(code, &err, &[name, "not part of an ftsim output"]);
+        assert_eq!(snapshot(&earlier), before, "nothing was touched");
+        std::fs::remove_file(&extra).expect("rm");
+    }
+    let (code, _, err) = ftsim_in(dir.path(), &["run", &f, "--quiet", "--out", &e]);
+    assert_eq!(code, Some(0), "a clean earlier output is replaced: {err}");
 }
 
 #[test]
