@@ -1,11 +1,13 @@
-//! Argument parsing and dispatch. Errors the user can fix (a bad scenario, an unknown engine, an
-//! output path that cannot be written) print one line and exit with code 2; clap does the same for
-//! bad flags. Nothing is written unless the whole run succeeded.
+//! Argument parsing and dispatch. Errors the user can fix (a bad scenario, an unknown engine, a bad
+//! flag, an output path that cannot be written or must not be replaced) print one line and exit
+//! with code 2, before anything is simulated. Nothing is written unless the whole run succeeded.
+
+mod parse_error;
 
 use crate::output;
 use crate::runner::{self, RunOptions};
 use anyhow::Result;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use ftsim_engines::Registry;
 use ftsim_sim::Scenario;
 use ftsim_sim::scenario::Overrides;
@@ -33,8 +35,8 @@ pub enum Command {
         /// Run this engine instead of the scenario's list (repeatable).
         #[arg(long = "engine", value_name = "NAME")]
         engines: Vec<String>,
-        /// Override run.seed.
-        #[arg(long)]
+        /// Override run.seed (0 to 18446744073709551615).
+        #[arg(long, value_parser = parse_seed, allow_negative_numbers = true)]
         seed: Option<u64>,
         /// Override a scenario field, e.g. --set cluster.nodes=20 (repeatable).
         #[arg(long = "set", value_name = "PATH=VALUE")]
@@ -68,7 +70,7 @@ pub enum Command {
         #[arg(long)]
         jobs: Option<usize>,
         /// The campaign seed (the scenario's own seed still drives the workload).
-        #[arg(long, default_value_t = 1)]
+        #[arg(long, default_value_t = 1, value_parser = parse_seed, allow_negative_numbers = true)]
         seed: u64,
         /// Check this engine instead of the scenario's list (repeatable).
         #[arg(long = "engine", value_name = "NAME")]
@@ -101,10 +103,16 @@ where
 {
     let cli = match Cli::try_parse_from(args) {
         Ok(c) => c,
-        Err(e) => {
-            let code = if e.use_stderr() { 2 } else { 0 };
+        Err(e) if !e.use_stderr() => {
+            // --help and --version: clap prints them as usual.
             let _ = e.print();
-            return ExitCode::from(code);
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            let cmd = Cli::command();
+            let commands: Vec<&str> = cmd.get_subcommands().map(|c| c.get_name()).collect();
+            eprintln!("error: {}", parse_error::one_line(&e, &commands));
+            return ExitCode::from(2);
         }
     };
     match dispatch(cli, registry) {
@@ -125,13 +133,11 @@ fn load(
     seed: Option<u64>,
     engines: &[String],
 ) -> Result<Scenario> {
-    let mut over = Overrides {
+    let over = Overrides {
         sets: sets.to_vec(),
         engines: engines.to_vec(),
+        seed,
     };
-    if let Some(s) = seed {
-        over.sets.push(format!("run.seed={s}"));
-    }
     Ok(Scenario::load(path, &over, registry)?)
 }
 
@@ -139,6 +145,19 @@ fn load(
 pub const EXIT_BROKEN: u8 = 1;
 /// Exit status of a run in which every promise was kept but an engine did not finish.
 pub const EXIT_UNFINISHED: u8 = 3;
+
+/// `--seed`: a whole number from 0 to `u64::MAX`.
+fn parse_seed(s: &str) -> Result<u64, String> {
+    let allowed = format!("allowed 0 to {}", u64::MAX);
+    let digits = s.strip_prefix(['-', '+']).unwrap_or(s);
+    match s.parse::<u64>() {
+        Ok(seed) => Ok(seed),
+        Err(_) if !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()) => {
+            Err(format!("the seed is out of range: {allowed}"))
+        }
+        Err(_) => Err(format!("not a whole number: {allowed}")),
+    }
+}
 
 /// Runs the command; returns the exit status.
 fn dispatch(cli: Cli, registry: &Registry) -> Result<u8> {
@@ -153,7 +172,8 @@ fn dispatch(cli: Cli, registry: &Registry) -> Result<u8> {
         } => {
             let sc = load(registry, &scenario, &sets, seed, &engines)?;
             let out = out.unwrap_or_else(|| PathBuf::from("results").join(&sc.run.name));
-            output::check_out_dir(&out).map_err(|m| UserError(format!("--out {}: {m}", out.display())))?;
+            let target =
+                output::safety::check_out_dir(&out).map_err(|e| UserError(format!("--out {}: {e}", out.display())))?;
             let show_progress = !quiet && std::io::stderr().is_terminal();
             let results = runner::run_all(
                 &sc,
@@ -162,7 +182,7 @@ fn dispatch(cli: Cli, registry: &Registry) -> Result<u8> {
                     progress: show_progress,
                 },
             )?;
-            output::write_all(&out, &sc, &results)?;
+            output::write_all(&target, &sc, &results)?;
             print!("{}", output::console::summary_table(&sc, &results));
             println!("wrote {}", out.display());
             Ok(run_status(&results))

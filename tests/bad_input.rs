@@ -44,21 +44,81 @@ fn write(dir: &Path, text: &str) -> PathBuf {
     p
 }
 
-/// Runs `ftsim run` on `text` with extra args; asserts exit 2, one line mentioning every `needles`.
-fn refused(text: &str, extra: &[&str], needles: &[&str]) {
+/// Runs `ftsim run` on `text` with extra args; asserts exit 2, one line mentioning every `needles`,
+/// and returns that line.
+fn refused(text: &str, extra: &[&str], needles: &[&str]) -> String {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = write(dir.path(), text);
     let f = file.display().to_string();
     let mut args = vec!["run", f.as_str()];
     args.extend_from_slice(extra);
     let o = ftsim(&args, dir.path());
-    assert_eq!(o.code, Some(2), "exit code for {needles:?}; stderr: {}", o.stderr);
-    assert_eq!(o.stderr.trim().lines().count(), 1, "one line: {}", o.stderr);
-    assert!(!o.stderr.contains("panicked"), "{}", o.stderr);
-    for n in needles {
-        assert!(o.stderr.contains(n), "stderr should mention {n:?}: {}", o.stderr);
-    }
+    assert_one_line_refusal(o.code, &o.stderr, needles);
     assert!(!o.out_exists, "no output directory on error");
+    o.stderr
+}
+
+/// Exit code 2 and one line on stderr mentioning every `needles`, no panic.
+fn assert_one_line_refusal(code: Option<i32>, stderr: &str, needles: &[&str]) {
+    assert_eq!(code, Some(2), "exit code for {needles:?}; stderr: {stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    for n in needles {
+        assert!(stderr.contains(n), "stderr should mention {n:?}: {stderr}");
+    }
+}
+
+/// Runs ftsim with exactly `args` in the working directory `cwd`: (exit code, stdout, stderr).
+fn ftsim_in(cwd: &Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let o = Command::new(env!("CARGO_BIN_EXE_ftsim"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("ftsim runs");
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// Every file under `dir` with its bytes, in path order: to show that nothing was touched.
+fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).expect("read_dir") {
+            let p = e.expect("entry").path();
+            if p.is_dir() {
+                todo.push(p);
+            } else {
+                let bytes = std::fs::read(&p).expect("read");
+                out.push((p, bytes));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A scenario file and an earlier ftsim output written from it, both in `dir`.
+fn earlier_output(dir: &Path) -> (PathBuf, PathBuf) {
+    let file = write(dir, GOOD);
+    let earlier = dir.join("earlier");
+    let (code, _, err) = ftsim_in(
+        dir,
+        &[
+            "run",
+            &file.display().to_string(),
+            "--quiet",
+            "--out",
+            &earlier.display().to_string(),
+        ],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert!(earlier.join("summary.csv").exists());
+    (file, earlier)
 }
 
 #[test]
@@ -269,4 +329,255 @@ fn an_output_path_that_is_not_an_ftsim_directory_is_never_overwritten() {
 fn overlapping_stragglers_on_one_node_are_refused() {
     let two = "[[faults]]\nat = \"2s\"\nstraggler = 1\nslowdown = 3.0\nfor = \"4s\"\n[[faults]]\nat = \"5s\"\nstraggler = 1\nslowdown = 2.0\nfor = \"1s\"\n";
     refused(&format!("{GOOD}\n{two}"), &[], &["faults[1]", "overlaps"]);
+}
+
+#[test]
+fn out_dot_inside_an_earlier_output_is_refused_and_the_output_and_the_working_directory_survive() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (file, earlier) = earlier_output(dir.path());
+    let before = snapshot(&earlier);
+    let f = file.display().to_string();
+    let (code, out, err) = ftsim_in(&earlier, &["run", &f, "--quiet", "--out", "."]);
+    assert_one_line_refusal(code, &err, &["--out .", "is the current directory"]);
+    assert!(out.is_empty(), "refused before the run: {out}");
+    assert_eq!(snapshot(&earlier), before, "the earlier output is untouched");
+    let (code, _, err) = ftsim_in(&earlier.join("none"), &["run", &f, "--quiet", "--out", ".."]);
+    assert_one_line_refusal(code, &err, &["--out ..", "contains the current directory"]);
+    assert_eq!(snapshot(&earlier), before, "the earlier output is untouched");
+}
+
+#[test]
+fn out_that_is_the_temporary_directory_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = write(dir.path(), GOOD);
+    let tmp = std::env::temp_dir().display().to_string();
+    let (code, out, err) = ftsim_in(
+        dir.path(),
+        &["run", &file.display().to_string(), "--quiet", "--out", &tmp],
+    );
+    assert_one_line_refusal(code, &err, &["is the temporary directory"]);
+    assert!(out.is_empty());
+    assert!(file.exists(), "nothing in the temporary directory was removed");
+}
+
+#[test]
+fn out_that_contains_the_working_directory_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = write(dir.path(), GOOD);
+    let cwd = dir.path().join("work").join("deep");
+    std::fs::create_dir_all(&cwd).expect("mkdir");
+    let (code, _, err) = ftsim_in(
+        &cwd,
+        &["run", &file.display().to_string(), "--quiet", "--out", "../../work"],
+    );
+    assert_one_line_refusal(code, &err, &["contains the current directory"]);
+    assert!(cwd.exists());
+}
+
+#[test]
+fn out_under_a_regular_file_is_refused_before_the_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = write(dir.path(), GOOD);
+    let blocker = dir.path().join("notes.txt");
+    std::fs::write(&blocker, "keep me").expect("write");
+    for out in [blocker.join("out"), blocker.join("sub").join("out")] {
+        let (code, stdout, err) = ftsim_in(
+            dir.path(),
+            &[
+                "run",
+                &file.display().to_string(),
+                "--quiet",
+                "--out",
+                &out.display().to_string(),
+            ],
+        );
+        assert_one_line_refusal(code, &err, &["notes.txt is not a directory"]);
+        assert!(stdout.is_empty(), "refused before the run: {stdout}");
+    }
+    assert_eq!(std::fs::read_to_string(&blocker).expect("read"), "keep me");
+}
+
+#[test]
+fn out_in_a_read_only_directory_is_refused_before_the_run() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = write(dir.path(), GOOD);
+    let ro = dir.path().join("ro");
+    std::fs::create_dir(&ro).expect("mkdir");
+    std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o555)).expect("chmod");
+    let writable = std::fs::write(ro.join("probe"), "x").is_ok();
+    if writable {
+        eprintln!("skipped: this user (root?) can write into a read-only directory");
+    } else {
+        let out = ro.join("sub").join("out");
+        let (code, stdout, err) = ftsim_in(
+            dir.path(),
+            &[
+                "run",
+                &file.display().to_string(),
+                "--quiet",
+                "--out",
+                &out.display().to_string(),
+            ],
+        );
+        assert_one_line_refusal(code, &err, &["cannot create", "ro/sub", "ermission denied"]);
+        assert!(stdout.is_empty(), "refused before the run: {stdout}");
+        assert!(!ro.join("sub").exists());
+    }
+    std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o755)).expect("chmod back");
+}
+
+#[test]
+fn out_that_even_root_cannot_create_is_refused_before_the_run() {
+    let proc_dir = Path::new("/proc");
+    if !proc_dir.join("self").exists() {
+        eprintln!("skipped: no /proc on this system");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = write(dir.path(), GOOD);
+    let (code, stdout, err) = ftsim_in(
+        dir.path(),
+        &[
+            "run",
+            &file.display().to_string(),
+            "--quiet",
+            "--out",
+            "/proc/ftsim-none/out",
+        ],
+    );
+    assert_one_line_refusal(code, &err, &["cannot create /proc/ftsim-none"]);
+    assert!(stdout.is_empty(), "refused before the run: {stdout}");
+}
+
+#[test]
+fn an_earlier_output_holding_anything_else_is_not_replaced() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (file, earlier) = earlier_output(dir.path());
+    let f = file.display().to_string();
+    let e = earlier.display().to_string();
+    for extra in [earlier.join("notes.txt"), earlier.join("none").join("thesis.tex")] {
+        std::fs::write(&extra, "keep me").expect("write");
+        let before = snapshot(&earlier);
+        let (code, _, err) = ftsim_in(dir.path(), &["run", &f, "--quiet", "--out", &e]);
+        let name = extra.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        assert_one_line_refusal(code, &err, &[name, "not part of an ftsim output"]);
+        assert_eq!(snapshot(&earlier), before, "nothing was touched");
+        std::fs::remove_file(&extra).expect("rm");
+    }
+    let (code, _, err) = ftsim_in(dir.path(), &["run", &f, "--quiet", "--out", &e]);
+    assert_eq!(code, Some(0), "a clean earlier output is replaced: {err}");
+}
+
+#[test]
+fn a_run_name_that_is_not_a_plain_name_is_refused_by_run_and_validate() {
+    for name in ["../x", "/abs", ".hidden", "a b", &"n".repeat(101)] {
+        let text = GOOD.replace("[run]", &format!("[run]\nname = \"{name}\""));
+        refused(&text, &[], &["s.toml", "run.name", name, "letters", "digits"]);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = write(dir.path(), &text);
+        let (code, _, err) = ftsim_in(dir.path(), &["validate", &file.display().to_string()]);
+        assert_one_line_refusal(code, &err, &["run.name", name]);
+    }
+    refused(GOOD, &["--set", "run.name=../x"], &["--set run.name=../x: run.name"]);
+}
+
+#[test]
+fn a_set_error_names_the_flag_not_the_file() {
+    let err = refused(
+        GOOD,
+        &["--set", "cluster.nodes=0"],
+        &["--set cluster.nodes=0: cluster.nodes: 0 is out of range: allowed 1 to 1000"],
+    );
+    assert!(!err.contains("s.toml"), "{err}");
+    let err = refused(
+        GOOD,
+        &["--set", "faults=[{at=\"1s\", crash=7}]"],
+        &["--set faults=", "faults[0].crash", "0 to 3"],
+    );
+    assert!(!err.contains("s.toml"), "{err}");
+    let err = refused(
+        GOOD,
+        &["--set", "engines.sparkk.x=1"],
+        &["--set engines.sparkk.x=1: engines.sparkk", "known engines"],
+    );
+    assert!(!err.contains("s.toml"), "{err}");
+    refused(
+        &GOOD.replace("nodes = 4", "nodes = 0"),
+        &["--set", "cluster.cores=2"],
+        &["s.toml: cluster.nodes"],
+    );
+}
+
+#[test]
+fn a_seed_out_of_range_says_so_and_what_is_allowed() {
+    let allowed = "out of range: allowed 0 to 18446744073709551615";
+    refused(
+        GOOD,
+        &["--seed", "99999999999999999999999"],
+        &["--seed 99999999999999999999999", allowed],
+    );
+    refused(GOOD, &["--seed", "-1"], &["--seed -1", allowed]);
+    refused(
+        GOOD,
+        &["--set", "run.seed=-1"],
+        &["--set run.seed=-1: run.seed", allowed],
+    );
+    for seed in ["99999999999999999999", "-1"] {
+        let text = GOOD.replace("[run]", &format!("[run]\nseed = {seed}"));
+        refused(&text, &[], &["s.toml: run.seed", seed, allowed]);
+    }
+}
+
+#[test]
+fn the_largest_seed_is_accepted_by_flag_by_set_and_in_the_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = write(dir.path(), GOOD).display().to_string();
+    let max = "18446744073709551615";
+    let (code, _, err) = ftsim_in(dir.path(), &["run", &file, "--quiet", "--seed", max]);
+    assert_eq!(code, Some(0), "{err}");
+    let (code, _, err) = ftsim_in(dir.path(), &["validate", &file, "--set", &format!("run.seed={max}")]);
+    assert_eq!(code, Some(0), "{err}");
+    let text = GOOD.replace("[run]", &format!("[run]\nseed = {max}"));
+    let file = write(dir.path(), &text).display().to_string();
+    let (code, _, err) = ftsim_in(dir.path(), &["validate", &file]);
+    assert_eq!(code, Some(0), "{err}");
+}
+
+#[test]
+fn a_straggler_slowdown_out_of_range_says_out_of_range_and_a_missing_one_says_required() {
+    let fault = "[[faults]]\nat = \"2s\"\nstraggler = 1\nfor = \"1s\"\n";
+    refused(
+        &format!("{GOOD}\n{fault}slowdown = 0.5\n"),
+        &[],
+        &["faults[0].slowdown", "0.5 is out of range", "1 to 1000000"],
+    );
+    refused(&format!("{GOOD}\n{fault}"), &[], &["faults[0].slowdown", "is required"]);
+}
+
+#[test]
+fn argument_parser_errors_are_one_line_and_help_and_version_still_print() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cases: [(&[&str], &[&str]); 6] = [
+        (&["run", "x.toml", "--sed", "3"], &["'--sed'", "'--seed'"]),
+        (
+            &["run", "x.toml", "--seed", "three"],
+            &["--seed three", "not a whole number"],
+        ),
+        (&["run"], &["missing", "<SCENARIO>"]),
+        (&["frob"], &["'frob'", "run, validate, engines"]),
+        (&[], &["no command", "run, validate, engines"]),
+        (&["run", "x.toml", "--out"], &["--out needs a value"]),
+    ];
+    for (args, needles) in cases {
+        let (code, out, err) = ftsim_in(dir.path(), args);
+        assert_one_line_refusal(code, &err, needles);
+        assert!(out.is_empty());
+    }
+    let (code, out, _) = ftsim_in(dir.path(), &["run", "--help"]);
+    assert_eq!(code, Some(0));
+    assert!(out.lines().count() > 5 && out.contains("--seed"), "{out}");
+    let (code, out, _) = ftsim_in(dir.path(), &["--version"]);
+    assert_eq!(code, Some(0));
+    assert!(out.starts_with("ftsim "), "{out}");
 }

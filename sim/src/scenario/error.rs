@@ -1,5 +1,6 @@
-//! Errors of scenario loading. Every variant names the file and, where there is one, the field, and
-//! says what is allowed: the CLI prints it as one line and exits with code 2.
+//! Errors of scenario loading. Every variant names where the mistake is (the file, or the flag
+//! when the value came from the command line) and, where there is one, the field, and says what is
+//! allowed: the CLI prints it as one line and exits with code 2.
 
 use std::path::PathBuf;
 
@@ -62,6 +63,34 @@ pub enum ScenarioError {
         /// What is wrong and what is allowed.
         message: String,
     },
+    /// A field whose value a `--set path=value` argument wrote is wrong: named by the flag, not
+    /// the file.
+    #[error("--set {arg}: {field}: {message}")]
+    SetField {
+        /// The argument as given.
+        arg: String,
+        /// The dotted path of the field, e.g. `cluster.nodes` or `faults[0].at`.
+        field: String,
+        /// What is wrong and what is allowed.
+        message: String,
+    },
+}
+
+impl ScenarioError {
+    /// The field an error in the scenario's contents is about and what is wrong with it, for the
+    /// errors that name a field of the file (`None` for the others).
+    pub fn field_and_message(&self) -> Option<(String, String)> {
+        match self {
+            ScenarioError::Field { field, message, .. } => Some((field.clone(), message.clone())),
+            ScenarioError::UnknownEngine {
+                name, origin, known, ..
+            } => engine_field(name, *origin).map(|f| (f, unknown_message(name, known))),
+            ScenarioError::DuplicateEngine { name, origin, .. } => {
+                engine_field(name, *origin).map(|f| (f, duplicate_message(name, *origin)))
+            }
+            _ => None,
+        }
+    }
 }
 
 /// Where an engine was named.
@@ -75,34 +104,37 @@ pub enum EngineOrigin {
     Flag,
 }
 
-fn unknown_engine(file: &std::path::Path, name: &str, origin: &EngineOrigin, known: &str) -> String {
+/// The field naming an engine, `None` for a `--engine` flag.
+fn engine_field(name: &str, origin: EngineOrigin) -> Option<String> {
     match origin {
-        EngineOrigin::Flag => format!("--engine {name}: no such engine; known engines are {known}"),
-        EngineOrigin::Listed(i) => {
-            format!(
-                "{}: run.engines[{i}]: no engine \"{name}\": known engines are {known}",
-                file.display()
-            )
-        }
-        EngineOrigin::Table => {
-            format!(
-                "{}: engines.{name}: no engine \"{name}\": known engines are {known}",
-                file.display()
-            )
-        }
+        EngineOrigin::Flag => None,
+        EngineOrigin::Listed(i) => Some(format!("run.engines[{i}]")),
+        EngineOrigin::Table => Some(format!("engines.{name}")),
+    }
+}
+
+fn unknown_message(name: &str, known: &str) -> String {
+    format!("no engine \"{name}\": known engines are {known}")
+}
+
+fn duplicate_message(name: &str, origin: EngineOrigin) -> String {
+    match origin {
+        EngineOrigin::Table => "configured twice".into(),
+        _ => format!("\"{name}\" is named twice; name each engine once"),
+    }
+}
+
+fn unknown_engine(file: &std::path::Path, name: &str, origin: &EngineOrigin, known: &str) -> String {
+    match engine_field(name, *origin) {
+        None => format!("--engine {name}: no such engine; known engines are {known}"),
+        Some(field) => format!("{}: {field}: {}", file.display(), unknown_message(name, known)),
     }
 }
 
 fn duplicate_engine(file: &std::path::Path, name: &str, origin: &EngineOrigin) -> String {
-    match origin {
-        EngineOrigin::Flag => format!("--engine {name}: named twice; name each engine once"),
-        EngineOrigin::Listed(i) => {
-            format!(
-                "{}: run.engines[{i}]: \"{name}\" is named twice; name each engine once",
-                file.display()
-            )
-        }
-        EngineOrigin::Table => format!("{}: engines.{name}: configured twice", file.display()),
+    match engine_field(name, *origin) {
+        None => format!("--engine {name}: named twice; name each engine once"),
+        Some(field) => format!("{}: {field}: {}", file.display(), duplicate_message(name, *origin)),
     }
 }
 

@@ -70,7 +70,8 @@ pub struct Scenario {
 /// `[run]`: name, seed and timing of the run.
 #[derive(Debug, Clone)]
 pub struct RunSpec {
-    /// Name shown in reports.
+    /// Name shown in reports and the default output folder `results/<name>`. When written in the
+    /// file it is a plain name (letters, digits, `-`, `_`, `.`; not starting with `.`).
     pub name: String,
     /// The seed every random stream derives from.
     pub seed: u64,
@@ -312,6 +313,19 @@ pub(crate) fn plain(message: &str) -> String {
         && one_line.ends_with('`')
     {
         one_line.truncate(i);
+    }
+    // An integer past 64 bits reaches serde as an i128 or u128: say it is too large.
+    for wide in ["` as i128", "` as u128"] {
+        if let Some(end) = one_line.find(wide)
+            && let Some(start) = one_line[..end].rfind("invalid type: integer `")
+        {
+            let number = &one_line[start + "invalid type: integer `".len()..end];
+            one_line = format!(
+                "{}{number} is too large{}",
+                &one_line[..start],
+                &one_line[end + wide.len()..]
+            );
+        }
     }
     one_line
         .replace("expected i64", "expected a whole number")

@@ -65,6 +65,25 @@ fn choice<'a>(field: &str, v: Option<&'a String>, default: &'a str, allowed: &[&
     }
 }
 
+/// Longest `run.name`.
+const MAX_NAME_LEN: usize = 100;
+
+/// A name that is safe as one folder name: ASCII letters, digits, `-`, `_` and `.`, not starting
+/// with `.` (so neither `.` nor `..`), 1 to 100 characters. `run.name` names the default output
+/// folder, `results/<run.name>`, so anything else could point outside `results/`.
+fn plain_name(field: &str, name: String) -> R<String> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    if name.is_empty() || name.len() > MAX_NAME_LEN || name.starts_with('.') || !name.chars().all(allowed) {
+        return Err(FieldError::new(
+            field,
+            format!(
+                "{name:?} is not a plain name: use 1 to {MAX_NAME_LEN} letters (A-Z, a-z), digits, '-', '_' or '.', not starting with '.'"
+            ),
+        ));
+    }
+    Ok(name)
+}
+
 pub(crate) fn resolve(raw: RawScenario, path: &Path) -> R<Scenario> {
     let r = raw.run.unwrap_or_default();
     let c = raw.cluster.unwrap_or_default();
@@ -107,7 +126,10 @@ pub(crate) fn resolve(raw: RawScenario, path: &Path) -> R<Scenario> {
         ));
     }
     let run = RunSpec {
-        name: r.name.unwrap_or(default_name),
+        name: match r.name {
+            Some(name) => plain_name("run.name", name)?,
+            None => default_name,
+        },
         seed: r.seed.unwrap_or(1),
         duration,
         warmup,
@@ -314,12 +336,13 @@ fn fault(i: usize, f: &RawFault, cluster: &ClusterSpec, duration: SimDuration) -
         }
         (None, Some(n)) => {
             let node = worker(&p("straggler"), n, cluster)?;
-            let factor = float_in(&p("slowdown"), f.slowdown, 0.0, 1.0, 1e6).map_err(|_| {
+            let slowdown = f.slowdown.ok_or_else(|| {
                 FieldError::new(
                     p("slowdown"),
                     "is required for a straggler: a factor from 1 to 1000000 (5.0 = five times slower)",
                 )
             })?;
+            let factor = float_in(&p("slowdown"), Some(slowdown), 0.0, 1.0, 1e6)?;
             let len = f.for_.as_ref().ok_or_else(|| {
                 FieldError::new(
                     p("for"),
