@@ -24,8 +24,7 @@ impl MicroBatch {
         if self.receivers[p as usize].next < self.ends[p as usize] {
             let iv = self.cfg.block_interval.as_nanos();
             let at = SimTime((cx.now().0 / iv + 1) * iv);
-            let epoch = self.receivers[p as usize].epoch;
-            self.arm(Clock::Receiver(p, epoch), at, cx);
+            self.arm(Clock::Receiver(p), at, cx);
         }
     }
 
@@ -92,7 +91,7 @@ impl MicroBatch {
     /// The master's batch clock.
     pub(crate) fn on_batch_clock(&mut self, cx: &mut Ctx<'_, Msg, Tag>) {
         self.next_batch_time = cx.now() + self.cfg.batch_interval;
-        self.arm(Clock::Batch(self.master_epoch), self.next_batch_time, cx);
+        self.arm(Clock::Batch, self.next_batch_time, cx);
         if self.dstream() || (self.ss_idle() && !self.query_down) {
             self.generate_batch(cx);
         } else {
@@ -196,12 +195,7 @@ impl MicroBatch {
                 complete_durable: false,
             },
         );
-        cx.storage_write(
-            self.master,
-            self.meta_bytes(),
-            false,
-            Tag::MetaAlloc(n, self.master_epoch),
-        );
+        cx.storage_write(self.master, self.meta_bytes(), false, Tag::MetaAlloc(n));
     }
 
     /// The allocation of batch n is durable: submit its job.
@@ -254,12 +248,7 @@ impl MicroBatch {
         if self.committed.insert(n) {
             cx.commit_from(self.master, TxnId(n));
         }
-        cx.storage_write(
-            self.master,
-            self.meta_bytes(),
-            false,
-            Tag::MetaDone(n, self.master_epoch),
-        );
+        cx.storage_write(self.master, self.meta_bytes(), false, Tag::MetaDone(n));
     }
 
     /// Batch n's completion is in the metadata: its outputs will never be needed again.

@@ -7,7 +7,7 @@
 
 use super::model::{Attempt, AttemptId, Batch, Block, BlockId, Receiver, Recovery, Task, TaskId};
 use super::{Mode, Settings};
-use ftsim_sim::engine::{Ctx, Engine, Event};
+use ftsim_sim::engine::{Ctx, Engine, Event, Scoped};
 use ftsim_sim::scenario::{JobKind, SinkMode};
 use ftsim_sim::{NodeId, OperatorState, PartitionId, Scenario, Semantics, SimDuration, SimTime, Table};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -15,16 +15,26 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 /// A clock: which periodic activity a tick drives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Clock {
-    /// The master closes a batch (master epoch).
-    Batch(u32),
-    /// The master looks for stragglers (master epoch).
-    Spec(u32),
-    /// Receiver `part` cuts a block (receiver epoch).
-    Receiver(u32, u32),
-    /// A failed query restarts (master epoch).
-    Restart(u32),
+    /// The master closes a batch.
+    Batch,
+    /// The master looks for stragglers.
+    Spec,
+    /// Receiver `part` cuts a block.
+    Receiver(u32),
+    /// A failed query restarts.
+    Restart,
     /// The master handles a worker's failure.
     Failed(NodeId),
+}
+
+/// What has incarnations: the master (a restart or a query restart begins a new one) and each
+/// receiver (a move begins a new one).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// The master: its clocks and metadata reads and writes.
+    Master,
+    /// Receiver `part`: its block clock.
+    Receiver(u32),
 }
 
 /// Network messages.
@@ -58,11 +68,28 @@ pub enum Tag {
     /// A state partition's checkpoint write.
     Ckpt(u64, u32),
     /// The batch's allocation / offsets are logged.
-    MetaAlloc(u64, u32),
+    MetaAlloc(u64),
     /// The batch's completion is logged.
-    MetaDone(u64, u32),
+    MetaDone(u64),
     /// The restarted master read its metadata.
-    MetaRead(u32),
+    MetaRead,
+}
+
+impl Scoped<Scope> for Msg {}
+
+impl Scoped<Scope> for Tag {
+    fn scope(&self) -> Option<Scope> {
+        match self {
+            Tag::Timer(Clock::Batch | Clock::Spec | Clock::Restart)
+            | Tag::MetaAlloc(_)
+            | Tag::MetaDone(_)
+            | Tag::MetaRead => Some(Scope::Master),
+            Tag::Timer(Clock::Receiver(p)) => Some(Scope::Receiver(*p)),
+            Tag::Timer(Clock::Failed(_)) | Tag::Work(_) | Tag::FetchRead(_) | Tag::DeltaWrite(_) | Tag::Ckpt(..) => {
+                None
+            }
+        }
+    }
 }
 
 /// The micro-batch engine (`dstream` and `structured-streaming`).
@@ -191,21 +218,18 @@ impl MicroBatch {
 
     fn clock_node(&self, clock: Clock) -> NodeId {
         match clock {
-            Clock::Receiver(p, _) => self.receivers[p as usize].node,
+            Clock::Receiver(p) => self.receivers[p as usize].node,
             _ => self.master,
         }
     }
 
     fn on_tick(&mut self, clock: Clock, cx: &mut Ctx<'_, Msg, Tag>) {
         match clock {
-            Clock::Batch(e) if e == self.master_epoch => self.on_batch_clock(cx),
-            Clock::Spec(e) if e == self.master_epoch => self.on_spec_clock(cx),
-            Clock::Receiver(p, e) if e == self.receivers[p as usize].epoch => self.on_receiver_tick(p, cx),
-            Clock::Restart(e) if e == self.master_epoch => {
-                cx.storage_read(self.master, self.meta_bytes(), Tag::MetaRead(self.master_epoch));
-            }
+            Clock::Batch => self.on_batch_clock(cx),
+            Clock::Spec => self.on_spec_clock(cx),
+            Clock::Receiver(p) => self.on_receiver_tick(p, cx),
+            Clock::Restart => cx.storage_read(self.master, self.meta_bytes(), Tag::MetaRead),
             Clock::Failed(node) => self.on_worker_failed(node, cx),
-            _ => {}
         }
     }
 
@@ -218,17 +242,24 @@ impl MicroBatch {
 impl Engine for MicroBatch {
     type Msg = Msg;
     type Tag = Tag;
-    type Scope = ();
+    type Scope = Scope;
+
+    fn incarnation(&self, scope: Scope) -> u32 {
+        match scope {
+            Scope::Master => self.master_epoch,
+            Scope::Receiver(p) => self.receivers[p as usize].epoch,
+        }
+    }
 
     fn start(&mut self, cx: &mut Ctx<'_, Msg, Tag>) {
         self.ends = (0..cx.log.partitions()).map(|p| cx.log.len(PartitionId(p))).collect();
-        self.arm(Clock::Batch(0), self.next_batch_time, cx);
+        self.arm(Clock::Batch, self.next_batch_time, cx);
         if self.cfg.speculation {
-            self.arm(Clock::Spec(0), cx.now() + self.cfg.speculation_interval, cx);
+            self.arm(Clock::Spec, cx.now() + self.cfg.speculation_interval, cx);
         }
         if self.dstream() {
             for p in 0..self.receivers.len() as u32 {
-                self.arm(Clock::Receiver(p, 0), SimTime(self.cfg.block_interval.as_nanos()), cx);
+                self.arm(Clock::Receiver(p), SimTime(self.cfg.block_interval.as_nanos()), cx);
             }
         }
     }
@@ -253,10 +284,10 @@ impl Engine for MicroBatch {
                 Tag::FetchRead(a) => self.on_input(a, None, cx),
                 Tag::DeltaWrite(a) => self.report_finished(a, cx),
                 Tag::Ckpt(n, r) => self.on_ckpt_written(n, r, cx),
-                Tag::MetaAlloc(n, e) if e == self.master_epoch => self.submit(n, cx),
-                Tag::MetaDone(n, e) if e == self.master_epoch => self.on_complete_durable(n, cx),
-                Tag::MetaRead(e) if e == self.master_epoch => self.master_recover(cx),
-                _ => {}
+                Tag::MetaAlloc(n) => self.submit(n, cx),
+                Tag::MetaDone(n) => self.on_complete_durable(n, cx),
+                Tag::MetaRead => self.master_recover(cx),
+                Tag::Timer(_) | Tag::Work(_) => {}
             },
             Event::NodeFailed { node } => {
                 if node == self.master {
@@ -268,7 +299,7 @@ impl Engine for MicroBatch {
                 }
             }
             Event::NodeRestarted { node } if node == self.master => {
-                cx.storage_read(self.master, self.meta_bytes(), Tag::MetaRead(self.master_epoch));
+                cx.storage_read(self.master, self.meta_bytes(), Tag::MetaRead);
             }
             Event::InputEnded => self.input_ended = true,
             Event::Timer { .. } | Event::WorkDone { .. } | Event::SpareReady { .. } | Event::NodeRestarted { .. } => {}

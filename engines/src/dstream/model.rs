@@ -206,6 +206,6 @@ pub struct Receiver {
     pub node: NodeId,
     /// First offset not yet cut.
     pub next: u64,
-    /// Bumped when it moves (stale ticks are ignored).
+    /// Its incarnation: bumped when it moves, so the kernel drops the ticks of its old place.
     pub epoch: u32,
 }

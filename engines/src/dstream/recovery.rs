@@ -156,7 +156,7 @@ impl MicroBatch {
             let rc = &mut self.receivers[p];
             rc.node = node;
             rc.epoch += 1;
-            let clock = Clock::Receiver(p as u32, rc.epoch);
+            let clock = Clock::Receiver(p as u32);
             cx.log_event(
                 "receiver-moved",
                 Some(node),
@@ -293,7 +293,7 @@ impl MicroBatch {
         self.master_epoch += 1;
         self.reset_query(cx);
         cx.log_event("query-restart", None, format!("restart in {}", self.cfg.restart_delay));
-        self.arm(Clock::Restart(self.master_epoch), cx.now() + self.cfg.restart_delay, cx);
+        self.arm(Clock::Restart, cx.now() + self.cfg.restart_delay, cx);
     }
 
     /// Structured streaming: every executor's memory is gone; batches after the last one in the
@@ -367,13 +367,9 @@ impl MicroBatch {
         }
         let iv = self.cfg.batch_interval.as_nanos();
         self.next_batch_time = SimTime((cx.now().0 / iv + 1) * iv);
-        self.arm(Clock::Batch(self.master_epoch), self.next_batch_time, cx);
+        self.arm(Clock::Batch, self.next_batch_time, cx);
         if self.cfg.speculation {
-            self.arm(
-                Clock::Spec(self.master_epoch),
-                cx.now() + self.cfg.speculation_interval,
-                cx,
-            );
+            self.arm(Clock::Spec, cx.now() + self.cfg.speculation_interval, cx);
         }
         cx.log_event(
             "master-recovered",
@@ -401,12 +397,7 @@ impl MicroBatch {
             .map(|b| b.n)
             .collect();
         for n in unlogged {
-            cx.storage_write(
-                self.master,
-                self.meta_bytes(),
-                false,
-                Tag::MetaDone(n, self.master_epoch),
-            );
+            cx.storage_write(self.master, self.meta_bytes(), false, Tag::MetaDone(n));
         }
         if self.dstream() {
             for x in fresh {

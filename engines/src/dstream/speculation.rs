@@ -18,11 +18,7 @@ const MIN_RUNTIME: SimDuration = SimDuration::from_millis(100);
 impl MicroBatch {
     /// The master's speculation clock (also retries scheduling).
     pub(crate) fn on_spec_clock(&mut self, cx: &mut Ctx<'_, Msg, Tag>) {
-        self.arm(
-            Clock::Spec(self.master_epoch),
-            cx.now() + self.cfg.speculation_interval,
-            cx,
-        );
+        self.arm(Clock::Spec, cx.now() + self.cfg.speculation_interval, cx);
         if !self.master_up || self.query_down {
             return;
         }
