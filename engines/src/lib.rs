@@ -5,6 +5,7 @@
 pub mod common;
 pub mod dstream;
 pub mod flink_abs;
+pub mod microbatch;
 pub mod none;
 pub mod registry;
 pub mod spec;

@@ -1,5 +1,5 @@
 //! `structured-streaming`: Spark Structured Streaming's micro-batch recovery model, built on the
-//! micro-batch core of [`crate::dstream`] in [`Mode::Structured`].
+//! micro-batch core of [`crate::microbatch`] in [`Mode::Structured`].
 //!
 //! Model:
 //! - every `trigger_interval` the driver takes the source offsets available now (no receivers:
@@ -24,7 +24,7 @@
 //! state stores elsewhere; here any crash restarts the query, as the issue asks. Speculation works
 //! as in `dstream`. The crashed worker is not replaced: the query restarts on the survivors.
 
-use crate::dstream::{MicroBatch, Mode, Settings, promise};
+use crate::microbatch::{MicroBatch, Mode, Settings, promise};
 use crate::spec::EngineSpec;
 use ftsim_sim::config::{at_least, within};
 use ftsim_sim::scenario::{JobKind, SinkMode};
