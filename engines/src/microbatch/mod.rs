@@ -38,7 +38,7 @@
 //!   own state around that. The sink remembers which transactions it committed, so nothing is
 //!   committed twice.
 //!
-//! Incarnations (see [`protocol`]): the master's clocks and metadata operations belong to
+//! Incarnations (see `protocol`): the master's clocks and metadata operations belong to
 //! [`Scope::Master`]; a master restart (or a policy's restart of the whole query) ends that
 //! incarnation and the kernel drops what the old one left in flight. A policy may name scopes of
 //! its own.
@@ -53,7 +53,7 @@
 //! - outputs and record lists of a batch are kept by the engine as the deterministic result of
 //!   its first computation; a recompute costs time but recomputes the same values.
 //!
-//! Output: `batches.csv`, one row per batch ([`table`]).
+//! Output: `batches.csv`, one row per batch (`table`).
 
 pub(crate) mod batches;
 pub(crate) mod engine;

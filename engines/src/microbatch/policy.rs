@@ -50,7 +50,7 @@ pub trait Policy: Sized {
     fn map_preference(mb: &MicroBatch<Self>, block: BlockId) -> Vec<NodeId>;
     /// A reduce attempt applied its partition on its worker and wrote its output; true if it
     /// reports to the master now, false if the policy has it report later
-    /// ([`MicroBatch::report_finished`]).
+    /// (with `MicroBatch::report_finished`).
     fn reduce_applied(mb: &mut MicroBatch<Self>, done: Reduced, cx: &mut Cx<'_, Self>) -> bool;
     /// Batch `n`'s completion is durable (its outputs are already dropped). Default: nothing.
     fn batch_durable(_mb: &mut MicroBatch<Self>, _n: u64, _cx: &mut Cx<'_, Self>) {}

@@ -79,6 +79,7 @@ impl Policy for StructuredStreaming {
     }
 
     fn master_restore(mb: &mut MicroBatch<Self>, fresh: &[NodeId], cx: &mut Cx<'_, Self>) {
+        // Workers that died while the driver was down need no restart of their own: this is one.
         mb.handled.extend(fresh.iter().copied());
         mb.reset_query(cx);
         mb.policy.query_down = false;
