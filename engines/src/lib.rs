@@ -4,6 +4,7 @@
 
 pub mod dstream;
 pub mod flink_abs;
+pub mod microbatch;
 pub mod none;
 pub mod pipeline;
 pub mod registry;

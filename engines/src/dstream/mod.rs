@@ -1,26 +1,15 @@
-//! `dstream`: Spark Streaming's discretized streams (Zaharia et al., SOSP 2013, §3–§5), and the
-//! micro-batch core that `structured-streaming` shares.
+//! `dstream`: Spark Streaming's discretized streams (Zaharia et al., SOSP 2013, §3–§5), as a
+//! policy on the micro-batch core ([`crate::microbatch`]).
 //!
-//! Model:
+//! Model (the core's batches, tasks, semantics, speculation and master restart, plus):
 //! - **Receivers**, one per source partition on a worker, cut their partition into a block every
 //!   `block_interval`; a block counts as received once it is in the memory of
 //!   `block_replication` workers (the copies are fault-tolerance traffic). The master hears of
 //!   each received block by a report.
 //! - **Batches**: every `batch_interval` the master allocates the received blocks (a contiguous
-//!   prefix per partition) to batch n, logs the allocation to durable storage (its metadata,
-//!   written at each batch) and, once that write is done, submits a job: one map task per block
-//!   (stateless chain × records), a shuffle, and one reduce task per state partition
-//!   (`job.parallelism`) computing state RDD partition (n, r) from (n−1, r) and the shuffled
-//!   records. Every task pays `task_overhead`. The master tracks free cores itself and places a
-//!   task on a free core, preferring locality (a block replica, the previous state partition);
-//!   remote inputs are fetched over the network first. Batches pipeline: batch n+1's map tasks
-//!   run while batch n is still reducing.
-//! - **Semantics** are the job's: each reduce applies its records with [`ftsim_sim::OperatorState`]
-//!   and then advances every source partition's watermark to the batch's end offset, so windows
-//!   fire by event time. A reduce task writes its partition's output into sink transaction n
-//!   (staged per (batch, partition), as Spark recommends: a rerun overwrites the same staged
-//!   partition); the master commits transaction n when the batch is done. A lineage recompute
-//!   never re-runs an output.
+//!   prefix per partition) to batch n; a map task prefers a node holding a replica of its block.
+//!   Batches pipeline: batch n+1's map tasks run while batch n is still reducing. A lineage
+//!   recompute never re-runs an output.
 //! - **Checkpoints**: every `checkpoint_every` batches each state partition is written
 //!   asynchronously to durable storage; processing does not wait. Once every partition of batch
 //!   c is written, lineage before c is dropped.
@@ -34,32 +23,24 @@
 //!   are recomputed too, in parallel across timesteps, from block replicas. New batches go on
 //!   meanwhile. Receivers on the dead node restart on a survivor at their last cut offset. No
 //!   spare is used: the work is redistributed over the survivors, as in the paper.
-//! - **Stragglers**: speculative execution (`speculation`): every `speculation_interval`, in each
-//!   running stage where `speculation_quantile` of the tasks have finished, a task running longer
-//!   than `speculation_multiplier` × the median duration (and at least 100 ms, Spark's minimum)
-//!   gets one copy on another node; the first to finish wins and the other is cancelled. No
-//!   blacklisting.
 //! - **Master crash**: the master is restarted (`cluster.restart_delay`), reads its metadata
 //!   back, learns from the workers which partitions they hold, forgets running attempts, drops
 //!   batches whose allocation was never logged (their blocks go back to the pool), and resumes
 //!   from the first batch not completed, plus one catch-up batch for the blocks received
-//!   meanwhile. The sink remembers which transactions it committed, so nothing is committed twice.
+//!   meanwhile. Attempts that finished while it was down count as done. Workers that died
+//!   meanwhile are handled as worker crashes once it is back.
+//!
+//! Incarnations: each receiver is a scope of its own; moving it to a survivor begins a new
+//! incarnation, so the kernel drops the ticks of its old place.
 //!
 //! Promise: exactly-once with transactional and idempotent sinks. With an append sink, a task
 //! that wrote its output and died before the master heard of it is run again and writes again
 //! (Spark's documented at-least-once output semantics): at-least-once.
 //!
-//! Simplifications (also in the report):
+//! Simplifications (also in the report; the core's are in [`crate::microbatch`]):
 //! - receivers use no core; a block whose replicas are all lost is re-read from the durable
 //!   source log by its map task (our sources are replayable);
-//! - no delay scheduling (a task goes to any free core if its preferred nodes are busy), no
-//!   blacklisting, one speculative copy per task, no speculation of recovery sub-tasks;
-//! - the sink's staged partitions and committed transaction ids live in the sink (durable); the
-//!   append sink's output guard (Spark's output commit coordinator) lives in the master and is
-//!   lost with it;
-//! - worker re-registration after a master restart is folded into the metadata read;
-//! - outputs and record lists of a batch are kept by the engine as the deterministic result of
-//!   its first computation; a recompute costs time but recomputes the same values;
+//! - no speculation of recovery sub-tasks;
 //! - batches pipeline (the paper's model) instead of Spark's default of one job at a time
 //!   (`spark.streaming.concurrentJobs = 1`), so an overloaded or disturbed system shows longer
 //!   processing times rather than growing scheduling delays;
@@ -69,58 +50,22 @@
 //! - a recovery sub-task fetches a proportional share (1/sub-tasks) of each shuffle output of
 //!   the batches it replays; its CPU work is the exact record count of its key range.
 
-pub(crate) mod batches;
-pub(crate) mod engine;
-pub(crate) mod model;
+pub(crate) mod checkpoint;
+pub(crate) mod master;
+pub(crate) mod policy;
+pub(crate) mod receivers;
 pub(crate) mod recovery;
-pub(crate) mod speculation;
-pub(crate) mod table;
-pub(crate) mod tasks;
 
+use crate::microbatch::{BlockId, MicroBatch, Settings, promise};
 use crate::spec::EngineSpec;
 use ftsim_sim::config::{at_least, within};
 use ftsim_sim::scenario::{JobKind, SinkMode};
 use ftsim_sim::{Guarantee, Scenario, SimDuration, engine_config};
+use receivers::{Receipt, Receiver};
+use recovery::Recovery;
+use std::collections::{BTreeMap, VecDeque};
 
-pub use engine::MicroBatch;
-
-/// Which recovery model the micro-batch core follows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mode {
-    /// D-Streams: receivers, lineage, parallel recovery, pipelined batches.
-    DStream,
-    /// Structured Streaming: offsets WAL, state store versions every batch, restart on failure.
-    Structured,
-}
-
-/// The settings the micro-batch core runs with, from either engine's configuration.
-#[derive(Clone, Debug)]
-pub struct Settings {
-    /// Recovery model.
-    pub mode: Mode,
-    /// Batch interval / trigger interval.
-    pub batch_interval: SimDuration,
-    /// Receiver block interval.
-    pub block_interval: SimDuration,
-    /// Copies of each block (in memory) before it counts as received.
-    pub block_replication: u32,
-    /// Launch overhead per task.
-    pub task_overhead: SimDuration,
-    /// Checkpoint state every this many batches.
-    pub checkpoint_every: u64,
-    /// Speculative execution.
-    pub speculation: bool,
-    /// Speculate past this multiple of the median.
-    pub speculation_multiplier: f64,
-    /// Fraction of a stage that must have finished first.
-    pub speculation_quantile: f64,
-    /// How often the master looks for stragglers.
-    pub speculation_interval: SimDuration,
-    /// Delay before a failed query restarts (structured streaming, worker crash).
-    pub restart_delay: SimDuration,
-    /// Structured streaming: split the source partitions into at least this many map tasks.
-    pub min_partitions: u32,
-}
+pub use policy::{DsMsg, DsTag};
 
 engine_config! {
     /// `[engines.dstream]`.
@@ -146,14 +91,42 @@ engine_config! {
     }
 }
 
-/// The marker type of the `dstream` engine.
-pub struct DStream;
+/// The `dstream` engine: the D-Streams policy's state on the micro-batch core.
+pub struct DStream {
+    cfg: Config,
+    /// One receiver per source partition.
+    receivers: Vec<Receiver>,
+    /// How far each block has got towards being received, by block id (every block is cut by a
+    /// receiver).
+    receipts: Vec<Receipt>,
+    /// Blocks not yet allocated, per source partition, in offset order.
+    unallocated: Vec<VecDeque<BlockId>>,
+    recoveries: Vec<Recovery>,
+    /// Storage side: checkpoint partitions written per batch, and the last complete one.
+    ckpt_written: BTreeMap<u64, u32>,
+    last_ckpt: u64,
+}
 
-/// Guarantees of both micro-batch engines.
-pub fn promise(sink: SinkMode) -> Guarantee {
-    match sink {
-        SinkMode::Append => Guarantee::AtLeastOnce,
-        SinkMode::Idempotent | SinkMode::Transactional => Guarantee::ExactlyOnce,
+impl DStream {
+    /// A fresh policy for `sc`: receiver p starts on worker p mod workers.
+    fn new(sc: &Scenario, cfg: &Config) -> DStream {
+        let workers: Vec<_> = sc.cluster.workers().collect();
+        let parts = sc.workload.partitions;
+        DStream {
+            cfg: cfg.clone(),
+            receivers: (0..parts)
+                .map(|p| Receiver {
+                    node: workers[p as usize % workers.len()],
+                    next: 0,
+                    epoch: 0,
+                })
+                .collect(),
+            receipts: Vec::new(),
+            unallocated: (0..parts).map(|_| VecDeque::new()).collect(),
+            recoveries: Vec::new(),
+            ckpt_written: BTreeMap::new(),
+            last_ckpt: 0,
+        }
     }
 }
 
@@ -162,27 +135,21 @@ impl EngineSpec for DStream {
     const SUMMARY: &'static str =
         "D-Streams: micro-batches of deterministic tasks, lineage, parallel recovery, speculation";
     type Config = Config;
-    type Engine = MicroBatch;
+    type Engine = MicroBatch<DStream>;
 
     fn promise(_cfg: &Config, _kind: JobKind, sink: SinkMode) -> Guarantee {
         promise(sink)
     }
 
-    fn build(sc: &Scenario, cfg: &Config) -> MicroBatch {
+    fn build(sc: &Scenario, cfg: &Config) -> MicroBatch<DStream> {
         let settings = Settings {
-            mode: Mode::DStream,
             batch_interval: cfg.batch_interval,
-            block_interval: cfg.block_interval,
-            block_replication: cfg.block_replication,
             task_overhead: cfg.task_overhead,
-            checkpoint_every: cfg.checkpoint_every,
             speculation: cfg.speculation,
             speculation_multiplier: cfg.speculation_multiplier,
             speculation_quantile: cfg.speculation_quantile,
             speculation_interval: cfg.speculation_interval,
-            restart_delay: SimDuration::ZERO,
-            min_partitions: 0,
         };
-        MicroBatch::new(sc, settings)
+        MicroBatch::new(sc, settings, DStream::new(sc, cfg))
     }
 }

@@ -1,31 +1,95 @@
-//! Failures: a worker's loss under D-Streams (lineage, parallel recovery), a master's loss
-//! (restart from metadata), and Structured Streaming's restart of the whole query.
+//! A worker's loss under D-Streams: lineage-based parallel recovery of the lost state
+//! partitions, recompute of the lost map outputs still needed, receivers and block replicas
+//! moved to survivors.
 //!
 //! Invariants: after a worker's failure is handled, no task waits on an attempt or an output on
 //! that node; every lost state partition that a later batch needs (the latest computed one of
 //! each partition) has exactly one active recovery; `restored` is reported once no recovery for
 //! that node is active.
 
-use super::MicroBatch;
-use super::engine::{Clock, Msg, Tag};
-use super::model::{Kind, Loc, Recovery, Status, TaskId};
-use ftsim_sim::engine::Ctx;
+use super::DStream;
+use super::policy::DsMsg;
+use crate::microbatch::{Cx, Inputs, Job, Kind, Loc, MicroBatch, Msg, Status, TaskId};
 use ftsim_sim::rng::mix64;
-use ftsim_sim::{NodeId, SimTime};
+use ftsim_sim::{NodeId, SimDuration};
 
-impl MicroBatch {
-    /// The master handles worker `x`'s failure.
-    pub(crate) fn on_worker_failed(&mut self, x: NodeId, cx: &mut Ctx<'_, Msg, Tag>) {
-        if !self.handled.insert(x) {
-            return;
+/// The recompute of one lost state partition from the last checkpoint, split by key range.
+#[derive(Debug)]
+pub struct Recovery {
+    /// State partition.
+    pub r: u32,
+    /// Last complete checkpoint (0: the empty initial state).
+    pub from: u64,
+    /// Batch whose state is rebuilt.
+    pub to: u64,
+    /// Node that assembles the pieces and holds the result.
+    pub host: NodeId,
+    /// Sub-tasks.
+    pub tasks: Vec<TaskId>,
+    /// Which key ranges have arrived at the host.
+    pub got: Vec<bool>,
+    /// Record count of each key range.
+    pub sub_records: Vec<u64>,
+    /// Still running.
+    pub active: bool,
+    /// The crashed nodes this recovery answers for (more than one if an earlier recovery of the
+    /// same partition was abandoned when its host died).
+    pub failed: Vec<NodeId>,
+}
+
+/// One key range of a lost state partition's chain since the last checkpoint: reads its slice
+/// of the checkpoint and its share of every replayed batch's shuffle output, recomputes, and
+/// ships its piece to the recovery's host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Recompute {
+    /// Index into the recovery list.
+    pub rec: usize,
+    /// Key range.
+    pub sub: u32,
+}
+
+type Mb = MicroBatch<DStream>;
+
+impl Job<DStream> for Recompute {
+    fn ready(self, mb: &Mb) -> bool {
+        let rc = &mb.policy.recoveries[self.rec];
+        mb.batches
+            .range(rc.from + 1..)
+            .take_while(|(n, _)| **n <= rc.to)
+            .all(|(_, b)| b.maps.iter().all(|m| mb.map_ready(*m)))
+    }
+
+    fn inputs(self, mb: &Mb, into: &mut Inputs) {
+        let rc = &mb.policy.recoveries[self.rec];
+        let share = 1.0 / rc.tasks.len() as f64;
+        for (_, b) in mb.batches.range(rc.from + 1..).take_while(|(n, _)| **n <= rc.to) {
+            mb.add_shuffle(into, &b.maps, rc.r, share);
         }
-        self.workers.retain(|w| *w != x);
-        self.slots[x.0 as usize] = 0;
-        if !self.dstream() {
-            self.awaiting_resume.push(x);
-            self.query_fail(cx);
-            return;
+        if rc.from > 0 {
+            into.read((mb.state_bytes(rc.from, rc.r) as f64 * share).ceil() as u64);
         }
+    }
+
+    fn work(self, mb: &Mb) -> SimDuration {
+        mb.state_cost
+            .mul(mb.policy.recoveries[self.rec].sub_records[self.sub as usize])
+    }
+
+    fn finished(self, mb: &mut Mb, node: NodeId, cx: &mut Cx<'_, DStream>) {
+        let rc = &mb.policy.recoveries[self.rec];
+        let bytes = mb.state_bytes(rc.to, rc.r) / rc.tasks.len() as u64;
+        cx.send(
+            node,
+            rc.host,
+            bytes.max(64),
+            Msg::Policy(DsMsg::Piece(self.rec, self.sub)),
+        );
+    }
+}
+
+impl Mb {
+    /// Worker `x` is gone: recompute what it held on the survivors.
+    pub(crate) fn recover_worker(&mut self, x: NodeId, cx: &mut Cx<'_, DStream>) {
         self.drop_attempts_on(x, cx);
         if self.workers.is_empty() {
             cx.log_event("no-workers", Some(x), "no worker left to recompute on");
@@ -40,17 +104,17 @@ impl MicroBatch {
         }
         // Recoveries hosted on x start over, still answering for their failures.
         let mut inherit: Vec<(u32, NodeId)> = Vec::new();
-        for i in 0..self.recoveries.len() {
-            if self.recoveries[i].active && self.recoveries[i].host == x {
+        for i in 0..self.policy.recoveries.len() {
+            if self.policy.recoveries[i].active && self.policy.recoveries[i].host == x {
                 self.abandon_recovery(i, cx);
-                let r = self.recoveries[i].r;
-                inherit.extend(self.recoveries[i].failed.iter().map(|n| (r, *n)));
+                let rc = &self.policy.recoveries[i];
+                inherit.extend(rc.failed.iter().map(|n| (rc.r, *n)));
             }
         }
         let lost: Vec<(u32, u64)> = (0..self.parallelism)
             .filter_map(|r| {
                 let h = self.head(r);
-                let busy = self.recoveries.iter().any(|rc| rc.active && rc.r == r);
+                let busy = self.policy.recoveries.iter().any(|rc| rc.active && rc.r == r);
                 (h > 0 && !busy && self.state_loc(h, r).is_none()).then_some((r, h))
             })
             .collect();
@@ -73,7 +137,7 @@ impl MicroBatch {
     }
 
     /// The latest batch whose reduce task of partition r is done (0 if none).
-    pub(crate) fn head(&self, r: u32) -> u64 {
+    fn head(&self, r: u32) -> u64 {
         self.batches
             .values()
             .rev()
@@ -87,11 +151,8 @@ impl MicroBatch {
 
     /// Attempts on x are gone; attempts waiting for an input from x are killed; their tasks wait
     /// again if no other attempt is left.
-    fn drop_attempts_on(&mut self, x: NodeId, cx: &mut Ctx<'_, Msg, Tag>) {
-        let running: Vec<TaskId> = (0..self.tasks.len())
-            .filter(|t| self.tasks[*t].status == Status::Running)
-            .collect();
-        for t in running {
+    fn drop_attempts_on(&mut self, x: NodeId, cx: &mut Cx<'_, DStream>) {
+        for t in self.running_tasks() {
             for a in self.tasks[t].attempts.clone() {
                 let att = &self.attempts[a];
                 if att.node == x {
@@ -105,73 +166,13 @@ impl MicroBatch {
         }
     }
 
-    fn requeue_if_orphan(&mut self, t: TaskId) {
-        let task = &mut self.tasks[t];
-        if task.status == Status::Running && task.attempts.is_empty() {
-            task.status = Status::Waiting;
-            self.pending.insert((task.prio.0, task.prio.1, t));
-        }
-    }
-
-    /// Blocks lose their copy on x; copies on their way to x go elsewhere.
-    fn fix_blocks(&mut self, x: NodeId, cx: &mut Ctx<'_, Msg, Tag>) {
-        for b in 0..self.blocks.len() {
-            let blk = &mut self.blocks[b];
-            blk.locs.retain(|n| *n != x);
-            if !blk.replicating.contains(&x) {
-                continue;
-            }
-            blk.replicating.retain(|n| *n != x);
-            let src = blk.locs.first().copied().filter(|n| !self.dead.contains(n));
-            let exclude: Vec<NodeId> = blk.locs.iter().chain(&blk.replicating).copied().chain([x]).collect();
-            let bytes = blk.len() * self.record_bytes;
-            match src.and_then(|s| self.peers(s, 1, &exclude).first().map(|t| (s, *t))) {
-                Some((s, t)) => {
-                    self.blocks[b].replicating.push(t);
-                    cx.send_ft(s, t, bytes, Msg::Replica(b));
-                }
-                None if self.blocks[b].replicating.is_empty() && !self.blocks[b].stored => {
-                    self.blocks[b].stored = true;
-                    self.blocks[b].known = true;
-                }
-                None => {}
-            }
-        }
-    }
-
-    /// Receivers on x restart on the survivor with the fewest receivers.
-    fn move_receivers(&mut self, x: NodeId, cx: &mut Ctx<'_, Msg, Tag>) {
-        if self.workers.is_empty() {
-            return;
-        }
-        for p in 0..self.receivers.len() {
-            if self.receivers[p].node != x {
-                continue;
-            }
-            let node = *self
-                .workers
-                .iter()
-                .min_by_key(|w| (self.receivers.iter().filter(|r| r.node == **w).count(), w.0))
-                .unwrap_or(&self.workers[0]);
-            let rc = &mut self.receivers[p];
-            rc.node = node;
-            rc.epoch += 1;
-            let clock = Clock::Receiver(p as u32, rc.epoch);
-            cx.log_event(
-                "receiver-moved",
-                Some(node),
-                format!("partition {p} from offset {}", rc.next),
-            );
-            self.arm(clock, cx.now(), cx);
-        }
-    }
-
     /// Lost map outputs that a running batch or an active recovery needs are computed again.
     fn requeue_lost_maps(&mut self) {
         let mut need: Vec<TaskId> = Vec::new();
         for b in self.batches.values() {
             let needed = (b.done.is_none() && b.durable)
                 || self
+                    .policy
                     .recoveries
                     .iter()
                     .any(|rc| rc.active && b.n > rc.from && b.n <= rc.to);
@@ -180,10 +181,9 @@ impl MicroBatch {
             }
         }
         for t in need {
-            let task = &mut self.tasks[t];
+            let task = &self.tasks[t];
             if task.status == Status::Done && task.out == Loc::Lost {
-                task.status = Status::Waiting;
-                self.pending.insert((task.prio.0, task.prio.1, t));
+                self.requeue(t);
             }
         }
     }
@@ -196,9 +196,9 @@ impl MicroBatch {
         subs: u32,
         host: NodeId,
         failed: Vec<NodeId>,
-        cx: &mut Ctx<'_, Msg, Tag>,
+        cx: &mut Cx<'_, DStream>,
     ) {
-        let from = self.last_ckpt.min(h);
+        let from = self.policy.last_ckpt.min(h);
         let mut sub_records = vec![0u64; subs as usize];
         for (_, b) in self.batches.range(from + 1..).take_while(|(n, _)| **n <= h) {
             if let Some(recs) = b.by_r.get(r as usize) {
@@ -208,8 +208,8 @@ impl MicroBatch {
             }
         }
         let first = failed.first().copied();
-        let rec = self.recoveries.len();
-        self.recoveries.push(Recovery {
+        let rec = self.policy.recoveries.len();
+        self.policy.recoveries.push(Recovery {
             r,
             from,
             to: h,
@@ -221,9 +221,9 @@ impl MicroBatch {
             failed,
         });
         let tasks = (0..subs)
-            .map(|sub| self.new_task(Kind::Recover { rec, sub }, (from + 1, 0)))
+            .map(|sub| self.new_task(Kind::Job(Recompute { rec, sub }), (from + 1, 0)))
             .collect();
-        self.recoveries[rec].tasks = tasks;
+        self.policy.recoveries[rec].tasks = tasks;
         cx.log_event(
             "recovery-start",
             first,
@@ -235,9 +235,9 @@ impl MicroBatch {
         );
     }
 
-    fn abandon_recovery(&mut self, i: usize, cx: &mut Ctx<'_, Msg, Tag>) {
-        self.recoveries[i].active = false;
-        for t in self.recoveries[i].tasks.clone() {
+    fn abandon_recovery(&mut self, i: usize, cx: &mut Cx<'_, DStream>) {
+        self.policy.recoveries[i].active = false;
+        for t in self.policy.recoveries[i].tasks.clone() {
             for a in self.tasks[t].attempts.clone() {
                 self.kill(a, cx);
             }
@@ -248,8 +248,8 @@ impl MicroBatch {
     }
 
     /// A recovered key range reached the host.
-    pub(crate) fn on_piece(&mut self, rec: usize, sub: u32, cx: &mut Ctx<'_, Msg, Tag>) {
-        let rc = &mut self.recoveries[rec];
+    pub(crate) fn on_piece(&mut self, rec: usize, sub: u32, cx: &mut Cx<'_, DStream>) {
+        let rc = &mut self.policy.recoveries[rec];
         if !rc.active {
             return;
         }
@@ -269,203 +269,14 @@ impl MicroBatch {
         self.schedule(cx);
     }
 
-    fn check_restored(&mut self, x: NodeId, cx: &mut Ctx<'_, Msg, Tag>) {
-        if !self.recoveries.iter().any(|rc| rc.active && rc.failed.contains(&x)) {
+    fn check_restored(&mut self, x: NodeId, cx: &mut Cx<'_, DStream>) {
+        if !self
+            .policy
+            .recoveries
+            .iter()
+            .any(|rc| rc.active && rc.failed.contains(&x))
+        {
             cx.restored(x);
-        }
-    }
-
-    /// The master is reported dead: restart it.
-    pub(crate) fn on_master_failed(&mut self, cx: &mut Ctx<'_, Msg, Tag>) {
-        self.master_up = false;
-        self.master_epoch += 1;
-        if !self.dstream() {
-            self.query_down = true;
-        }
-        self.awaiting_resume.push(self.master);
-        cx.log_event("master-restart", Some(self.master), "restarting the master");
-        cx.restart_node(self.master);
-    }
-
-    /// Structured streaming: the query fails and restarts after the restart delay.
-    fn query_fail(&mut self, cx: &mut Ctx<'_, Msg, Tag>) {
-        self.query_down = true;
-        self.master_epoch += 1;
-        self.reset_query(cx);
-        cx.log_event("query-restart", None, format!("restart in {}", self.cfg.restart_delay));
-        self.arm(Clock::Restart(self.master_epoch), cx.now() + self.cfg.restart_delay, cx);
-    }
-
-    /// Structured streaming: every executor's memory is gone; batches after the last one in the
-    /// commit log run again from their logged offsets, on state read from the last version.
-    fn reset_query(&mut self, cx: &mut Ctx<'_, Msg, Tag>) {
-        for a in 0..self.attempts.len() {
-            if self.attempts[a].live {
-                self.kill(a, cx);
-            }
-        }
-        let last = self
-            .batches
-            .values()
-            .filter(|b| b.complete_durable)
-            .map(|b| b.n)
-            .max()
-            .unwrap_or(0);
-        let mut rerun = Vec::new();
-        for b in self.batches.values_mut() {
-            if b.n > last {
-                b.done = None;
-                rerun.extend(b.maps.iter().chain(&b.reduces).copied());
-            }
-        }
-        for task in &mut self.tasks {
-            task.out = Loc::Lost;
-        }
-        if let Some(b) = self.batches.get(&last) {
-            for t in b.reduces.clone() {
-                self.tasks[t].out = Loc::Storage;
-            }
-        }
-        for t in rerun {
-            let task = &mut self.tasks[t];
-            task.status = Status::Waiting;
-            task.duration = None;
-            self.pending.insert((task.prio.0, task.prio.1, t));
-        }
-        self.coordinator.clear();
-    }
-
-    /// The restarted master read its metadata: rebuild its view and resume.
-    pub(crate) fn master_recover(&mut self, cx: &mut Ctx<'_, Msg, Tag>) {
-        self.master_up = true;
-        let fresh: Vec<NodeId> = self.dead.difference(&self.handled).copied().collect();
-        for x in &fresh {
-            self.workers.retain(|w| w != x);
-            self.slots[x.0 as usize] = 0;
-            if !self.dstream() {
-                self.handled.insert(*x);
-            }
-        }
-        if self.dstream() {
-            self.adopt_attempts(cx);
-            self.coordinator.clear();
-            for b in &mut self.blocks {
-                b.known |= b.stored;
-            }
-        } else {
-            self.reset_query(cx);
-            self.query_down = false;
-        }
-        self.drop_unlogged_batches();
-        for w in &self.workers {
-            self.slots[w.0 as usize] = self.cores;
-        }
-        for a in &self.attempts {
-            if a.live && self.workers.contains(&a.node) {
-                self.slots[a.node.0 as usize] -= 1;
-            }
-        }
-        let iv = self.cfg.batch_interval.as_nanos();
-        self.next_batch_time = SimTime((cx.now().0 / iv + 1) * iv);
-        self.arm(Clock::Batch(self.master_epoch), self.next_batch_time, cx);
-        if self.cfg.speculation {
-            self.arm(
-                Clock::Spec(self.master_epoch),
-                cx.now() + self.cfg.speculation_interval,
-                cx,
-            );
-        }
-        cx.log_event(
-            "master-recovered",
-            Some(self.master),
-            format!("resuming at batch {}", self.next_batch),
-        );
-        self.awaiting_resume.sort_unstable();
-        self.awaiting_resume.dedup();
-        for n in std::mem::take(&mut self.awaiting_resume) {
-            cx.restored(n);
-        }
-        let undone: Vec<u64> = self
-            .batches
-            .values()
-            .filter(|b| b.done.is_none())
-            .map(|b| b.n)
-            .collect();
-        for n in undone {
-            self.check_batch_done(n, cx);
-        }
-        let unlogged: Vec<u64> = self
-            .batches
-            .values()
-            .filter(|b| b.done.is_some() && !b.complete_durable)
-            .map(|b| b.n)
-            .collect();
-        for n in unlogged {
-            cx.storage_write(
-                self.master,
-                self.meta_bytes(),
-                false,
-                Tag::MetaDone(n, self.master_epoch),
-            );
-        }
-        if self.dstream() {
-            for x in fresh {
-                self.on_worker_failed(x, cx);
-            }
-            self.generate_batch(cx);
-        } else {
-            self.trigger_due = true;
-        }
-        self.schedule(cx);
-    }
-
-    /// D-Streams master restart: attempts that finished while the master was down count as done
-    /// (their workers report the partitions); the others are killed and their tasks wait again.
-    fn adopt_attempts(&mut self, cx: &mut Ctx<'_, Msg, Tag>) {
-        let running: Vec<TaskId> = (0..self.tasks.len())
-            .filter(|t| self.tasks[*t].status == Status::Running)
-            .collect();
-        for t in running {
-            let atts = self.tasks[t].attempts.clone();
-            let winner = atts
-                .iter()
-                .copied()
-                .find(|a| self.attempts[*a].finished && self.workers.contains(&self.attempts[*a].node));
-            for a in atts {
-                self.kill(a, cx);
-            }
-            match winner {
-                Some(a) => {
-                    let took = cx.now().since(self.attempts[a].launched);
-                    self.tasks[t].status = Status::Running;
-                    self.task_done(t, self.attempts[a].node, took, cx);
-                }
-                None => self.requeue_if_orphan(t),
-            }
-        }
-    }
-
-    /// Batches whose allocation never reached the metadata are forgotten; their input goes back.
-    fn drop_unlogged_batches(&mut self) {
-        let gone: Vec<u64> = self
-            .batches
-            .values()
-            .rev()
-            .filter(|b| !b.durable)
-            .map(|b| b.n)
-            .collect();
-        for n in gone {
-            let Some(b) = self.batches.remove(&n) else { continue };
-            for &blk in b.blocks.iter().rev() {
-                let block = &mut self.blocks[blk];
-                block.batch = None;
-                let p = block.part as usize;
-                self.alloc_next[p] = self.alloc_next[p].min(block.from);
-                if self.dstream() {
-                    self.unallocated[p].push_front(blk);
-                }
-            }
-            self.next_batch = self.next_batch.min(n);
         }
     }
 }

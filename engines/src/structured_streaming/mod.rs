@@ -1,5 +1,5 @@
-//! `structured-streaming`: Spark Structured Streaming's micro-batch recovery model, built on the
-//! micro-batch core of [`crate::dstream`] in [`Mode::Structured`].
+//! `structured-streaming`: Spark Structured Streaming's micro-batch recovery model, as a policy
+//! on the micro-batch core ([`crate::microbatch`]).
 //!
 //! Model:
 //! - every `trigger_interval` the driver takes the source offsets available now (no receivers:
@@ -17,18 +17,28 @@
 //!   the logged offsets; each state partition is read back from its last version (the full state
 //!   size) by the first task that needs it. No lineage, no parallel recompute.
 //!
+//! Invariants: at most one batch is in flight (every earlier batch's completion is durable
+//! before the next one is cut); while the query is down the driver schedules nothing and the
+//! run cannot finish; a query restart ends the driver's incarnation, so nothing the failed query
+//! issued for the driver (clocks, log writes, a pending restart) reaches the engine.
+//!
 //! Promise: exactly-once with transactional (the sink keeps batch ids) and idempotent sinks;
 //! at-least-once with an append sink (a re-run batch writes again).
 //!
 //! Simplifications: real Spark survives an executor loss by retrying its tasks and reloading
-//! state stores elsewhere; here any crash restarts the query, as the issue asks. Speculation works
-//! as in `dstream`. The crashed worker is not replaced: the query restarts on the survivors.
+//! state stores elsewhere; here any crash restarts the query. Speculation works as in `dstream`.
+//! The crashed worker is not replaced: the query restarts on the survivors.
 
-use crate::dstream::{MicroBatch, Mode, Settings, promise};
+pub(crate) mod policy;
+pub(crate) mod query;
+
+use crate::microbatch::{MicroBatch, Settings, promise};
 use crate::spec::EngineSpec;
 use ftsim_sim::config::{at_least, within};
 use ftsim_sim::scenario::{JobKind, SinkMode};
 use ftsim_sim::{Guarantee, Scenario, SimDuration, engine_config};
+
+pub use policy::SsTag;
 
 engine_config! {
     /// `[engines.structured-streaming]`.
@@ -52,35 +62,40 @@ engine_config! {
     }
 }
 
-/// The marker type of the `structured-streaming` engine.
-pub struct StructuredStreaming;
+/// The `structured-streaming` engine: its policy's state on the micro-batch core.
+pub struct StructuredStreaming {
+    cfg: Config,
+    /// A trigger came while a batch was running.
+    trigger_due: bool,
+    /// The query is down until it restarts.
+    query_down: bool,
+}
 
 impl EngineSpec for StructuredStreaming {
     const NAME: &'static str = "structured-streaming";
     const SUMMARY: &'static str =
         "Structured Streaming: offsets WAL, state store versions every batch, restart on failure";
     type Config = Config;
-    type Engine = MicroBatch;
+    type Engine = MicroBatch<StructuredStreaming>;
 
     fn promise(_cfg: &Config, _kind: JobKind, sink: SinkMode) -> Guarantee {
         promise(sink)
     }
 
-    fn build(sc: &Scenario, cfg: &Config) -> MicroBatch {
+    fn build(sc: &Scenario, cfg: &Config) -> MicroBatch<StructuredStreaming> {
         let settings = Settings {
-            mode: Mode::Structured,
             batch_interval: cfg.trigger_interval,
-            block_interval: SimDuration::from_millis(200),
-            block_replication: 1,
             task_overhead: cfg.task_overhead,
-            checkpoint_every: 1,
             speculation: cfg.speculation,
             speculation_multiplier: cfg.speculation_multiplier,
             speculation_quantile: cfg.speculation_quantile,
             speculation_interval: cfg.speculation_interval,
-            restart_delay: cfg.restart_delay,
-            min_partitions: cfg.min_partitions,
         };
-        MicroBatch::new(sc, settings)
+        let policy = StructuredStreaming {
+            cfg: cfg.clone(),
+            trigger_due: false,
+            query_down: false,
+        };
+        MicroBatch::new(sc, settings, policy)
     }
 }

@@ -3,10 +3,10 @@
 //! scheduling delay = first task launch − batch time (includes logging the allocation);
 //! processing time = last reduce done − first task launch.
 
-use super::MicroBatch;
+use super::{MicroBatch, Policy};
 use ftsim_sim::{Cell, Table, TableChart};
 
-impl MicroBatch {
+impl<P: Policy> MicroBatch<P> {
     /// The per-batch table.
     pub(crate) fn batch_table(&self) -> Vec<Table> {
         let rows = self

@@ -6,24 +6,19 @@
 //! max(`multiplier` × median finished duration, 100 ms) gets one copy on another node with a free
 //! core. The first attempt to report wins ([`MicroBatch::task_done`] cancels the other).
 
-use super::MicroBatch;
-use super::engine::{Clock, Msg, Tag};
 use super::model::{Status, TaskId};
+use super::protocol::Clock;
+use super::{Cx, MicroBatch, Policy};
 use ftsim_sim::SimDuration;
-use ftsim_sim::engine::Ctx;
 
 /// Spark's minimum runtime before a task may be speculated.
 const MIN_RUNTIME: SimDuration = SimDuration::from_millis(100);
 
-impl MicroBatch {
+impl<P: Policy> MicroBatch<P> {
     /// The master's speculation clock (also retries scheduling).
-    pub(crate) fn on_spec_clock(&mut self, cx: &mut Ctx<'_, Msg, Tag>) {
-        self.arm(
-            Clock::Spec(self.master_epoch),
-            cx.now() + self.cfg.speculation_interval,
-            cx,
-        );
-        if !self.master_up || self.query_down {
+    pub(crate) fn on_spec_clock(&mut self, cx: &mut Cx<'_, P>) {
+        self.arm(Clock::Spec, cx.now() + self.cfg.speculation_interval, cx);
+        if self.halted() {
             return;
         }
         self.schedule(cx);
@@ -38,7 +33,7 @@ impl MicroBatch {
         }
     }
 
-    fn speculate(&mut self, stage: &[TaskId], cx: &mut Ctx<'_, Msg, Tag>) {
+    fn speculate(&mut self, stage: &[TaskId], cx: &mut Cx<'_, P>) {
         let mut done: Vec<u64> = stage.iter().filter_map(|t| self.tasks[*t].duration).collect();
         let need = ((self.cfg.speculation_quantile * stage.len() as f64).floor() as usize).max(1);
         if stage.is_empty() || done.len() < need || done.len() == stage.len() {

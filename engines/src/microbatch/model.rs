@@ -1,8 +1,8 @@
-//! The engine's bookkeeping types: blocks, batches, tasks, attempts, recoveries.
+//! The core's bookkeeping types: blocks, batches, tasks, attempts.
 //!
 //! Invariants:
-//! - a block's offsets `from..to` are contiguous per source partition, cut in order by one
-//!   receiver; `locs` lists the nodes that hold it in memory (empty: only the source log has it);
+//! - a block's offsets `from..to` are contiguous within one source partition; `locs` lists the
+//!   nodes that hold it in memory (empty: only the source log has it);
 //! - a task is `Waiting` exactly when it sits in the master's pending set;
 //! - a task's `out` says where its output lives: a map task's shuffle output, a reduce task's
 //!   state partition (`Loc::Storage` when only a checkpoint/state-store version holds it);
@@ -28,7 +28,7 @@ pub enum Loc {
     Storage,
 }
 
-/// A block of input cut by a receiver.
+/// A range of one source partition's input: what one map task reads.
 #[derive(Debug)]
 pub struct Block {
     /// Source partition.
@@ -39,12 +39,6 @@ pub struct Block {
     pub to: u64,
     /// Nodes holding it in memory.
     pub locs: Vec<NodeId>,
-    /// Replica targets not yet reached.
-    pub replicating: Vec<NodeId>,
-    /// Replicated as required (counts as received).
-    pub stored: bool,
-    /// The master has heard of it.
-    pub known: bool,
     /// Batch it was allocated to.
     pub batch: Option<u64>,
     /// Records (past the filter) per reduce partition.
@@ -58,10 +52,10 @@ impl Block {
     }
 }
 
-/// What a task computes.
+/// What a task computes; `J` is the policy's own kind of task.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    /// The stateless chain over one block (or one source-partition range), shuffle output.
+pub enum Kind<J> {
+    /// The stateless chain over one block, shuffle output.
     Map {
         /// Batch.
         batch: u64,
@@ -75,13 +69,8 @@ pub enum Kind {
         /// State partition.
         r: u32,
     },
-    /// One key range of a lost state partition's chain since the last checkpoint.
-    Recover {
-        /// Index into the recovery list.
-        rec: usize,
-        /// Key range.
-        sub: u32,
-    },
+    /// A task of the policy's (see [`super::Job`]).
+    Job(J),
 }
 
 /// Scheduling status of a task.
@@ -93,15 +82,15 @@ pub enum Status {
     Running,
     /// Finished once (its output may since have been lost: see `out`).
     Done,
-    /// Not to be run (superseded recovery).
+    /// Not to be run (a policy task no longer needed).
     Dropped,
 }
 
 /// One task.
 #[derive(Debug)]
-pub struct Task {
+pub struct Task<J> {
     /// What it computes.
-    pub kind: Kind,
+    pub kind: Kind<J>,
     /// Scheduling status.
     pub status: Status,
     /// Where its output lives.
@@ -159,7 +148,7 @@ pub struct Batch {
     /// Records (before the filter).
     pub records: u64,
     /// Filtered records per state partition, in log order per source partition (kept while
-    /// lineage may need them).
+    /// the policy may need them: lineage, or a rerun of the batch).
     pub by_r: Vec<Vec<Record>>,
     /// Filtered record count per state partition.
     pub count_r: Vec<u64>,
@@ -173,39 +162,4 @@ pub struct Batch {
     pub durable: bool,
     /// Its completion is durable in the master's metadata (commit log).
     pub complete_durable: bool,
-}
-
-/// The recompute of one lost state partition from the last checkpoint, split by key range.
-#[derive(Debug)]
-pub struct Recovery {
-    /// State partition.
-    pub r: u32,
-    /// Last complete checkpoint (0: the empty initial state).
-    pub from: u64,
-    /// Batch whose state is rebuilt.
-    pub to: u64,
-    /// Node that assembles the pieces and holds the result.
-    pub host: NodeId,
-    /// Sub-tasks.
-    pub tasks: Vec<TaskId>,
-    /// Which key ranges have arrived at the host.
-    pub got: Vec<bool>,
-    /// Record count of each key range.
-    pub sub_records: Vec<u64>,
-    /// Still running.
-    pub active: bool,
-    /// The crashed nodes this recovery answers for (more than one if an earlier recovery of the
-    /// same partition was abandoned when its host died).
-    pub failed: Vec<NodeId>,
-}
-
-/// A receiver: cuts one source partition into blocks.
-#[derive(Debug)]
-pub struct Receiver {
-    /// Where it runs.
-    pub node: NodeId,
-    /// First offset not yet cut.
-    pub next: u64,
-    /// Bumped when it moves (stale ticks are ignored).
-    pub epoch: u32,
 }

@@ -1,0 +1,160 @@
+//! Batches: the master closing a batch over the input the policy allocates, logging the
+//! allocation before submitting its job, batch completion and the commit of its output.
+//!
+//! Invariants: a partition's input is allocated in offset order, so batch n's input is
+//! `alloc_next` before it up to `end`; a batch is submitted only once its allocation is durable,
+//! so a rerun after a master crash covers the same records; transaction n is committed at most
+//! once (the sink remembers).
+
+use super::model::{Batch, Block, BlockId, Kind, Loc, Status, Task};
+use super::protocol::{Clock, Tag};
+use super::{Cx, MicroBatch, Policy};
+use ftsim_sim::{NodeId, PartitionId, Record, TxnId};
+
+impl<P: Policy> MicroBatch<P> {
+    /// Filtered records of `records` per reduce partition.
+    fn per_r(&self, records: &[Record], cx: &Cx<'_, P>) -> Vec<u32> {
+        let mut v = vec![0u32; self.parallelism as usize];
+        for r in records.iter().filter(|r| cx.sem.keeps(r)) {
+            v[cx.sem.task_of(u64::from(r.key)) as usize] += 1;
+        }
+        v
+    }
+
+    /// Adds a block over offsets `from..to` of partition `part`, held in memory by `locs`.
+    pub(crate) fn new_block(&mut self, part: u32, from: u64, to: u64, locs: Vec<NodeId>, cx: &Cx<'_, P>) -> BlockId {
+        let per_r = self.per_r(cx.log.slice(PartitionId(part), from, to), cx);
+        self.blocks.push(Block {
+            part,
+            from,
+            to,
+            locs,
+            batch: None,
+            per_r,
+        });
+        self.blocks.len() - 1
+    }
+
+    /// The master's batch clock.
+    pub(crate) fn on_batch_clock(&mut self, cx: &mut Cx<'_, P>) {
+        self.next_batch_time = cx.now() + self.cfg.batch_interval;
+        self.arm(Clock::Batch, self.next_batch_time, cx);
+        P::batch_clock(self, cx);
+    }
+
+    fn all_input_taken(&self) -> bool {
+        self.input_ended && self.alloc_next.iter().zip(&self.ends).all(|(a, e)| a == e)
+    }
+
+    /// Closes batch n: allocates input, logs the allocation; the job is submitted once logged.
+    pub(crate) fn generate_batch(&mut self, cx: &mut Cx<'_, P>) {
+        if self.all_input_taken() {
+            return;
+        }
+        let n = self.next_batch;
+        self.next_batch += 1;
+        let blocks = P::allocate(self, cx);
+        for p in 0..self.alloc_next.len() {
+            cx.progress(PartitionId(p as u32), self.alloc_next[p]);
+        }
+        let pn = self.parallelism as usize;
+        let mut by_r: Vec<Vec<Record>> = (0..pn).map(|_| Vec::new()).collect();
+        let mut records = 0;
+        for &b in &blocks {
+            let blk = &mut self.blocks[b];
+            blk.batch = Some(n);
+            records += blk.len();
+            for r in cx.log.slice(PartitionId(blk.part), blk.from, blk.to) {
+                if cx.sem.keeps(r) {
+                    by_r[cx.sem.task_of(u64::from(r.key)) as usize].push(*r);
+                }
+            }
+        }
+        let count_r = by_r.iter().map(|v| v.len() as u64).collect();
+        self.batches.insert(
+            n,
+            Batch {
+                n,
+                time: cx.now(),
+                submitted: None,
+                started: None,
+                done: None,
+                blocks,
+                maps: Vec::new(),
+                reduces: Vec::new(),
+                end: self.alloc_next.clone(),
+                records,
+                by_r,
+                count_r,
+                outputs: vec![None; pn],
+                state_bytes: vec![0; pn],
+                delta_bytes: vec![0; pn],
+                durable: false,
+                complete_durable: false,
+            },
+        );
+        cx.storage_write(self.master, self.meta_bytes(), false, Tag::MetaAlloc(n));
+    }
+
+    /// The allocation of batch n is durable: submit its job.
+    pub(crate) fn submit(&mut self, n: u64, cx: &mut Cx<'_, P>) {
+        let Some(b) = self.batches.get_mut(&n) else { return };
+        if b.durable {
+            return;
+        }
+        b.durable = true;
+        b.submitted = Some(cx.now());
+        let blocks = b.blocks.clone();
+        let mut maps = Vec::new();
+        for blk in blocks {
+            maps.push(self.new_task(Kind::Map { batch: n, block: blk }, (n, 0)));
+        }
+        let reduces = (0..self.parallelism)
+            .map(|r| self.new_task(Kind::Reduce { batch: n, r }, (n, 1)))
+            .collect();
+        if let Some(b) = self.batches.get_mut(&n) {
+            b.maps = maps;
+            b.reduces = reduces;
+        }
+        self.schedule(cx);
+    }
+
+    /// Adds a task to the pending set.
+    pub(crate) fn new_task(&mut self, kind: Kind<P::Job>, prio: (u64, u8)) -> usize {
+        let t = self.tasks.len();
+        self.tasks.push(Task {
+            kind,
+            status: Status::Waiting,
+            out: Loc::Lost,
+            attempts: Vec::new(),
+            duration: None,
+            prio,
+        });
+        self.pending.insert((prio.0, prio.1, t));
+        t
+    }
+
+    /// Every reduce task of batch n is done: commit its output and log its completion.
+    pub(crate) fn check_batch_done(&mut self, n: u64, cx: &mut Cx<'_, P>) {
+        let Some(b) = self.batches.get(&n) else { return };
+        if b.done.is_some() || !b.durable || b.reduces.iter().any(|t| self.tasks[*t].status != Status::Done) {
+            return;
+        }
+        if let Some(b) = self.batches.get_mut(&n) {
+            b.done = Some(cx.now());
+        }
+        if self.committed.insert(n) {
+            cx.commit_from(self.master, TxnId(n));
+        }
+        cx.storage_write(self.master, self.meta_bytes(), false, Tag::MetaDone(n));
+    }
+
+    /// Batch n's completion is in the metadata: its outputs will never be needed again.
+    pub(crate) fn on_complete_durable(&mut self, n: u64, cx: &mut Cx<'_, P>) {
+        if let Some(b) = self.batches.get_mut(&n) {
+            b.complete_durable = true;
+            b.outputs.iter_mut().for_each(|o| *o = None);
+        }
+        P::batch_durable(self, n, cx);
+    }
+}

@@ -1,0 +1,214 @@
+//! The micro-batch state machine: its fields and the dispatch of kernel events.
+//!
+//! Gating: every decision of the master runs in a handler of something delivered to the master
+//! node (a message, a storage completion, a timer on the master's own clock), so a dead master
+//! decides nothing: the kernel drops a node timer whose node died.
+
+use super::model::{Attempt, Batch, Block, Task};
+use super::protocol::{Clock, Msg, Scope, Tag};
+use super::{Cx, Policy, Settings};
+use ftsim_sim::engine::{Engine, Event};
+use ftsim_sim::scenario::{JobKind, SinkMode};
+use ftsim_sim::{NodeId, OperatorState, PartitionId, Scenario, Semantics, SimDuration, SimTime, Table};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The micro-batch engine under policy `P`.
+pub struct MicroBatch<P: Policy> {
+    pub(crate) cfg: Settings,
+    pub(crate) master: NodeId,
+    pub(crate) cores: u32,
+    pub(crate) parallelism: u32,
+    pub(crate) record_bytes: u64,
+    pub(crate) stateless_cost: SimDuration,
+    pub(crate) state_cost: SimDuration,
+    pub(crate) bpk: u64,
+    pub(crate) sink: SinkMode,
+    pub(crate) windowed: bool,
+    /// Live workers, as the master sees them, in id order.
+    pub(crate) workers: Vec<NodeId>,
+    /// Free cores per node id, as the master sees them.
+    pub(crate) slots: Vec<u32>,
+    /// Nodes reported dead (engine-wide knowledge), and those the master has handled.
+    pub(crate) dead: BTreeSet<NodeId>,
+    pub(crate) handled: BTreeSet<NodeId>,
+    pub(crate) blocks: Vec<Block>,
+    /// End of the allocated offsets per source partition.
+    pub(crate) alloc_next: Vec<u64>,
+    pub(crate) batches: BTreeMap<u64, Batch>,
+    pub(crate) next_batch: u64,
+    pub(crate) tasks: Vec<Task<P::Job>>,
+    pub(crate) attempts: Vec<Attempt>,
+    /// The master's pending tasks by priority.
+    pub(crate) pending: BTreeSet<(u64, u8, usize)>,
+    /// The deterministic state of each partition after batch `.0` (first computations only).
+    pub(crate) truth: Vec<(u64, OperatorState)>,
+    /// Sink side (durable): staged (batch, partition) outputs and committed transactions.
+    pub(crate) staged: BTreeSet<(u64, u32)>,
+    pub(crate) committed: BTreeSet<u64>,
+    /// Master memory: the output commit coordinator (append and idempotent sinks).
+    pub(crate) coordinator: BTreeSet<(u64, u32)>,
+    pub(crate) master_up: bool,
+    /// The master's incarnation: bumped when the master (or the whole query) restarts.
+    pub(crate) master_epoch: u32,
+    pub(crate) next_batch_time: SimTime,
+    pub(crate) input_ended: bool,
+    /// Failed nodes (master included) whose `restored` waits for the master / query to resume.
+    pub(crate) awaiting_resume: Vec<NodeId>,
+    /// Length of every source partition.
+    pub(crate) ends: Vec<u64>,
+    /// The policy's own state.
+    pub(crate) policy: P,
+}
+
+impl<P: Policy> MicroBatch<P> {
+    /// A fresh engine for `sc` under `policy`.
+    pub fn new(sc: &Scenario, cfg: Settings, policy: P) -> MicroBatch<P> {
+        let sem = Semantics::new(&sc.job, sc.workload.partitions);
+        let total = sc.cluster.total_nodes() as usize;
+        let workers: Vec<NodeId> = sc.cluster.workers().collect();
+        let mut slots = vec![0; total];
+        for w in &workers {
+            slots[w.0 as usize] = sc.cluster.cores;
+        }
+        let parts = sc.workload.partitions;
+        MicroBatch {
+            master: sc.cluster.master(),
+            cores: sc.cluster.cores,
+            parallelism: sc.job.parallelism,
+            record_bytes: sc.workload.record_bytes,
+            stateless_cost: sc.job.stateless_cost(),
+            state_cost: sc.job.state_cost,
+            bpk: sc.job.state_bytes_per_key,
+            sink: sc.job.sink,
+            windowed: sc.job.kind == JobKind::WindowCount,
+            workers,
+            slots,
+            dead: BTreeSet::new(),
+            handled: BTreeSet::new(),
+            blocks: Vec::new(),
+            alloc_next: vec![0; parts as usize],
+            batches: BTreeMap::new(),
+            next_batch: 1,
+            tasks: Vec::new(),
+            attempts: Vec::new(),
+            pending: BTreeSet::new(),
+            truth: (0..sc.job.parallelism).map(|_| (0, sem.new_state())).collect(),
+            staged: BTreeSet::new(),
+            committed: BTreeSet::new(),
+            coordinator: BTreeSet::new(),
+            master_up: true,
+            master_epoch: 0,
+            next_batch_time: SimTime(cfg.batch_interval.as_nanos()),
+            input_ended: false,
+            awaiting_resume: Vec::new(),
+            ends: Vec::new(),
+            cfg,
+            policy,
+        }
+    }
+
+    /// Arms the master's `clock` to tick at `at`: the tick dies with the master.
+    pub(crate) fn arm(&self, clock: Clock, at: SimTime, cx: &mut Cx<'_, P>) {
+        cx.set_node_timer_at(self.master, at, Tag::Timer(clock));
+    }
+
+    fn on_tick(&mut self, clock: Clock, cx: &mut Cx<'_, P>) {
+        match clock {
+            Clock::Batch => self.on_batch_clock(cx),
+            Clock::Spec => self.on_spec_clock(cx),
+            Clock::Failed(node) => self.worker_failed(node, cx),
+        }
+    }
+
+    /// The master schedules nothing: it is down, or the policy stopped the job.
+    pub(crate) fn halted(&self) -> bool {
+        !self.master_up || self.policy.stopped()
+    }
+
+    /// Size of one metadata record.
+    pub(crate) fn meta_bytes(&self) -> u64 {
+        1024 + 16 * self.alloc_next.len() as u64
+    }
+
+    /// The master reads its metadata back; [`MicroBatch::master_recover`] follows.
+    pub(crate) fn read_metadata(&self, cx: &mut Cx<'_, P>) {
+        cx.storage_read(self.master, self.meta_bytes(), Tag::MetaRead);
+    }
+}
+
+impl<P: Policy> Engine for MicroBatch<P> {
+    type Msg = Msg<P::Msg>;
+    type Tag = Tag<P::Tag>;
+    type Scope = Scope;
+
+    fn incarnation(&self, scope: Self::Scope) -> u32 {
+        match scope {
+            Scope::Master => self.master_epoch,
+            Scope::Policy(s) => self.policy.incarnation(s),
+        }
+    }
+
+    fn start(&mut self, cx: &mut Cx<'_, P>) {
+        self.ends = (0..cx.log.partitions()).map(|p| cx.log.len(PartitionId(p))).collect();
+        self.arm(Clock::Batch, self.next_batch_time, cx);
+        if self.cfg.speculation {
+            self.arm(Clock::Spec, cx.now() + self.cfg.speculation_interval, cx);
+        }
+        P::start(self, cx);
+    }
+
+    fn handle(&mut self, ev: Event<Self::Msg, Self::Tag>, cx: &mut Cx<'_, P>) {
+        match ev {
+            Event::Timer {
+                tag: Tag::Timer(clock), ..
+            } => self.on_tick(clock, cx),
+            Event::Timer {
+                tag: Tag::Policy(tag), ..
+            }
+            | Event::StorageDone {
+                tag: Tag::Policy(tag), ..
+            } => P::on_tag(self, tag, cx),
+            Event::Message { from, to, msg } => match msg {
+                Msg::Launch(a) => self.on_launch(a, cx),
+                Msg::Fetch(a) => self.on_input(a, Some(from), cx),
+                Msg::Status(a) => self.on_status(a, cx),
+                Msg::Policy(m) => P::on_message(self, from, to, m, cx),
+            },
+            Event::WorkDone { tag: Tag::Work(a), .. } => self.on_work_done(a, cx),
+            Event::StorageDone { tag, .. } => match tag {
+                Tag::FetchRead(a) => self.on_input(a, None, cx),
+                Tag::MetaAlloc(n) => self.submit(n, cx),
+                Tag::MetaDone(n) => self.on_complete_durable(n, cx),
+                Tag::MetaRead => self.master_recover(cx),
+                Tag::Timer(_) | Tag::Work(_) | Tag::Policy(_) => {}
+            },
+            Event::NodeFailed { node } => {
+                if node == self.master {
+                    self.on_master_failed(cx);
+                } else {
+                    self.dead.insert(node);
+                    // The master hears of it only if it is alive: a timer on its own clock.
+                    cx.set_node_timer(self.master, SimDuration::ZERO, Tag::Timer(Clock::Failed(node)));
+                }
+            }
+            Event::NodeRestarted { node } if node == self.master => self.read_metadata(cx),
+            Event::InputEnded => self.input_ended = true,
+            Event::Timer { .. } | Event::WorkDone { .. } | Event::SpareReady { .. } | Event::NodeRestarted { .. } => {}
+        }
+    }
+
+    fn finished(&self) -> bool {
+        self.input_ended
+            && self.master_up
+            && !self.policy.stopped()
+            && self.alloc_next.iter().zip(&self.ends).all(|(a, e)| a == e)
+            && self
+                .batches
+                .values()
+                .all(|b| b.done.is_some() && self.committed.contains(&b.n))
+    }
+
+    fn tables(&self) -> Vec<Table> {
+        self.batch_table()
+    }
+}

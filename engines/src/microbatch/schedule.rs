@@ -1,0 +1,194 @@
+//! The master's scheduling: launching ready pending tasks on free cores with locality, hearing
+//! that attempts finished, and killing the attempts that lost.
+//!
+//! Invariants: the master launches an attempt only on a node it believes alive with a free core
+//! (`slots`), so the kernel never queues our work behind other work; the first attempt of a task
+//! to report wins and the others are killed; reduce (n, r) is launched only once (n−1, r) is
+//! done, so partition r's state is applied once per batch, in batch order.
+
+use super::model::{Attempt, AttemptId, Kind, Loc, Status, TaskId};
+use super::protocol::Msg;
+use super::{Cx, Job, MicroBatch, Policy};
+use ftsim_sim::{NodeId, SimDuration};
+
+impl<P: Policy> MicroBatch<P> {
+    fn free_total(&self) -> u32 {
+        self.workers.iter().map(|w| self.slots[w.0 as usize]).sum()
+    }
+
+    /// Launches every ready pending task there is a free core for, in priority order.
+    pub(crate) fn schedule(&mut self, cx: &mut Cx<'_, P>) {
+        if self.halted() {
+            return;
+        }
+        let mut free = self.free_total();
+        if free == 0 {
+            return;
+        }
+        let keys: Vec<(u64, u8, TaskId)> = self.pending.iter().copied().collect();
+        for key in keys {
+            if free == 0 {
+                break;
+            }
+            let t = key.2;
+            if !self.ready(t) {
+                continue;
+            }
+            let Some(node) = self.place(t, None) else { continue };
+            self.pending.remove(&key);
+            self.launch(t, node, false, cx);
+            free -= 1;
+        }
+    }
+
+    /// Map task `t`'s output is in a worker's memory.
+    pub(crate) fn map_ready(&self, t: TaskId) -> bool {
+        let task = &self.tasks[t];
+        task.status == Status::Done && matches!(task.out, Loc::Node(_))
+    }
+
+    /// The state partition r after batch n is available (in memory or storage).
+    pub(crate) fn state_loc(&self, n: u64, r: u32) -> Option<Loc> {
+        if n == 0 {
+            return Some(Loc::Storage);
+        }
+        let t = *self.batches.get(&n)?.reduces.get(r as usize)?;
+        let task = &self.tasks[t];
+        (task.status == Status::Done && task.out != Loc::Lost).then_some(task.out)
+    }
+
+    /// Whether every input of task `t` exists.
+    fn ready(&self, t: TaskId) -> bool {
+        match self.tasks[t].kind {
+            Kind::Map { .. } => true,
+            Kind::Reduce { batch, r } => {
+                let Some(b) = self.batches.get(&batch) else {
+                    return false;
+                };
+                b.maps.iter().all(|m| self.map_ready(*m)) && self.state_loc(batch - 1, r).is_some()
+            }
+            Kind::Job(j) => j.ready(self),
+        }
+    }
+
+    fn preferred(&self, t: TaskId) -> Vec<NodeId> {
+        match self.tasks[t].kind {
+            Kind::Map { block, .. } => P::map_preference(self, block),
+            Kind::Reduce { batch, r } => match self.state_loc(batch - 1, r) {
+                Some(Loc::Node(n)) => vec![n],
+                _ => Vec::new(),
+            },
+            Kind::Job(_) => Vec::new(),
+        }
+    }
+
+    /// A live node with a free core for `t`: a preferred one if any is free, else the freest.
+    pub(crate) fn place(&self, t: TaskId, exclude: Option<NodeId>) -> Option<NodeId> {
+        let ok = |n: &NodeId| Some(*n) != exclude && self.slots[n.0 as usize] > 0 && self.workers.contains(n);
+        let best = |c: &mut dyn Iterator<Item = NodeId>| {
+            c.filter(ok)
+                .max_by_key(|n| (self.slots[n.0 as usize], std::cmp::Reverse(n.0)))
+        };
+        let pref = self.preferred(t);
+        best(&mut pref.into_iter()).or_else(|| best(&mut self.workers.iter().copied()))
+    }
+
+    /// Starts an attempt of `t` on `node`.
+    pub(crate) fn launch(&mut self, t: TaskId, node: NodeId, speculative: bool, cx: &mut Cx<'_, P>) {
+        let a = self.attempts.len();
+        self.attempts.push(Attempt {
+            task: t,
+            node,
+            launched: cx.now(),
+            waiting: Vec::new(),
+            work: None,
+            live: true,
+            finished: false,
+            speculative,
+        });
+        self.slots[node.0 as usize] -= 1;
+        let task = &mut self.tasks[t];
+        task.status = Status::Running;
+        task.attempts.push(a);
+        if let Kind::Map { batch, .. } | Kind::Reduce { batch, .. } = task.kind
+            && let Some(b) = self.batches.get_mut(&batch)
+        {
+            b.started.get_or_insert(cx.now());
+        }
+        cx.send(self.master, node, 128, Msg::Launch(a));
+    }
+
+    /// The master hears that attempt `a` finished.
+    pub(crate) fn on_status(&mut self, a: AttemptId, cx: &mut Cx<'_, P>) {
+        if !self.attempts[a].live {
+            return;
+        }
+        let node = self.attempts[a].node;
+        self.attempts[a].live = false;
+        if self.workers.contains(&node) {
+            self.slots[node.0 as usize] += 1;
+        }
+        let t = self.attempts[a].task;
+        self.tasks[t].attempts.retain(|x| *x != a);
+        if self.tasks[t].status == Status::Running {
+            self.task_done(t, node, cx.now().since(self.attempts[a].launched), cx);
+        }
+        self.schedule(cx);
+    }
+
+    /// Task `t` finished with its output on `node`.
+    pub(crate) fn task_done(&mut self, t: TaskId, node: NodeId, took: SimDuration, cx: &mut Cx<'_, P>) {
+        let task = &mut self.tasks[t];
+        task.status = Status::Done;
+        task.out = Loc::Node(node);
+        task.duration = Some(took.as_nanos());
+        for b in std::mem::take(&mut task.attempts) {
+            self.kill(b, cx);
+        }
+        if let Kind::Reduce { batch, .. } = self.tasks[t].kind {
+            self.check_batch_done(batch, cx);
+        }
+    }
+
+    /// Kills a live attempt (its core is freed; its work cancelled if it started).
+    pub(crate) fn kill(&mut self, a: AttemptId, cx: &mut Cx<'_, P>) {
+        let att = &mut self.attempts[a];
+        if !att.live {
+            return;
+        }
+        att.live = false;
+        if let Some(w) = att.work
+            && !att.finished
+        {
+            cx.cancel(att.node, w);
+        }
+        let node = att.node;
+        if self.workers.contains(&node) {
+            self.slots[node.0 as usize] += 1;
+        }
+        let t = att.task;
+        self.tasks[t].attempts.retain(|x| *x != a);
+    }
+
+    /// Every task with a live attempt, in id order.
+    pub(crate) fn running_tasks(&self) -> Vec<TaskId> {
+        (0..self.tasks.len())
+            .filter(|t| self.tasks[*t].status == Status::Running)
+            .collect()
+    }
+
+    /// Task `t` waits again in the pending set.
+    pub(crate) fn requeue(&mut self, t: TaskId) {
+        let task = &mut self.tasks[t];
+        task.status = Status::Waiting;
+        self.pending.insert((task.prio.0, task.prio.1, t));
+    }
+
+    /// A running task left without a live attempt waits again.
+    pub(crate) fn requeue_if_orphan(&mut self, t: TaskId) {
+        let task = &self.tasks[t];
+        if task.status == Status::Running && task.attempts.is_empty() {
+            self.requeue(t);
+        }
+    }
+}
