@@ -2,7 +2,7 @@
 //!
 //! An engine declares its `[engines.NAME]` table with [`engine_config!`](crate::engine_config):
 //! each field has a type, a doc comment, a default and, after `=>`, an optional range rule. From
-//! that one definition come the serde parser (unknown fields refused, wrong types named by serde),
+//! that one definition come the parser (unknown names refused, wrong types named by serde),
 //! the range checks ([`EngineConfig::check`]) and the listing of `ftsim engines`
 //! ([`EngineConfig::params`]): there is no second list to keep in sync.
 //!
@@ -86,9 +86,25 @@ pub trait EngineConfig: Default + Clone + std::fmt::Debug + Send + Sync + 'stati
             };
             return Err(ParamError::new(key.clone(), format!("unknown parameter; {allowed}")));
         }
+        let culprit = |t: &toml::Table| {
+            // A parameter of a flattened group loses its path: find it by parsing alone.
+            t.iter()
+                .find(|(k, v)| {
+                    let mut alone = toml::Table::new();
+                    alone.insert((*k).clone(), (*v).clone());
+                    serde_path_to_error::deserialize::<_, Self>(toml::Value::Table(alone)).is_err()
+                })
+                .map(|(k, _)| k.clone())
+        };
+        let table = t.clone();
         let cfg: Self = serde_path_to_error::deserialize(value).map_err(|e| {
             let path = e.path().to_string();
-            ParamError::new(path, crate::scenario::plain(&e.into_inner().to_string()))
+            let param = if path == "." || path.is_empty() {
+                culprit(&table).unwrap_or_default()
+            } else {
+                path
+            };
+            ParamError::new(param, crate::scenario::plain(&e.into_inner().to_string()))
         })?;
         cfg.check()?;
         Ok(cfg)
@@ -254,9 +270,11 @@ pub fn allowed<T: ParamValue>(range: Option<String>) -> String {
 }
 
 /// Declares an engine configuration; see the [module doc](crate::config). Fields are written
-/// `/// doc` then `pub NAME: TYPE = DEFAULT;` or `pub NAME: TYPE = DEFAULT => RULE;`. The
-/// struct derives `Deserialize` (the calling crate depends on serde), refuses unknown fields and
-/// takes the default of every field the table leaves out.
+/// `/// doc` then `pub NAME: TYPE = DEFAULT;` or `pub NAME: TYPE = DEFAULT => RULE;`. After them,
+/// `#[flatten] pub NAME: TYPE;` embeds a group of parameters several engines share (itself
+/// declared with this macro): its parameters sit in the same table, listed after the others.
+/// The struct derives `Deserialize` (the calling crate depends on serde) and takes the default of
+/// every field the table leaves out; [`EngineConfig::parse`] refuses names it does not declare.
 #[macro_export]
 macro_rules! engine_config {
     (
@@ -266,18 +284,27 @@ macro_rules! engine_config {
                 $(#[doc = $doc:literal])*
                 $fvis:vis $field:ident : $ty:ty = $default:expr $(=> $rule:expr)? ;
             )*
+            $(
+                #[flatten]
+                $(#[doc = $gdoc:literal])*
+                $gvis:vis $group:ident : $gty:ty ;
+            )*
         }
     ) => {
         $(#[$meta])*
         #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-        #[serde(deny_unknown_fields, default)]
+        #[serde(default)]
         $vis struct $name {
             $( $(#[doc = $doc])* $fvis $field: $ty, )*
+            $( $(#[doc = $gdoc])* #[serde(flatten)] $gvis $group: $gty, )*
         }
 
         impl Default for $name {
             fn default() -> Self {
-                $name { $( $field: $default, )* }
+                $name {
+                    $( $field: $default, )*
+                    $( $group: <$gty as Default>::default(), )*
+                }
             }
         }
 
@@ -285,7 +312,8 @@ macro_rules! engine_config {
             fn params() -> Vec<$crate::config::ParamDoc> {
                 #[allow(unused_variables)]
                 let d = <$name as Default>::default();
-                vec![$(
+                #[allow(unused_mut)]
+                let mut v = vec![$(
                     $crate::config::ParamDoc {
                         name: stringify!($field),
                         doc: $crate::config::doc_text(&[$($doc),*]),
@@ -294,7 +322,9 @@ macro_rules! engine_config {
                             None $( .or(Some($crate::config::Rule::<$ty>::describe(&$rule))) )?
                         ),
                     },
-                )*]
+                )*];
+                $( v.extend(<$gty as $crate::config::EngineConfig>::params()); )*
+                v
             }
 
             fn check(&self) -> Result<(), $crate::config::ParamError> {
@@ -302,6 +332,7 @@ macro_rules! engine_config {
                     $crate::config::Rule::<$ty>::check(&$rule, &self.$field)
                         .map_err(|m| $crate::config::ParamError::new(stringify!($field), m))?;
                 )?)*
+                $( $crate::config::EngineConfig::check(&self.$group)?; )*
                 Ok(())
             }
         }

@@ -56,7 +56,7 @@ pub(crate) mod policy;
 pub(crate) mod receivers;
 pub(crate) mod recovery;
 
-use crate::microbatch::{BlockId, MicroBatch, Settings, promise};
+use crate::microbatch::{BlockId, MicroBatch, Settings, TaskConfig, promise};
 use crate::spec::EngineSpec;
 use ftsim_sim::config::{at_least, within};
 use ftsim_sim::scenario::{JobKind, SinkMode};
@@ -78,16 +78,9 @@ engine_config! {
         pub block_replication: u32 = 2 => within(1, 8);
         /// Checkpoint the state RDD every this many batches.
         pub checkpoint_every: u64 = 10 => within(1, 100_000);
-        /// Launch overhead added to every task's work.
-        pub task_overhead: SimDuration = SimDuration::from_millis(5);
-        /// Launch backup copies of slow tasks (spark.speculation).
-        pub speculation: bool = true;
-        /// A task slower than this × its stage's median gets a copy.
-        pub speculation_multiplier: f64 = 1.4 => within(1.0, 100.0);
-        /// Fraction of a stage's tasks that must finish before speculating.
-        pub speculation_quantile: f64 = 0.75 => within(0.0, 1.0);
-        /// How often the master looks for slow tasks.
-        pub speculation_interval: SimDuration = SimDuration::from_millis(100) => at_least(SimDuration::from_millis(1));
+        #[flatten]
+        /// The core's task parameters: overhead and speculation.
+        pub tasks: TaskConfig;
     }
 }
 
@@ -144,11 +137,7 @@ impl EngineSpec for DStream {
     fn build(sc: &Scenario, cfg: &Config) -> MicroBatch<DStream> {
         let settings = Settings {
             batch_interval: cfg.batch_interval,
-            task_overhead: cfg.task_overhead,
-            speculation: cfg.speculation,
-            speculation_multiplier: cfg.speculation_multiplier,
-            speculation_quantile: cfg.speculation_quantile,
-            speculation_interval: cfg.speculation_interval,
+            tasks: cfg.tasks.clone(),
         };
         MicroBatch::new(sc, settings, DStream::new(sc, cfg))
     }

@@ -151,8 +151,8 @@ impl<P: Policy> Engine for MicroBatch<P> {
     fn start(&mut self, cx: &mut Cx<'_, P>) {
         self.ends = (0..cx.log.partitions()).map(|p| cx.log.len(PartitionId(p))).collect();
         self.arm(Clock::Batch, self.next_batch_time, cx);
-        if self.cfg.speculation {
-            self.arm(Clock::Spec, cx.now() + self.cfg.speculation_interval, cx);
+        if self.cfg.tasks.speculation {
+            self.arm(Clock::Spec, cx.now() + self.cfg.tasks.speculation_interval, cx);
         }
         P::start(self, cx);
     }

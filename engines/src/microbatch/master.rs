@@ -59,8 +59,8 @@ impl<P: Policy> MicroBatch<P> {
         let iv = self.cfg.batch_interval.as_nanos();
         self.next_batch_time = SimTime((cx.now().0 / iv + 1) * iv);
         self.arm(Clock::Batch, self.next_batch_time, cx);
-        if self.cfg.speculation {
-            self.arm(Clock::Spec, cx.now() + self.cfg.speculation_interval, cx);
+        if self.cfg.tasks.speculation {
+            self.arm(Clock::Spec, cx.now() + self.cfg.tasks.speculation_interval, cx);
         }
         cx.log_event(
             "master-recovered",

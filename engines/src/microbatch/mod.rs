@@ -67,8 +67,9 @@ pub(crate) mod speculation;
 pub(crate) mod table;
 pub(crate) mod worker;
 
+use ftsim_sim::config::{at_least, within};
 use ftsim_sim::scenario::SinkMode;
-use ftsim_sim::{Guarantee, SimDuration};
+use ftsim_sim::{Guarantee, SimDuration, engine_config};
 
 pub use engine::MicroBatch;
 pub use inputs::Inputs;
@@ -77,21 +78,29 @@ pub(crate) use model::{Kind, Loc, Status};
 pub use policy::{Cx, Job, Policy, Reduced};
 pub use protocol::{Clock, Msg, Scope, Tag};
 
+engine_config! {
+    /// The parameters of the core's tasks, shared by every micro-batch engine's table.
+    pub struct TaskConfig {
+        /// Launch overhead added to every task's work.
+        pub task_overhead: SimDuration = SimDuration::from_millis(5);
+        /// Launch backup copies of slow tasks (spark.speculation).
+        pub speculation: bool = true;
+        /// A task slower than this × its stage's median gets a copy.
+        pub speculation_multiplier: f64 = 1.4 => within(1.0, 100.0);
+        /// Fraction of a stage's tasks that must finish before speculating.
+        pub speculation_quantile: f64 = 0.75 => within(0.0, 1.0);
+        /// How often the master looks for slow tasks.
+        pub speculation_interval: SimDuration = SimDuration::from_millis(100) => at_least(SimDuration::from_millis(1));
+    }
+}
+
 /// The settings the micro-batch core runs with, from either engine's configuration.
 #[derive(Clone, Debug)]
 pub struct Settings {
     /// Batch interval / trigger interval.
     pub batch_interval: SimDuration,
-    /// Launch overhead per task.
-    pub task_overhead: SimDuration,
-    /// Speculative execution.
-    pub speculation: bool,
-    /// Speculate past this multiple of the median.
-    pub speculation_multiplier: f64,
-    /// Fraction of a stage that must have finished first.
-    pub speculation_quantile: f64,
-    /// How often the master looks for stragglers.
-    pub speculation_interval: SimDuration,
+    /// The tasks' parameters.
+    pub tasks: TaskConfig,
 }
 
 /// Guarantees of both micro-batch engines: a task that wrote its output and died before the

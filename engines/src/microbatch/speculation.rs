@@ -17,7 +17,7 @@ const MIN_RUNTIME: SimDuration = SimDuration::from_millis(100);
 impl<P: Policy> MicroBatch<P> {
     /// The master's speculation clock (also retries scheduling).
     pub(crate) fn on_spec_clock(&mut self, cx: &mut Cx<'_, P>) {
-        self.arm(Clock::Spec, cx.now() + self.cfg.speculation_interval, cx);
+        self.arm(Clock::Spec, cx.now() + self.cfg.tasks.speculation_interval, cx);
         if self.halted() {
             return;
         }
@@ -35,13 +35,13 @@ impl<P: Policy> MicroBatch<P> {
 
     fn speculate(&mut self, stage: &[TaskId], cx: &mut Cx<'_, P>) {
         let mut done: Vec<u64> = stage.iter().filter_map(|t| self.tasks[*t].duration).collect();
-        let need = ((self.cfg.speculation_quantile * stage.len() as f64).floor() as usize).max(1);
+        let need = ((self.cfg.tasks.speculation_quantile * stage.len() as f64).floor() as usize).max(1);
         if stage.is_empty() || done.len() < need || done.len() == stage.len() {
             return;
         }
         done.sort_unstable();
         let median = SimDuration(done[done.len() / 2]);
-        let threshold = median.scale(self.cfg.speculation_multiplier).max(MIN_RUNTIME);
+        let threshold = median.scale(self.cfg.tasks.speculation_multiplier).max(MIN_RUNTIME);
         for &t in stage {
             let task = &self.tasks[t];
             if task.status != Status::Running || task.attempts.len() != 1 {

@@ -54,7 +54,7 @@ impl<P: Policy> MicroBatch<P> {
 
     fn start_compute(&mut self, a: AttemptId, cx: &mut Cx<'_, P>) {
         let t = self.attempts[a].task;
-        let work = self.cfg.task_overhead
+        let work = self.cfg.tasks.task_overhead
             + match self.tasks[t].kind {
                 Kind::Map { block, .. } => self.stateless_cost.mul(self.blocks[block].len()),
                 Kind::Reduce { batch, r } => self

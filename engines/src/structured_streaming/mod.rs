@@ -32,7 +32,7 @@
 pub(crate) mod policy;
 pub(crate) mod query;
 
-use crate::microbatch::{MicroBatch, Settings, promise};
+use crate::microbatch::{MicroBatch, Settings, TaskConfig, promise};
 use crate::spec::EngineSpec;
 use ftsim_sim::config::{at_least, within};
 use ftsim_sim::scenario::{JobKind, SinkMode};
@@ -49,16 +49,9 @@ engine_config! {
         pub restart_delay: SimDuration = SimDuration::from_secs(5);
         /// Kafka source minPartitions: split the offset ranges into at least this many map tasks (0: one per partition).
         pub min_partitions: u32 = 0 => within(0, 1_000_000);
-        /// Launch overhead added to every task's work.
-        pub task_overhead: SimDuration = SimDuration::from_millis(5);
-        /// Launch backup copies of slow tasks (spark.speculation).
-        pub speculation: bool = true;
-        /// A task slower than this × its stage's median gets a copy.
-        pub speculation_multiplier: f64 = 1.4 => within(1.0, 100.0);
-        /// Fraction of a stage's tasks that must finish before speculating.
-        pub speculation_quantile: f64 = 0.75 => within(0.0, 1.0);
-        /// How often the master looks for slow tasks.
-        pub speculation_interval: SimDuration = SimDuration::from_millis(100) => at_least(SimDuration::from_millis(1));
+        #[flatten]
+        /// The core's task parameters: overhead and speculation.
+        pub tasks: TaskConfig;
     }
 }
 
@@ -85,11 +78,7 @@ impl EngineSpec for StructuredStreaming {
     fn build(sc: &Scenario, cfg: &Config) -> MicroBatch<StructuredStreaming> {
         let settings = Settings {
             batch_interval: cfg.trigger_interval,
-            task_overhead: cfg.task_overhead,
-            speculation: cfg.speculation,
-            speculation_multiplier: cfg.speculation_multiplier,
-            speculation_quantile: cfg.speculation_quantile,
-            speculation_interval: cfg.speculation_interval,
+            tasks: cfg.tasks.clone(),
         };
         let policy = StructuredStreaming {
             cfg: cfg.clone(),
