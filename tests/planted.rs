@@ -6,7 +6,7 @@
 
 use crate::arbitrary::{Case, ENGINES, cases};
 use crate::properties::runner_shrinking;
-use ftsim::check::{Outcome, judge};
+use ftsim::check::{Outcome, Strictness, judge_with};
 use ftsim_engines::Registry;
 use ftsim_sim::Prepared;
 use ftsim_sim::planted::{Bug, Planted};
@@ -37,7 +37,7 @@ fn violated(case: &Case, bug: Bug) -> Result<(), TestCaseError> {
     let r = Registry::builtin()
         .run(&sc, case.engine, &prepared, &mut |_| {})
         .ok_or_else(|| TestCaseError::fail("no such engine"))?;
-    match judge(&r) {
+    match judge_with(&r, Strictness::Strict) {
         Outcome::Violation(found) => Err(TestCaseError::fail(found.join("; "))),
         Outcome::Met | Outcome::NotFinished(_) => Ok(()),
     }

@@ -9,7 +9,7 @@
 //! a minimal fault plan and prints the case as a scenario file and the seed.
 
 use crate::arbitrary::{Case, ENGINES, cases};
-use ftsim::check::{Outcome, judge};
+use ftsim::check::{Outcome, Strictness, judge_with};
 use ftsim_engines::Registry;
 use ftsim_sim::{Prepared, RunReport};
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
@@ -34,7 +34,7 @@ pub fn run(case: &Case) -> RunReport {
 /// The property: judged met or not finished, and the same on another thread.
 pub fn holds(case: &Case) -> Result<(), TestCaseError> {
     let r = run(case);
-    if let Outcome::Violation(found) = judge(&r) {
+    if let Outcome::Violation(found) = judge_with(&r, Strictness::Strict) {
         return Err(TestCaseError::fail(found.join("; ")));
     }
     let again = std::thread::scope(|s| s.spawn(|| run(case)).join())

@@ -378,10 +378,11 @@ pub trait Engine {
         let _ = msg;
         0
     }
-    /// What the engine was still waiting for when the run stopped unfinished (for reports): a
-    /// correct engine that cannot finish says why, e.g. that no node is left to run on.
-    fn pending(&self) -> String {
-        "work was still pending when the drain limit (run.drain) was reached".into()
+    /// Why the engine cannot finish, if it knows (for reports): a correct engine that is stuck
+    /// for want of capacity says so, e.g. that no node is left to run on. `None` means it was
+    /// still working, or is stuck without knowing why.
+    fn stuck(&self) -> Option<String> {
+        None
     }
     /// Extra tables for the output directory.
     fn tables(&self) -> Vec<Table> {

@@ -503,7 +503,13 @@ impl<'a, M, T> Kernel<'a, M, T> {
         self.stats.node_seconds = self.cluster.node_seconds(self.now);
         self.stats.finished = engine.finished();
         if !self.stats.finished {
-            self.stats.unfinished = Some(engine.pending());
+            self.stats.stuck = engine.stuck();
+            self.stats.unfinished = Some(
+                self.stats
+                    .stuck
+                    .clone()
+                    .unwrap_or_else(|| "work was still pending when the drain limit (run.drain) was reached".into()),
+            );
         }
         let end_bucket = (self.now.0.saturating_sub(1) / self.sc.run.bucket.as_nanos()) as usize;
         self.sink.bucket_at(end_bucket);

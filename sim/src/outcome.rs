@@ -59,8 +59,10 @@ pub struct RunStats {
     pub end: SimTime,
     /// Whether the engine reported it had finished (false: stopped by the drain limit).
     pub finished: bool,
-    /// Why the engine had not finished when the run stopped (its own words).
+    /// Why the engine had not finished when the run stopped.
     pub unfinished: Option<String>,
+    /// The reason the engine itself stated for being stuck, if it did.
+    pub stuck: Option<String>,
     /// Outputs left in uncommitted transactions at the end.
     pub uncommitted: u64,
 }

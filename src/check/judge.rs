@@ -26,9 +26,30 @@ impl Outcome {
     }
 }
 
+/// How strict a judge is about a run that did not finish.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strictness {
+    /// Any reason will do: the scenario may simply be too slow for its drain limit.
+    Lenient,
+    /// Only a reason the engine states (it is stuck for want of capacity): on the small
+    /// scenarios of the property suite a correct engine always finishes otherwise.
+    Strict,
+}
+
 /// Judges a finished (or stopped) run.
 pub fn judge(r: &RunReport) -> Outcome {
+    judge_with(r, Strictness::Lenient)
+}
+
+/// Judges a run, with the given strictness about not finishing.
+pub fn judge_with(r: &RunReport, strictness: Strictness) -> Outcome {
     let mut found = Vec::new();
+    if strictness == Strictness::Strict && !r.stats.finished && r.stats.stuck.is_none() {
+        found.push(format!(
+            "did not finish within the drain limit and stated no reason (lost {} outputs meanwhile)",
+            r.check.lost
+        ));
+    }
     if !r.promise_kept {
         found.push(format!(
             "promised {} but the verdict is {} (lost {}, duplicated {}, wrong {})",

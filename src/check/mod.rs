@@ -6,4 +6,4 @@ pub mod campaign;
 pub mod judge;
 pub mod plan;
 
-pub use judge::{Outcome, judge};
+pub use judge::{Outcome, Strictness, judge, judge_with};

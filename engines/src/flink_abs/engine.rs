@@ -222,14 +222,14 @@ impl Engine for FlinkAbs {
             && self.drained()
     }
 
-    fn pending(&self) -> String {
+    fn stuck(&self) -> Option<String> {
         match &self.recovery {
-            Some(r) if !r.homeless.is_empty() => {
-                format!("the tasks of failed node {} had no node to run on", r.homeless[0])
-            }
-            Some(r) if r.master_wanted => "the job waited for its coordinator to come back".into(),
-            Some(_) => "the job was still restarting".into(),
-            None => "work was still pending when the drain limit (run.drain) was reached".into(),
+            Some(r) if !r.homeless.is_empty() => Some(format!(
+                "the tasks of failed node {} had no node to run on",
+                r.homeless[0]
+            )),
+            Some(r) if r.master_wanted => Some("the job waited for its coordinator to come back".into()),
+            _ => None,
         }
     }
 

@@ -234,12 +234,9 @@ impl<P: Policy> Engine for Pipeline<P> {
             && self.policy.drained(&self.core)
     }
 
-    fn pending(&self) -> String {
-        if let Some(n) = self.homeless.first().or(self.awaiting.first()) {
-            format!("the tasks of failed node {n} had no node to run on")
-        } else {
-            "work was still pending when the drain limit (run.drain) was reached".into()
-        }
+    fn stuck(&self) -> Option<String> {
+        let n = self.homeless.first()?;
+        Some(format!("the tasks of failed node {n} had no node to run on"))
     }
 
     fn tables(&self) -> Vec<Table> {
