@@ -48,16 +48,46 @@ impl EngineSpec for Gapless {
     }
 
     fn build(sc: &Scenario, cfg: &GaplessConfig) -> Pipeline<Gapless> {
-        let read = ReadCfg {
-            max_batch: cfg.max_batch,
-            poll_interval: SimDuration::from_millis(5),
-            cost: sc.job.stateless_cost(),
-        };
-        Pipeline::new(sc, read, SimDuration::from_millis(200), Gapless)
+        pipeline(sc, cfg.max_batch, Gapless)
     }
 }
 
+fn pipeline<P: Policy>(sc: &Scenario, max_batch: u64, policy: P) -> Pipeline<P> {
+    let read = ReadCfg {
+        max_batch,
+        poll_interval: SimDuration::from_millis(5),
+        cost: sc.job.stateless_cost(),
+    };
+    Pipeline::new(sc, read, SimDuration::from_millis(200), policy)
+}
+
 static GAPLESS: Entry<Gapless> = Entry::new();
+
+/// `boastful`: no fault tolerance at all, yet it promises exactly-once.
+struct Boastful;
+
+impl Policy for Boastful {
+    type Msg = Nothing;
+    type Tag = Nothing;
+    const REDEPLOY: &'static str = "restart lost tasks empty";
+}
+
+impl EngineSpec for Boastful {
+    const NAME: &'static str = "boastful";
+    const SUMMARY: &'static str = "promises exactly-once and keeps nothing";
+    type Config = GaplessConfig;
+    type Engine = Pipeline<Boastful>;
+
+    fn promise(_cfg: &GaplessConfig, _kind: JobKind, _sink: SinkMode) -> Guarantee {
+        Guarantee::ExactlyOnce
+    }
+
+    fn build(sc: &Scenario, cfg: &GaplessConfig) -> Pipeline<Boastful> {
+        pipeline(sc, cfg.max_batch, Boastful)
+    }
+}
+
+static BOASTFUL: Entry<Boastful> = Entry::new();
 
 fn cli(registry: &Registry, out: &std::path::Path, extra: &[&str]) -> ExitCode {
     let root = env!("CARGO_MANIFEST_DIR");
@@ -126,4 +156,16 @@ fn the_added_engine_checks_its_parameters_like_a_built_in_one() {
     }
     let unknown = cli(&Registry::builtin(), &out, &["--engine", "gapless"]);
     assert_eq!(unknown, ExitCode::from(2), "the built-in registry does not know it");
+}
+
+#[test]
+fn an_engine_that_breaks_its_promise_makes_ftsim_run_exit_with_status_1() {
+    let registry = Registry::builtin().with(&BOASTFUL);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("kit");
+    assert_eq!(cli(&registry, &out, &["--engine", "boastful"]), ExitCode::from(1));
+    let summary = std::fs::read_to_string(out.join("summary.csv")).expect("the output is written");
+    assert!(summary.contains(",false,"), "promise_kept is false: {summary}");
+    let none = cli(&registry, &dir.path().join("none"), &["--engine", "none"]);
+    assert_eq!(none, ExitCode::SUCCESS, "none keeps its at-most-once promise");
 }

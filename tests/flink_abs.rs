@@ -374,3 +374,24 @@ fn min_pause_spaces_checkpoints_out_and_region_failover_restarts_the_one_region(
     );
     assert_eq!(r.check.verdict, Verdict::ExactlyOnce, "{:?}", r.check);
 }
+
+#[test]
+fn a_coordinator_that_crashed_but_is_not_yet_detected_starts_no_checkpoint() {
+    // Checkpoints every 2 s; the master dies at 9.9 s and is detected at 10.9 s: the trigger
+    // due at 10 s must not start a checkpoint from a dead coordinator.
+    let master = "[[faults]]\nat = \"9.9s\"\ncrash = \"master\"\n";
+    let (sc, r) = run_mode(16, &job("window-count", "transactional"), "aligned", master);
+    assert_eq!(r.verdict, Verdict::ExactlyOnce, "{}: {:?}", repro(&sc), r.check);
+    let started_while_dead = r
+        .events
+        .iter()
+        .filter(|e| e.kind == "checkpoint-start")
+        .any(|e| e.t.as_secs_f64() >= 9.9 && e.t.as_secs_f64() < 10.9);
+    assert!(!started_while_dead, "{:?}", r.events);
+    assert!(
+        r.events
+            .iter()
+            .any(|e| e.kind == "checkpoint-start" && e.t.as_secs_f64() < 9.9),
+        "checkpoints ran before the crash"
+    );
+}

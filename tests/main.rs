@@ -4,6 +4,7 @@ mod arbitrary;
 mod support;
 
 mod bad_input;
+mod capacity;
 mod cli;
 mod determinism;
 mod dstream;
@@ -17,4 +18,5 @@ mod oracle;
 mod physics;
 mod planted;
 mod properties;
+mod unfinished;
 mod workload;
