@@ -15,6 +15,7 @@ mod invariants;
 mod kernel_order;
 mod none_engine;
 mod oracle;
+mod parsing;
 mod physics;
 mod planted;
 mod properties;
