@@ -1,21 +1,25 @@
-//! The record-at-a-time dataflow itself: source tasks that read, run the stateless chain and ship
-//! each batch's records by key to the stateful tasks (one message per task per batch), stateful
-//! tasks that apply their queue in arrival order, and the watermarks that let windows fire.
+//! The record-at-a-time dataflow: source tasks that read, run the stateless chain and ship each
+//! read's records by key to the stateful tasks (one batch per task per read), and the watermarks
+//! that let windows fire. The stateful tasks themselves are in [`super::tasks`].
 //!
 //! Invariants:
-//! - a stateful task applies one batch at a time, in arrival order, and emits what it produces;
-//! - a task or source marked `lost` does nothing until it is placed again; `in_flight[p]` counts
-//!   messages source `p` sent to a task and the task has not received, and is zeroed when either
-//!   side is lost (those messages died with the node or will be dropped);
-//! - `sent_wm[i]` is the last watermark source `p` sent to task `i`: a task learns a partition's
-//!   watermark with the records that move it, or, for windows, by a bare watermark message at
-//!   the end of the partition, every `watermark_interval` and when the input ends.
+//! - key group `g` (`Semantics::task_of`) is served by task `route[g]`; tasks past
+//!   `job.parallelism` are extra tasks a policy added (replicas), fed only by the policy;
+//! - a source marked `lost` does nothing until it is placed again; `in_flight[p]` of a task counts
+//!   messages source `p` sent to it that it has not received, and is zeroed when either side is
+//!   lost (those messages died with the node or will be dropped);
+//! - a batch carries `upto`, the offset its source had read up to: every record of the partition
+//!   below it that the receiving task owns is in this batch or an earlier one on the channel;
+//! - `sent_wm[i]` is the last watermark source `p` sent to task `i`, reset when task `i` is placed
+//!   again: a task learns a partition's watermark with the records that move it, or, for windows,
+//!   by a bare watermark message at the end of the partition, every `watermark_interval` and when
+//!   the input ends.
 
 use super::reader::{CoreTag, ReadCfg, SourceReader};
+use super::tasks::{Stateful, TO_LOST_TASK};
 use super::{Batch, Msg, Placement, Shape};
 use ftsim_sim::engine::{Ctx, Flow};
-use ftsim_sim::{NodeId, OperatorState, Output, PartitionId, Record, Scenario, Semantics, SimDuration, SimTime};
-use std::collections::VecDeque;
+use ftsim_sim::{NodeId, PartitionId, Record, Scenario, Semantics, SimDuration, SimTime};
 
 /// A source task.
 #[derive(Debug)]
@@ -30,47 +34,8 @@ pub struct Source {
     pub sent_wm: Vec<SimTime>,
 }
 
-/// A stateful task.
-#[derive(Debug)]
-pub struct Stateful {
-    /// Where it runs.
-    pub node: NodeId,
-    /// Its operator state.
-    pub state: OperatorState,
-    /// Batches received and not yet applied, in arrival order.
-    pub queue: VecDeque<Batch>,
-    /// Applying the head of the queue.
-    pub busy: bool,
-    /// Lost with its node and not placed again yet.
-    pub lost: bool,
-    /// Incarnation: bumped when the task is lost.
-    pub inc: u32,
-    /// Messages sent by each source and not yet received.
-    pub in_flight: Vec<u32>,
-}
-
-/// Why the dataflow drops records (the run's ledger).
-const LOST_WITH_NODE: &str = "queued at a task lost with its node";
-const TO_LOST_TASK: &str = "sent to a task lost with its node";
-
-/// Applies `batch` to `state` (records, then the batch's watermark) and returns what it emits.
-pub fn apply_batch(
-    state: &mut OperatorState,
-    sem: &Semantics,
-    part: u32,
-    records: &[Record],
-    wm: SimTime,
-) -> Vec<Output> {
-    let mut out = Vec::new();
-    for r in records {
-        state.apply(sem, r, &mut out);
-    }
-    state.advance(sem, part, wm, &mut out);
-    out
-}
-
-/// Splits `records` (filter applied) into one list per stateful task, keeping log order.
-fn by_task(sem: &Semantics, records: &[Record]) -> Vec<Vec<Record>> {
+/// Splits `records` (filter applied) into one list per key group, keeping log order.
+fn by_group(sem: &Semantics, records: &[Record]) -> Vec<Vec<Record>> {
     let mut out: Vec<Vec<Record>> = (0..sem.parallelism).map(|_| Vec::new()).collect();
     for r in records.iter().filter(|r| sem.keeps(r)) {
         out[sem.task_of(u64::from(r.key)) as usize].push(*r);
@@ -89,8 +54,10 @@ pub struct Core {
     pub wm_interval: SimDuration,
     /// Source tasks, by partition.
     pub sources: Vec<Source>,
-    /// Stateful tasks.
+    /// Stateful tasks: one per key group, then any a policy added.
     pub tasks: Vec<Stateful>,
+    /// The task serving each key group.
+    pub route: Vec<u32>,
     /// Where tasks run.
     pub placement: Placement,
     /// Length of each partition's log.
@@ -108,15 +75,7 @@ impl Core {
         let tasks = placement
             .round_robin(shape.parallelism)
             .into_iter()
-            .map(|node| Stateful {
-                node,
-                state: sem.new_state(),
-                queue: VecDeque::new(),
-                busy: false,
-                lost: false,
-                inc: 0,
-                in_flight: vec![0; shape.partitions as usize],
-            })
+            .map(|node| Stateful::new(node, sem.new_state(), shape.partitions))
             .collect();
         let sources = placement
             .round_robin(shape.partitions)
@@ -129,6 +88,7 @@ impl Core {
             })
             .collect();
         Core {
+            route: (0..shape.parallelism).collect(),
             shape,
             read,
             wm_interval,
@@ -140,6 +100,17 @@ impl Core {
         }
     }
 
+    /// Adds a stateful task on `node` that no key group routes to (a replica a policy feeds);
+    /// returns its id.
+    pub fn add_task(&mut self, node: NodeId, sem: &Semantics) -> u32 {
+        self.tasks
+            .push(Stateful::new(node, sem.new_state(), self.shape.partitions));
+        for s in &mut self.sources {
+            s.sent_wm.push(SimTime::ZERO);
+        }
+        self.tasks.len() as u32 - 1
+    }
+
     /// Source `p` reads what its partition has, unless it is lost.
     pub fn poll<PM, T: From<CoreTag>>(&mut self, p: u32, cx: &mut Ctx<'_, Msg<PM>, T>) {
         let s = &mut self.sources[p as usize];
@@ -148,35 +119,64 @@ impl Core {
         }
     }
 
-    /// Source `p` read `from..to`: one message per stateful task that owns some of the records,
-    /// carrying them and the partition's watermark after them.
-    pub fn ship<PM, T>(&mut self, p: u32, from: u64, to: u64, cx: &mut Ctx<'_, Msg<PM>, T>) {
+    /// Source `p` read `from..to`: the batch each key group's task gets (non-empty ones), to be
+    /// shipped with [`Core::ship`] and the read closed with [`Core::read_done`].
+    pub fn read<PM, T>(&self, p: u32, from: u64, to: u64, cx: &mut Ctx<'_, Msg<PM>, T>) -> Vec<(u32, Batch)> {
         let part = PartitionId(p);
         let wm = cx.log.watermark_at(part, to);
-        let groups = by_task(cx.sem, cx.log.slice(part, from, to));
+        let groups = by_group(cx.sem, cx.log.slice(part, from, to));
         let kept: usize = groups.iter().map(Vec::len).sum();
         cx.records(Flow::Read, to - from);
         cx.records(Flow::Filtered, to - from - kept as u64);
-        let node = self.sources[p as usize].reader.node;
-        for (i, records) in groups.into_iter().enumerate() {
-            let task = &mut self.tasks[i];
-            if task.lost {
-                cx.records(Flow::Dropped(TO_LOST_TASK), records.len() as u64);
-                continue;
-            }
-            if records.is_empty() {
-                continue;
-            }
-            task.in_flight[p as usize] += 1;
-            self.sources[p as usize].sent_wm[i] = wm;
-            let bytes = self.shape.batch_bytes(records.len());
-            let batch = Batch { part: p, wm, records };
-            cx.send(node, task.node, bytes, Msg::Batch { task: i as u32, batch });
+        groups
+            .into_iter()
+            .enumerate()
+            .filter(|(_, records)| !records.is_empty())
+            .map(|(g, records)| {
+                let batch = Batch {
+                    part: p,
+                    upto: to,
+                    wm,
+                    records,
+                };
+                (self.route[g], batch)
+            })
+            .collect()
+    }
+
+    /// Source `p` sends `batch` to task `task`.
+    pub fn ship<PM, T>(&mut self, p: u32, task: u32, batch: Batch, cx: &mut Ctx<'_, Msg<PM>, T>) {
+        if !self.tasks[task as usize].lost {
+            self.sources[p as usize].sent_wm[task as usize] = batch.wm;
         }
+        let from = self.sources[p as usize].reader.node;
+        self.send(from, task, batch, false, cx);
+    }
+
+    /// Sends `batch` from `from` to task `task` (as fault-tolerance traffic if `ft`: a replay or
+    /// a replica's copy); a batch for a lost task is dropped.
+    pub fn send<PM, T>(&mut self, from: NodeId, task: u32, batch: Batch, ft: bool, cx: &mut Ctx<'_, Msg<PM>, T>) {
+        let t = &mut self.tasks[task as usize];
+        if t.lost {
+            cx.records(Flow::Dropped(TO_LOST_TASK), batch.records.len() as u64);
+            return;
+        }
+        t.in_flight[batch.part as usize] += 1;
+        let bytes = self.shape.batch_bytes(batch.records.len());
+        let msg = Msg::Batch { task, batch };
+        if ft {
+            cx.send_ft(from, t.node, bytes, msg);
+        } else {
+            cx.send(from, t.node, bytes, msg);
+        }
+    }
+
+    /// Source `p`'s read up to `to` is shipped: it moves on, and at the end of its partition
+    /// every task learns its final watermark.
+    pub fn read_done<PM, T>(&mut self, p: u32, to: u64, cx: &mut Ctx<'_, Msg<PM>, T>) {
         self.sources[p as usize].reader.read_done(to);
-        cx.progress(part, to);
+        cx.progress(PartitionId(p), to);
         if to == self.ends[p as usize] {
-            // End of the partition: every task must learn its final watermark.
             self.send_watermark(p, cx);
         }
     }
@@ -203,6 +203,7 @@ impl Core {
             task.in_flight[p as usize] += 1;
             let batch = Batch {
                 part: p,
+                upto: s.reader.next,
                 wm,
                 records: Vec::new(),
             };
@@ -215,112 +216,12 @@ impl Core {
         }
     }
 
-    /// A batch reached task `i`.
-    pub fn receive<PM, T: From<CoreTag>>(&mut self, i: u32, batch: Batch, cx: &mut Ctx<'_, Msg<PM>, T>) {
-        let t = &mut self.tasks[i as usize];
-        if t.lost {
-            cx.records(Flow::Dropped(TO_LOST_TASK), batch.records.len() as u64);
-            return;
-        }
-        t.in_flight[batch.part as usize] = t.in_flight[batch.part as usize].saturating_sub(1);
-        t.queue.push_back(batch);
-        self.start_task(i, cx);
-    }
-
-    /// Task `i` starts applying the head of its queue, if it is idle.
-    pub fn start_task<PM, T: From<CoreTag>>(&mut self, i: u32, cx: &mut Ctx<'_, Msg<PM>, T>) {
-        let t = &mut self.tasks[i as usize];
-        if t.busy || t.lost {
-            return;
-        }
-        if let Some(b) = t.queue.front() {
-            t.busy = true;
-            let work = self.shape.state_cost.mul(b.records.len() as u64);
-            cx.compute(t.node, work, CoreTag::Apply { task: i }.into());
-        }
-    }
-
-    /// Task `i` finished the CPU work of its head batch: the batch is applied to its state.
-    /// Returns the batch and what it emits.
-    pub fn finish_task<PM, T>(&mut self, i: u32, cx: &mut Ctx<'_, Msg<PM>, T>) -> Option<(Batch, Vec<Output>)> {
-        let t = &mut self.tasks[i as usize];
-        t.busy = false;
-        let b = t.queue.pop_front()?;
-        let out = apply_batch(&mut t.state, cx.sem, b.part, &b.records, b.wm);
-        cx.records(Flow::Applied, b.records.len() as u64);
-        Some((b, out))
-    }
-
-    /// Marks every task on `node` lost (state and queue gone, incarnation bumped); returns
-    /// whether the node ran any.
-    pub fn lose<PM, T>(&mut self, node: NodeId, cx: &mut Ctx<'_, Msg<PM>, T>) -> bool {
-        let mut lost_any = false;
-        for (p, s) in self
-            .sources
-            .iter_mut()
-            .enumerate()
-            .filter(|(_, s)| s.reader.node == node)
-        {
-            // Whatever this source had in flight died with it or was never sent.
-            for t in &mut self.tasks {
-                t.in_flight[p] = 0;
-            }
-            s.lost = true;
-            s.reader.stop();
-            s.inc += 1;
-            lost_any = true;
-        }
-        for t in self.tasks.iter_mut().filter(|t| t.node == node) {
-            t.lost = true;
-            t.busy = false;
-            t.inc += 1;
-            t.in_flight.iter_mut().for_each(|c| *c = 0);
-            let queued: usize = t.queue.drain(..).map(|b| b.records.len()).sum();
-            cx.records(Flow::Dropped(LOST_WITH_NODE), queued as u64);
-            t.state = cx.sem.new_state();
-            lost_any = true;
-        }
-        self.placement.lose(node);
-        lost_any
-    }
-
-    /// Places the lost tasks of `failed` on `spare` or the survivors. Returns the partitions of
-    /// the sources that moved (to be restarted by the caller), or `None` if there is nowhere to
-    /// go.
-    pub fn place(&mut self, failed: NodeId, spare: Option<NodeId>) -> Option<Vec<u32>> {
-        let sources: Vec<u32> = (0..self.sources.len() as u32)
-            .filter(|p| self.sources[*p as usize].lost && self.sources[*p as usize].reader.node == failed)
-            .collect();
-        let tasks: Vec<usize> = (0..self.tasks.len())
-            .filter(|i| self.tasks[*i].lost && self.tasks[*i].node == failed)
-            .collect();
-        let homes = self
-            .sources
-            .iter_mut()
-            .filter(|s| s.lost)
-            .map(|s| &mut s.reader.node)
-            .chain(self.tasks.iter_mut().filter(|t| t.lost).map(|t| &mut t.node));
-        if !self.placement.relocate(failed, spare, homes) {
-            return None;
-        }
-        for p in &sources {
-            self.sources[*p as usize].lost = false;
-        }
-        for i in tasks {
-            self.tasks[i].lost = false;
-        }
-        Some(sources)
-    }
-
     /// Every source read its whole partition and every task applied everything sent to it.
     pub fn drained(&self) -> bool {
         self.sources
             .iter()
             .zip(&self.ends)
             .all(|(s, end)| s.reader.work.is_none() && !s.lost && s.reader.next == *end)
-            && self
-                .tasks
-                .iter()
-                .all(|t| !t.busy && t.queue.is_empty() && t.in_flight.iter().all(|c| *c == 0))
+            && self.tasks.iter().all(Stateful::drained)
     }
 }

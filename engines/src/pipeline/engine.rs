@@ -31,11 +31,37 @@ pub trait Policy: Sized {
     fn start(&mut self, core: &mut Core, cx: &mut PCtx<'_, Self>) {
         let _ = (core, cx);
     }
+    /// Source `part` is about to ship `batch` to task `task` (which may be lost: the batch is
+    /// then dropped on the way, but a scheme that logs what it sends logs it).
+    fn shipped(&mut self, core: &mut Core, part: u32, task: u32, batch: &Batch, cx: &mut PCtx<'_, Self>) {
+        let _ = (core, part, task, batch, cx);
+    }
     /// Task `task` applied `batch`, producing `out`: make it visible (default: emit at once,
     /// outside any transaction).
     fn applied(&mut self, core: &mut Core, task: u32, batch: &Batch, out: Vec<Output>, cx: &mut PCtx<'_, Self>) {
         let _ = batch;
         cx.emit(core.tasks[task as usize].node, out, None);
+    }
+    /// The failure of `node` was detected and its tasks are marked lost. Returns whether the
+    /// scheme places them itself; by default (false) a spare is asked for, and the tasks go to
+    /// it, or to the survivors if there is none, or wait for a worker to come back.
+    fn failed(&mut self, core: &mut Core, node: NodeId, cx: &mut PCtx<'_, Self>) -> bool {
+        let _ = (core, node, cx);
+        false
+    }
+    /// The lost `sources` and `tasks` of `failed` were placed again and sources resume reading.
+    /// Returns whether the tasks run again now (default) or the scheme reports `restored` itself
+    /// later (once it restored their state, say).
+    fn placed(
+        &mut self,
+        core: &mut Core,
+        failed: NodeId,
+        sources: &[u32],
+        tasks: &[u32],
+        cx: &mut PCtx<'_, Self>,
+    ) -> bool {
+        let _ = (core, failed, sources, tasks, cx);
+        true
     }
     /// Where source `part`, lost and now placed again, resumes reading (default: the log's head,
     /// so input that arrived while it was down is never read).
@@ -92,32 +118,34 @@ impl<P: Policy> Pipeline<P> {
         if node != self.core.shape.master {
             cx.restart_node(node);
         }
-        if self.core.lose(node, cx) {
+        if !self.core.lose(node, cx) {
+            cx.restored(node);
+        } else if !self.policy.failed(&mut self.core, node, cx) {
             self.awaiting.push(node);
             cx.log_event("redeploy-requested", Some(node), P::REDEPLOY);
             cx.request_spare(node);
-        } else {
-            cx.restored(node);
         }
     }
 
     /// The tasks of `failed` run again on `spare` or the survivors; with neither, they wait for
     /// a worker to come back.
     fn place(&mut self, failed: NodeId, spare: Option<NodeId>, cx: &mut PCtx<'_, P>) {
-        let Some(moved) = self.core.place(failed, spare) else {
+        let Some((sources, tasks)) = self.core.place(failed, spare) else {
             self.homeless.push(failed);
             cx.log_event("no-capacity", Some(failed), "lost tasks wait for a worker to come back");
             return;
         };
-        for &p in &moved {
+        for &p in &sources {
             let next = self.policy.resume_at(&self.core, p, cx);
             self.core.sources[p as usize].reader.next = next;
             cx.progress(PartitionId(p), next);
         }
-        for &p in &moved {
+        for &p in &sources {
             self.core.poll(p, cx);
         }
-        cx.restored(failed);
+        if self.policy.placed(&mut self.core, failed, &sources, &tasks, cx) {
+            cx.restored(failed);
+        }
     }
 }
 
@@ -182,7 +210,11 @@ impl<P: Policy> Engine for Pipeline<P> {
                 tag: Tag::Core(CoreTag::Read { part, from, to }),
                 ..
             } => {
-                self.core.ship(part, from, to, cx);
+                for (task, batch) in self.core.read(part, from, to, cx) {
+                    self.policy.shipped(&mut self.core, part, task, &batch, cx);
+                    self.core.ship(part, task, batch, cx);
+                }
+                self.core.read_done(part, to, cx);
                 self.core.poll(part, cx);
             }
             Event::WorkDone {

@@ -47,12 +47,14 @@ mod engine;
 mod placement;
 mod reader;
 mod shape;
+pub mod tasks;
 
-pub use dataflow::{Core, Source, Stateful, apply_batch};
+pub use dataflow::{Core, Source};
 pub use engine::{PCtx, Pipeline, Policy};
 pub use placement::Placement;
 pub use reader::{CoreTag, ReadCfg, SourceReader};
 pub use shape::{HEADER_BYTES, Shape};
+pub use tasks::{Stateful, apply_batch};
 
 use ftsim_sim::engine::Scoped;
 use ftsim_sim::{Record, SimTime};
@@ -63,6 +65,9 @@ use ftsim_sim::{Record, SimTime};
 pub struct Batch {
     /// The source partition (the task's input channel).
     pub part: u32,
+    /// The offset the source had read up to: the task owns no record below it that is not in
+    /// this batch or an earlier one on the channel.
+    pub upto: u64,
     /// The partition's watermark once these records are read.
     pub wm: SimTime,
     /// Records, in log order.
