@@ -29,7 +29,7 @@ pub(crate) struct Node<T> {
     /// Spares are idle until requested; idle nodes cost nothing.
     pub active: bool,
     pub epoch: u32,
-    pub running: Vec<Option<(WorkId, u32, T)>>,
+    pub running: Vec<Option<(WorkId, u32, T, SimTime)>>,
     pub queue: VecDeque<WorkItem<T>>,
     pub nic_free: SimTime,
     pub storage_free: SimTime,
@@ -37,6 +37,8 @@ pub(crate) struct Node<T> {
     pub slow: Vec<(SimTime, SimTime, f64)>,
     /// Start of the current active period (for node-seconds).
     pub active_since: SimTime,
+    /// Core time spent on work that completed, nanoseconds.
+    pub busy_ns: u128,
 }
 
 /// The cluster's mutable state, owned by the kernel.
@@ -85,6 +87,7 @@ impl<T> Cluster<T> {
                     storage_free: SimTime::ZERO,
                     slow,
                     active_since: SimTime::ZERO,
+                    busy_ns: 0,
                 }
             })
             .collect();
@@ -131,7 +134,7 @@ impl<T> Cluster<T> {
         let n = self.nodes.get_mut(node.0 as usize)?;
         let core = n.running.iter().position(Option::is_none)?;
         let item = n.queue.pop_front()?;
-        n.running[core] = Some((item.id, item.inc, item.tag));
+        n.running[core] = Some((item.id, item.inc, item.tag, now));
         let epoch = n.epoch;
         let finish = finish_time(&n.slow, now, item.work);
         Some(Started {
@@ -143,15 +146,19 @@ impl<T> Cluster<T> {
         })
     }
 
-    /// Frees the core if it still runs `id` under `epoch`; returns the tag to deliver and its
-    /// incarnation stamp.
-    pub fn complete(&mut self, node: NodeId, epoch: u32, core: usize, id: WorkId) -> Option<(T, u32)> {
+    /// Frees the core at `now` if it still runs `id` under `epoch`; returns the tag to deliver
+    /// and its incarnation stamp.
+    pub fn complete(&mut self, now: SimTime, node: NodeId, epoch: u32, core: usize, id: WorkId) -> Option<(T, u32)> {
         let n = self.nodes.get_mut(node.0 as usize)?;
         if n.epoch != epoch || !n.alive {
             return None;
         }
         match n.running.get(core) {
-            Some(Some((rid, _, _))) if *rid == id => n.running[core].take().map(|(_, inc, tag)| (tag, inc)),
+            Some(Some((rid, ..))) if *rid == id => {
+                let (_, inc, tag, started) = n.running[core].take()?;
+                n.busy_ns += u128::from(now.since(started).as_nanos());
+                Some((tag, inc))
+            }
             _ => None,
         }
     }
@@ -168,7 +175,7 @@ impl<T> Cluster<T> {
         if let Some(slot) = n
             .running
             .iter_mut()
-            .find(|s| matches!(s, Some((rid, _, _)) if *rid == id))
+            .find(|s| matches!(s, Some((rid, ..)) if *rid == id))
         {
             *slot = None;
             return true;
@@ -245,6 +252,11 @@ impl<T> Cluster<T> {
             }
             None => now + tx + latency,
         }
+    }
+
+    /// Core-seconds of completed work per node, by node id.
+    pub fn busy_seconds(&self) -> Vec<f64> {
+        self.nodes.iter().map(|n| n.busy_ns as f64 / 1e9).collect()
     }
 
     /// Node-seconds used up to `now` by every node that was active.

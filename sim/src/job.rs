@@ -7,7 +7,9 @@
 //!   watermark in the log), so lateness is decided the same way before and after a replay;
 //! - a window fires once the minimum watermark over all source partitions the operator has seen
 //!   reaches `end + allowed_lateness`;
-//! - a running count emits `(key, count after this record)`.
+//! - a running count emits `(key, count after this record)`;
+//! - a window that fired is never opened again by a later record (none arrives in a correct
+//!   execution; a state rebuilt by a replay declares what fired elsewhere with `close_through`).
 
 use crate::rng::mix64;
 use crate::scenario::{JobKind, JobSpec, WindowSpec};
@@ -102,7 +104,12 @@ impl Semantics {
             counts: FxHashMap::default(),
             windows: BTreeMap::new(),
             part_wm: vec![SimTime::ZERO; self.partitions as usize],
+            closed: 0,
         }
+    }
+    /// The instant the last window `r` counts in fires (0 if it counts in none).
+    pub fn last_fire(&self, r: &Record) -> u64 {
+        self.windows_of(r).last().map_or(0, |s| self.fire_time(s))
     }
     /// The window length (for latency origins).
     pub fn window_length(&self) -> SimDuration {
@@ -117,6 +124,8 @@ pub struct OperatorState {
     counts: FxHashMap<u64, u64>,
     windows: BTreeMap<(u64, u64), u64>,
     part_wm: Vec<SimTime>,
+    /// Windows that fire at or before this instant were emitted: no record opens them again.
+    closed: u64,
 }
 
 impl OperatorState {
@@ -135,7 +144,7 @@ impl OperatorState {
                 });
             }
             JobKind::WindowCount => {
-                for start in sem.windows_of(r) {
+                for start in sem.windows_of(r).filter(|s| sem.fire_time(*s) > self.closed) {
                     *self.windows.entry((start, key)).or_insert(0) += 1;
                 }
             }
@@ -155,6 +164,7 @@ impl OperatorState {
             *w = wm;
         }
         let global = self.part_wm.iter().min().copied().unwrap_or(SimTime::ZERO).0;
+        self.closed = self.closed.max(global);
         let len = sem.window.length.as_nanos();
         while let Some((&(start, key), &count)) = self.windows.first_key_value() {
             if sem.fire_time(start) > global {
@@ -170,6 +180,16 @@ impl OperatorState {
         }
     }
 
+    /// Declares every window that fires at or before `t` emitted already (a state rebuilt by a
+    /// replay after those windows fired elsewhere): they are dropped and never opened again.
+    pub fn close_through(&mut self, sem: &Semantics, t: u64) {
+        self.closed = self.closed.max(t);
+        self.windows.retain(|(start, _), _| sem.fire_time(*start) > t);
+    }
+    /// The instant up to which every window has fired and been emitted.
+    pub fn closed(&self) -> u64 {
+        self.closed
+    }
     /// The minimum watermark over all partitions this state has seen.
     pub fn watermark(&self) -> SimTime {
         self.part_wm.iter().min().copied().unwrap_or(SimTime::ZERO)

@@ -193,7 +193,7 @@ impl<'a, M, T> Kernel<'a, M, T> {
                 (!cancelled && !owner_gone).then_some((Event::Timer { id, tag }, inc))
             }
             Internal::WorkEnd { node, epoch, core, id } => {
-                let (tag, inc) = self.cluster.complete(node, epoch, core, id)?;
+                let (tag, inc) = self.cluster.complete(self.now, node, epoch, core, id)?;
                 self.start_work(node);
                 Some((Event::WorkDone { node, id, tag }, inc))
             }
@@ -501,6 +501,7 @@ impl<'a, M, T> Kernel<'a, M, T> {
     fn finish<E: Engine<Msg = M, Tag = T>>(mut self, engine: &mut E) -> RunOutput {
         self.stats.end = self.now;
         self.stats.node_seconds = self.cluster.node_seconds(self.now);
+        self.stats.busy_seconds = self.cluster.busy_seconds();
         self.stats.finished = engine.finished();
         if !self.stats.finished {
             self.stats.stuck = engine.stuck();

@@ -55,6 +55,8 @@ pub struct RunStats {
     pub breaches: Vec<String>,
     /// Node-seconds of active nodes.
     pub node_seconds: f64,
+    /// Core-seconds of completed work, per node id (workers, spares, master).
+    pub busy_seconds: Vec<f64>,
     /// When the run stopped.
     pub end: SimTime,
     /// Whether the engine reported it had finished (false: stopped by the drain limit).
