@@ -12,21 +12,17 @@
 //! values twice: the value-based check cannot tell that from a duplicate, so the promise there is
 //! `none`. An idempotent sink collapses the repeats, leaving only losses: at-most-once.
 
-use crate::pipeline::{Nothing, Pipeline, Policy, ReadCfg};
+use crate::pipeline::{Nothing, Pipeline, Policy, SourceConfig};
 use crate::spec::EngineSpec;
-use ftsim_sim::config::{at_least, within};
 use ftsim_sim::scenario::{JobKind, SinkMode};
-use ftsim_sim::{Guarantee, Scenario, SimDuration, engine_config};
+use ftsim_sim::{Guarantee, Scenario, engine_config};
 
 engine_config! {
     /// `[engines.none]`.
     pub struct Config {
-        /// How often an idle source task polls its partition (also bounds batching delay).
-        pub poll_interval: SimDuration = SimDuration::from_millis(5) => at_least(SimDuration::from_micros(10));
-        /// Most records a source task reads and ships at once.
-        pub max_batch: u64 = 2_000 => within(1, 1_000_000);
-        /// How often sources broadcast their watermark to stateful tasks they sent nothing to.
-        pub watermark_interval: SimDuration = SimDuration::from_millis(200) => at_least(SimDuration::from_millis(1));
+        #[flatten]
+        /// How sources read.
+        pub sources: SourceConfig;
     }
 }
 
@@ -53,11 +49,7 @@ impl EngineSpec for NoFaultTolerance {
     }
 
     fn build(sc: &Scenario, cfg: &Config) -> Self::Engine {
-        let read = ReadCfg {
-            max_batch: cfg.max_batch,
-            poll_interval: cfg.poll_interval,
-            cost: sc.job.stateless_cost(),
-        };
-        Pipeline::new(sc, read, cfg.watermark_interval, NoFaultTolerance)
+        let s = &cfg.sources;
+        Pipeline::new(sc, s.read(sc), s.watermark_interval, NoFaultTolerance)
     }
 }

@@ -77,6 +77,12 @@ pub trait Policy: Sized {
     fn tag(&mut self, core: &mut Core, tag: Self::Tag, cx: &mut PCtx<'_, Self>) {
         let _ = (core, tag, cx);
     }
+    /// Nodes the scheme gives up on although they did not crash (a straggler treated as failed):
+    /// called after each of its own events; their tasks are lost and placed again as after a
+    /// crash.
+    fn abandoned(&mut self) -> Vec<NodeId> {
+        Vec::new()
+    }
     /// Whether the scheme has nothing left to do once the dataflow is drained.
     fn drained(&self, core: &Core) -> bool {
         let _ = core;
@@ -114,8 +120,8 @@ impl<P: Policy> Pipeline<P> {
 
     /// A node failed: its tasks are lost and wait for a spare; the cluster manager restarts a
     /// failed worker, which joins again once it is back.
-    fn on_failure(&mut self, node: NodeId, cx: &mut PCtx<'_, P>) {
-        if node != self.core.shape.master {
+    fn on_failure(&mut self, node: NodeId, crashed: bool, cx: &mut PCtx<'_, P>) {
+        if crashed && node != self.core.shape.master {
             cx.restart_node(node);
         }
         if !self.core.lose(node, cx) {
@@ -234,8 +240,14 @@ impl<P: Policy> Engine for Pipeline<P> {
             }
             | Event::StorageDone {
                 tag: Tag::Policy(t), ..
-            } => self.policy.tag(&mut self.core, t, cx),
-            Event::NodeFailed { node } => self.on_failure(node, cx),
+            } => {
+                self.policy.tag(&mut self.core, t, cx);
+                for node in self.policy.abandoned() {
+                    cx.log_event("abandoned", Some(node), "too slow: treated as failed");
+                    self.on_failure(node, false, cx);
+                }
+            }
+            Event::NodeFailed { node } => self.on_failure(node, true, cx),
             Event::SpareReady { failed, node } => {
                 if let Some(i) = self.awaiting.iter().position(|n| *n == failed) {
                     self.awaiting.remove(i);

@@ -42,6 +42,7 @@
 //! apply work carry [`Scope::Source`] / [`Scope::Task`] and are dropped by the kernel once the
 //! task was lost (see `ftsim_sim::engine`).
 
+pub mod backup;
 pub mod dataflow;
 mod engine;
 mod placement;
@@ -49,6 +50,7 @@ mod reader;
 mod shape;
 pub mod tasks;
 
+pub use backup::{OutputLog, Snapshot};
 pub use dataflow::{Core, Source};
 pub use engine::{PCtx, Pipeline, Policy};
 pub use placement::Placement;
@@ -56,8 +58,32 @@ pub use reader::{CoreTag, ReadCfg, SourceReader};
 pub use shape::{HEADER_BYTES, Shape};
 pub use tasks::{Stateful, apply_batch};
 
+use ftsim_sim::config::{at_least, within};
 use ftsim_sim::engine::Scoped;
-use ftsim_sim::{Record, SimTime};
+use ftsim_sim::{Record, Scenario, SimDuration, SimTime, engine_config};
+
+engine_config! {
+    /// How the source tasks of a pipelined engine read, shared by every such engine's table.
+    pub struct SourceConfig {
+        /// How often an idle source task polls its partition (also bounds batching delay).
+        pub poll_interval: SimDuration = SimDuration::from_millis(5) => at_least(SimDuration::from_micros(10));
+        /// Most records a source task reads and ships at once.
+        pub max_batch: u64 = 2_000 => within(1, 1_000_000);
+        /// How often sources broadcast their watermark to stateful tasks they sent nothing to.
+        pub watermark_interval: SimDuration = SimDuration::from_millis(200) => at_least(SimDuration::from_millis(1));
+    }
+}
+
+impl SourceConfig {
+    /// How sources read under this configuration in `sc`.
+    pub fn read(&self, sc: &Scenario) -> ReadCfg {
+        ReadCfg {
+            max_batch: self.max_batch,
+            poll_interval: self.poll_interval,
+            cost: sc.job.stateless_cost(),
+        }
+    }
+}
 
 /// Records from one source partition for one stateful task, with the partition's watermark
 /// after them (no records: a bare watermark).
@@ -126,8 +152,9 @@ impl<PT: Scoped<Scope>> Scoped<Scope> for Tag<PT> {
 impl<PM: Scoped<Scope>> Scoped<Scope> for Msg<PM> {
     fn scope(&self) -> Option<Scope> {
         match self {
-            // A batch already on the wire is delivered even if its source died meanwhile.
-            Msg::Batch { .. } => None,
+            // A batch belongs to its receiving task's incarnation; one already on the wire is
+            // delivered even if its source died meanwhile.
+            Msg::Batch { task, .. } => Some(Scope::Task(*task)),
             Msg::Policy(m) => m.scope(),
         }
     }

@@ -1,0 +1,105 @@
+//! What the replaying record-at-a-time schemes keep: the output log each source keeps per key
+//! group (the batches it shipped, trimmed as the downstream task no longer needs them), and the
+//! snapshot of a task's state (a checkpoint), with the offsets and the fired windows it covers.
+//!
+//! Invariants: a log holds, in shipping order, every batch of its channel from its trim point on;
+//! trimming only drops a prefix (a log is replayed whole, in order, so that the channel stays
+//! FIFO); a snapshot is the state, its `seen` offsets and its fired frontier taken together, so
+//! replaying every record at or past `seen` into it rebuilds the task exactly.
+
+use super::Batch;
+use ftsim_sim::{OperatorState, Semantics};
+use std::collections::VecDeque;
+
+/// A task's state at a point, as a checkpoint holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    /// The operator state.
+    pub state: OperatorState,
+    /// Per partition, the offset below which every record the task owns is in `state`.
+    pub seen: Vec<u64>,
+}
+
+impl Snapshot {
+    /// Bytes of the snapshot, given the state bytes per key.
+    pub fn bytes(&self, bytes_per_key: u64) -> u64 {
+        self.state.size_bytes(bytes_per_key) + 8 * self.seen.len() as u64
+    }
+}
+
+/// The output logs of every source, per key group.
+#[derive(Debug, Clone)]
+pub struct OutputLog {
+    logs: Vec<Vec<VecDeque<Batch>>>,
+    start: Vec<Vec<u64>>,
+    records: u64,
+}
+
+impl OutputLog {
+    /// Empty logs for `partitions` sources and `groups` key groups.
+    pub fn new(partitions: u32, groups: u32) -> OutputLog {
+        OutputLog {
+            logs: (0..partitions)
+                .map(|_| (0..groups).map(|_| VecDeque::new()).collect())
+                .collect(),
+            start: vec![vec![0; groups as usize]; partitions as usize],
+            records: 0,
+        }
+    }
+
+    /// Logs a batch source `part` shipped to key group `group`.
+    pub fn push(&mut self, part: u32, group: u32, batch: &Batch) {
+        self.records += batch.records.len() as u64;
+        self.logs[part as usize][group as usize].push_back(batch.clone());
+    }
+
+    /// Drops the prefix of the log `part → group` that `keep` says is no longer needed; the log
+    /// then starts at the `upto` of the last batch dropped.
+    fn trim(&mut self, part: u32, group: u32, mut drop: impl FnMut(&Batch) -> bool) {
+        let log = &mut self.logs[part as usize][group as usize];
+        while let Some(b) = log.front() {
+            if !drop(b) {
+                break;
+            }
+            self.records -= b.records.len() as u64;
+            self.start[part as usize][group as usize] = b.upto;
+            log.pop_front();
+        }
+    }
+
+    /// The task of `group` holds everything of `part` below `seen` durably (a checkpoint).
+    pub fn trim_seen(&mut self, part: u32, group: u32, seen: u64) {
+        self.trim(part, group, |b| b.upto <= seen);
+    }
+
+    /// The task of `group` emitted every window firing at or before `fired`: a batch whose
+    /// records count only in such windows is no longer needed.
+    pub fn trim_fired(&mut self, part: u32, group: u32, sem: &Semantics, fired: u64) {
+        self.trim(part, group, |b| b.records.iter().all(|r| sem.last_fire(r) <= fired));
+    }
+
+    /// The log of `part → group`, oldest first.
+    pub fn batches(&self, part: u32, group: u32) -> impl Iterator<Item = &Batch> {
+        self.logs[part as usize][group as usize].iter()
+    }
+
+    /// Where the log of `part → group` starts: the offset of `part` below which the task of
+    /// `group` needs nothing any more.
+    pub fn start(&self, part: u32, group: u32) -> u64 {
+        self.start[part as usize][group as usize]
+    }
+
+    /// Source `part` is lost: its logs are gone (its partition is read again from where the
+    /// first of them started).
+    pub fn lose(&mut self, part: u32) {
+        for log in &mut self.logs[part as usize] {
+            self.records -= log.iter().map(|b| b.records.len() as u64).sum::<u64>();
+            log.clear();
+        }
+    }
+
+    /// Records held in all logs.
+    pub fn records(&self) -> u64 {
+        self.records
+    }
+}
