@@ -18,6 +18,15 @@ use std::path::Path;
 pub const ENGINES: &[(&str, &[&str])] = &[
     ("none", &["", "max_batch = 50"]),
     (
+        "upstream-backup",
+        &[
+            "",
+            "checkpoint_interval = \"0s\"",
+            "checkpoint_interval = \"300ms\"\nack_interval = \"50ms\"",
+            "checkpoint_interval = \"700ms\"\nslowness_threshold = \"400ms\"",
+        ],
+    ),
+    (
         "flink-abs",
         &[
             "mode = \"aligned\"",

@@ -10,6 +10,7 @@ pub mod pipeline;
 pub mod registry;
 pub mod spec;
 pub mod structured_streaming;
+pub mod upstream_backup;
 
 pub use registry::Registry;
 pub use spec::{EngineSpec, Entry, Registered};

@@ -10,6 +10,7 @@ use ftsim_sim::{Prepared, RunReport, Scenario, SimTime};
 /// Every built-in engine, in the order `ftsim engines` lists them.
 static BUILTIN: &[&dyn Registered] = &[
     &Entry::<crate::none::NoFaultTolerance>::new(),
+    &Entry::<crate::upstream_backup::UpstreamBackup>::new(),
     &Entry::<crate::flink_abs::FlinkAbs>::new(),
     &Entry::<crate::dstream::DStream>::new(),
     &Entry::<crate::structured_streaming::StructuredStreaming>::new(),

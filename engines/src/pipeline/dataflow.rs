@@ -62,6 +62,8 @@ pub struct Core {
     pub placement: Placement,
     /// Length of each partition's log.
     pub ends: Vec<u64>,
+    /// Each partition's watermark at its end.
+    pub end_wm: Vec<SimTime>,
     /// The input has ended.
     pub input_ended: bool,
 }
@@ -96,6 +98,7 @@ impl Core {
             tasks,
             placement,
             ends: Vec::new(),
+            end_wm: Vec::new(),
             input_ended: false,
         }
     }
@@ -216,12 +219,22 @@ impl Core {
         }
     }
 
-    /// Every source read its whole partition and every task applied everything sent to it.
+    /// The length and final watermark of every partition (at the start of the run).
+    pub fn learn_ends<PM, T>(&mut self, cx: &Ctx<'_, Msg<PM>, T>) {
+        let parts = 0..cx.log.partitions();
+        self.ends = parts.clone().map(|p| cx.log.len(PartitionId(p))).collect();
+        self.end_wm = parts.map(|p| cx.log.watermark_at(PartitionId(p), u64::MAX)).collect();
+    }
+
+    /// Every source read its whole partition and, for windows, sent every task its final
+    /// watermark; every task applied everything sent to it.
     pub fn drained(&self) -> bool {
-        self.sources
-            .iter()
-            .zip(&self.ends)
-            .all(|(s, end)| s.reader.work.is_none() && !s.lost && s.reader.next == *end)
-            && self.tasks.iter().all(Stateful::drained)
+        let windowed = self.shape.windowed;
+        self.sources.iter().enumerate().all(|(p, s)| {
+            s.reader.work.is_none()
+                && !s.lost
+                && s.reader.next == self.ends[p]
+                && (!windowed || s.sent_wm.iter().all(|w| *w >= self.end_wm[p]))
+        }) && self.tasks.iter().all(Stateful::drained)
     }
 }

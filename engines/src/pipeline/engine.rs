@@ -175,7 +175,7 @@ impl<P: Policy> Engine for Pipeline<P> {
     }
 
     fn start(&mut self, cx: &mut PCtx<'_, P>) {
-        self.core.ends = (0..cx.log.partitions()).map(|p| cx.log.len(PartitionId(p))).collect();
+        self.core.learn_ends(cx);
         for p in 0..self.core.sources.len() as u32 {
             self.core.poll(p, cx);
         }

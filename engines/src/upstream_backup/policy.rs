@@ -1,0 +1,428 @@
+//! The upstream-backup policy on the pipelined core: logging what sources ship, acknowledgements
+//! and trimming, checkpoints, and the recovery of a failed node's tasks from checkpoint and replay.
+//!
+//! Invariants: the log of `p → g` holds every batch source `p` shipped to key group `g` since the
+//! last point `g`'s task acknowledged; a moved task applies nothing until it has its state back
+//! (held); a failure's `restored` is reported once every task it moved has its state back.
+
+use super::Config;
+use crate::pipeline::{Batch, Core, OutputLog, PCtx, Policy, Scope, Snapshot};
+use ftsim_sim::engine::{Flow, Scoped};
+use ftsim_sim::scenario::JobKind;
+use ftsim_sim::{Cell, NodeId, Output, Scenario, SimTime, Table, TableChart};
+use std::collections::BTreeMap;
+
+/// Messages between tasks and their upstreams.
+#[derive(Debug)]
+pub enum UbMsg {
+    /// Key group `group`'s task no longer needs from source `part` what lies below `seen` (its
+    /// durable checkpoint) or counts only in windows firing at or before `fired`.
+    Ack {
+        /// The key group.
+        group: u32,
+        /// The source.
+        part: u32,
+        /// Offset covered by the task's durable checkpoint.
+        seen: Option<u64>,
+        /// Instant up to which the task's windows have fired.
+        fired: u64,
+    },
+}
+
+impl Scoped<Scope> for UbMsg {}
+
+/// Timers and storage operations.
+#[derive(Debug)]
+pub enum UbTag {
+    /// Task `g` acknowledges its fired windows.
+    AckTick(u32),
+    /// Task `g` takes a checkpoint.
+    Checkpoint(u32),
+    /// Task `g`'s checkpoint is durable.
+    Written(u32),
+    /// Task `g` read its checkpoint back.
+    Restored(u32),
+    /// Sample the logs' size.
+    Sample,
+    /// Look for tasks too slow to keep.
+    SlowCheck,
+}
+
+impl Scoped<Scope> for UbTag {
+    fn scope(&self) -> Option<Scope> {
+        match self {
+            UbTag::AckTick(g) | UbTag::Checkpoint(g) | UbTag::Written(g) | UbTag::Restored(g) => Some(Scope::Task(*g)),
+            UbTag::Sample | UbTag::SlowCheck => None,
+        }
+    }
+}
+
+/// A task being rebuilt.
+#[derive(Debug)]
+struct Rebuild {
+    /// The failures it answers for: more than one when an earlier rebuild's node died too
+    /// before it had the state back.
+    failed: Vec<NodeId>,
+    placed: SimTime,
+    restored: Option<SimTime>,
+    /// Per partition, the offset the task must reach to have applied the whole replay.
+    until: Vec<u64>,
+    replayed: u64,
+}
+
+/// The upstream-backup engine's state beside the dataflow.
+pub struct UpstreamBackup {
+    cfg: Config,
+    windowed: bool,
+    bucket: ftsim_sim::SimDuration,
+    log: OutputLog,
+    /// Per key group: the last durable checkpoint, and one being written.
+    durable: Vec<Option<Snapshot>>,
+    writing: Vec<Option<Snapshot>>,
+    /// Per key group: the fired frontier its upstreams know.
+    fired: Vec<u64>,
+    /// Per partition: how far a lost source had read (a replay must reach it).
+    read_before_loss: Vec<u64>,
+    rebuilding: BTreeMap<u32, Rebuild>,
+    abandon: Vec<NodeId>,
+    log_rows: Vec<Vec<Cell>>,
+    recovery_rows: Vec<Vec<Cell>>,
+}
+
+impl UpstreamBackup {
+    /// The policy for `sc` under `cfg`.
+    pub fn new(sc: &Scenario, cfg: &Config) -> UpstreamBackup {
+        let (parts, groups) = (sc.workload.partitions, sc.job.parallelism);
+        UpstreamBackup {
+            cfg: cfg.clone(),
+            windowed: sc.job.kind == JobKind::WindowCount,
+            bucket: sc.run.bucket,
+            log: OutputLog::new(parts, groups),
+            durable: vec![None; groups as usize],
+            writing: vec![None; groups as usize],
+            fired: vec![0; groups as usize],
+            read_before_loss: vec![0; parts as usize],
+            rebuilding: BTreeMap::new(),
+            abandon: Vec::new(),
+            log_rows: Vec::new(),
+            recovery_rows: Vec::new(),
+        }
+    }
+
+    /// Arms task `g`'s periodic acknowledgements and checkpoints (a new incarnation).
+    fn arm(&self, g: u32, cx: &mut PCtx<'_, Self>) {
+        if self.windowed {
+            cx.set_timer(self.cfg.ack_interval, crate::pipeline::Tag::Policy(UbTag::AckTick(g)));
+        }
+        if self.cfg.checkpoint_interval > ftsim_sim::SimDuration::ZERO {
+            let tag = crate::pipeline::Tag::Policy(UbTag::Checkpoint(g));
+            cx.set_timer(self.cfg.checkpoint_interval, tag);
+        }
+    }
+
+    /// Task `g` tells every live upstream what it no longer needs.
+    fn acknowledge(&self, core: &Core, g: u32, seen: Option<&[u64]>, cx: &mut PCtx<'_, Self>) {
+        let t = &core.tasks[g as usize];
+        let fired = t.state.closed();
+        for (p, s) in core.sources.iter().enumerate().filter(|(_, s)| !s.lost) {
+            let msg = UbMsg::Ack {
+                group: g,
+                part: p as u32,
+                seen: seen.map(|s| s[p]),
+                fired,
+            };
+            cx.send_ft(t.node, s.reader.node, 64, crate::pipeline::Msg::Policy(msg));
+        }
+    }
+
+    /// Task `g` has its state back: it applies again, and its failure may be restored.
+    fn state_back(&mut self, core: &mut Core, g: u32, cx: &mut PCtx<'_, Self>) {
+        let now = cx.now();
+        let Some(failed) = self.rebuilding.get_mut(&g).map(|r| {
+            r.restored = Some(now);
+            r.failed.clone()
+        }) else {
+            return;
+        };
+        let t = &mut core.tasks[g as usize];
+        t.state.close_through(cx.sem, self.fired[g as usize]);
+        core.release(g, cx);
+        for n in failed {
+            let waiting = self
+                .rebuilding
+                .values()
+                .any(|r| r.failed.contains(&n) && r.restored.is_none());
+            if !waiting {
+                cx.restored(n);
+            }
+        }
+        self.note_caught_up(core, g, cx);
+    }
+
+    /// Task `g`, being rebuilt, has applied its whole replay with nothing queued: its recovery
+    /// is over.
+    fn note_caught_up(&mut self, core: &Core, g: u32, cx: &mut PCtx<'_, Self>) {
+        if self.caught_up(core, g)
+            && let Some(r) = self.rebuilding.remove(&g)
+        {
+            let row = vec![
+                Cell::Int(u64::from(g)),
+                Cell::Int(u64::from(r.failed.last().map_or(0, |n| n.0))),
+                Cell::secs(Some(r.placed)),
+                Cell::secs(r.restored),
+                Cell::Int(r.replayed),
+                Cell::secs(Some(cx.now())),
+                Cell::Num(cx.now().since(r.placed).as_secs_f64()),
+            ];
+            self.recovery_rows.push(row);
+        }
+    }
+
+    /// Whether task `g` has applied its whole replay and has nothing queued.
+    fn caught_up(&self, core: &Core, g: u32) -> bool {
+        let t = &core.tasks[g as usize];
+        self.rebuilding.get(&g).is_some_and(|r| {
+            r.restored.is_some() && t.queue.is_empty() && t.seen.iter().zip(&r.until).all(|(s, u)| s >= u)
+        })
+    }
+}
+
+impl Policy for UpstreamBackup {
+    type Msg = UbMsg;
+    type Tag = UbTag;
+    const REDEPLOY: &'static str = "a standby takes the lost tasks; upstreams replay their logs";
+
+    fn start(&mut self, core: &mut Core, cx: &mut PCtx<'_, Self>) {
+        for g in 0..core.tasks.len() as u32 {
+            self.arm(g, cx);
+        }
+        cx.set_timer(self.bucket, crate::pipeline::Tag::Policy(UbTag::Sample));
+        if self.cfg.slowness_threshold > ftsim_sim::SimDuration::ZERO {
+            cx.set_timer(
+                self.cfg.slowness_threshold,
+                crate::pipeline::Tag::Policy(UbTag::SlowCheck),
+            );
+        }
+    }
+
+    fn shipped(&mut self, _core: &mut Core, part: u32, task: u32, batch: &Batch, _cx: &mut PCtx<'_, Self>) {
+        self.log.push(part, task, batch);
+    }
+
+    fn applied(&mut self, core: &mut Core, task: u32, batch: &Batch, out: Vec<Output>, cx: &mut PCtx<'_, Self>) {
+        let _ = batch;
+        cx.emit(core.tasks[task as usize].node, out, None);
+        self.note_caught_up(core, task, cx);
+    }
+
+    fn failed(&mut self, core: &mut Core, _node: NodeId, _cx: &mut PCtx<'_, Self>) -> bool {
+        // A lost source's logs are gone with it; it will read again from where they began.
+        for (p, s) in core.sources.iter().enumerate().filter(|(_, s)| s.lost) {
+            self.read_before_loss[p] = self.read_before_loss[p].max(s.reader.next);
+            self.log.lose(p as u32);
+        }
+        false
+    }
+
+    fn resume_at(&mut self, core: &Core, part: u32, _cx: &mut PCtx<'_, Self>) -> u64 {
+        (0..core.route.len() as u32)
+            .map(|g| self.log.start(part, g))
+            .min()
+            .unwrap_or(0)
+    }
+
+    fn placed(
+        &mut self,
+        core: &mut Core,
+        failed: NodeId,
+        _sources: &[u32],
+        tasks: &[u32],
+        cx: &mut PCtx<'_, Self>,
+    ) -> bool {
+        let mut all_back = true;
+        for &g in tasks {
+            core.hold(g);
+            let mut until = self.read_before_loss.clone();
+            let mut replayed = 0;
+            for p in 0..core.sources.len() {
+                let s = &core.sources[p];
+                if s.lost {
+                    continue;
+                }
+                until[p] = until[p].max(s.reader.next);
+                let batches: Vec<Batch> = self.log.batches(p as u32, g).cloned().collect();
+                let from = s.reader.node;
+                for b in batches {
+                    replayed += b.records.len() as u64;
+                    cx.records(Flow::Read, b.records.len() as u64);
+                    core.send(from, g, b, true, cx);
+                }
+            }
+            // An earlier rebuild whose node died before it had the state back still answers
+            // for its failure.
+            let mut answers: Vec<NodeId> = self
+                .rebuilding
+                .remove(&g)
+                .filter(|r| r.restored.is_none())
+                .map(|r| r.failed)
+                .unwrap_or_default();
+            answers.retain(|n| *n != failed);
+            answers.push(failed);
+            self.rebuilding.insert(
+                g,
+                Rebuild {
+                    failed: answers,
+                    placed: cx.now(),
+                    restored: None,
+                    until,
+                    replayed,
+                },
+            );
+            self.arm(g, cx);
+            match &self.durable[g as usize] {
+                Some(ck) => {
+                    let bytes = ck.bytes(core.shape.bytes_per_key);
+                    let node = core.tasks[g as usize].node;
+                    cx.storage_read(node, bytes, crate::pipeline::Tag::Policy(UbTag::Restored(g)));
+                    all_back = false;
+                }
+                None => {
+                    core.tasks[g as usize]
+                        .state
+                        .close_through(cx.sem, self.fired[g as usize]);
+                    if let Some(r) = self.rebuilding.get_mut(&g) {
+                        r.restored = Some(cx.now());
+                    }
+                    core.release(g, cx);
+                    self.note_caught_up(core, g, cx);
+                }
+            }
+        }
+        all_back
+    }
+
+    fn message(&mut self, core: &mut Core, _from: NodeId, _to: NodeId, msg: UbMsg, cx: &mut PCtx<'_, Self>) {
+        let UbMsg::Ack {
+            group,
+            part,
+            seen,
+            fired,
+        } = msg;
+        if core.sources[part as usize].lost {
+            return;
+        }
+        if let Some(seen) = seen {
+            self.log.trim_seen(part, group, seen);
+        }
+        if self.windowed {
+            self.fired[group as usize] = self.fired[group as usize].max(fired);
+            self.log.trim_fired(part, group, cx.sem, fired);
+        }
+    }
+
+    fn tag(&mut self, core: &mut Core, tag: UbTag, cx: &mut PCtx<'_, Self>) {
+        let policy = crate::pipeline::Tag::Policy;
+        match tag {
+            UbTag::AckTick(g) => {
+                self.acknowledge(core, g, None, cx);
+                cx.set_timer(self.cfg.ack_interval, policy(UbTag::AckTick(g)));
+            }
+            UbTag::Checkpoint(g) => {
+                let t = &core.tasks[g as usize];
+                let snap = Snapshot {
+                    state: t.state.clone(),
+                    seen: t.seen.clone(),
+                };
+                cx.storage_write(
+                    t.node,
+                    snap.bytes(core.shape.bytes_per_key),
+                    true,
+                    policy(UbTag::Written(g)),
+                );
+                self.writing[g as usize] = Some(snap);
+                cx.set_timer(self.cfg.checkpoint_interval, policy(UbTag::Checkpoint(g)));
+            }
+            UbTag::Written(g) => {
+                if let Some(snap) = self.writing[g as usize].take() {
+                    self.acknowledge(core, g, Some(&snap.seen), cx);
+                    self.durable[g as usize] = Some(snap);
+                }
+            }
+            UbTag::Restored(g) => {
+                if let Some(ck) = &self.durable[g as usize] {
+                    let t = &mut core.tasks[g as usize];
+                    t.state = ck.state.clone();
+                    t.seen = ck.seen.clone();
+                }
+                self.state_back(core, g, cx);
+            }
+            UbTag::Sample => {
+                let records = self.log.records();
+                self.log_rows.push(vec![
+                    Cell::secs(Some(cx.now())),
+                    Cell::Int(records),
+                    Cell::Int(records * core.shape.record_bytes),
+                ]);
+                if !core.input_ended || !core.drained() {
+                    cx.set_timer(self.bucket, policy(UbTag::Sample));
+                }
+            }
+            UbTag::SlowCheck => {
+                let now = cx.now();
+                let threshold = self.cfg.slowness_threshold;
+                for t in core.tasks.iter().filter(|t| !t.lost) {
+                    let waiting = t.queue.front().is_some_and(|(at, _)| now.since(*at) > threshold);
+                    if waiting && !self.abandon.contains(&t.node) {
+                        self.abandon.push(t.node);
+                    }
+                }
+                if !core.input_ended || !core.drained() {
+                    cx.set_timer(threshold, policy(UbTag::SlowCheck));
+                }
+            }
+        }
+    }
+
+    fn abandoned(&mut self) -> Vec<NodeId> {
+        std::mem::take(&mut self.abandon)
+    }
+
+    fn drained(&self, _core: &Core) -> bool {
+        self.rebuilding.values().all(|r| r.restored.is_some())
+    }
+
+    fn tables(&self) -> Vec<Table> {
+        let chart = |file: &str, title: &str, x: &str, ys: &[&str], y_label: &str| TableChart {
+            file: file.into(),
+            title: title.into(),
+            x: x.into(),
+            ys: ys.iter().map(|s| s.to_string()).collect(),
+            y_label: y_label.into(),
+        };
+        let log = Table {
+            rows: self.log_rows.clone(),
+            charts: vec![chart(
+                "log",
+                "records held in the upstream logs",
+                "t_s",
+                &["records"],
+                "records",
+            )],
+            ..Table::new("log", &["t_s", "records", "bytes"])
+        };
+        let columns = [
+            "task",
+            "failed_node",
+            "placed_s",
+            "restored_s",
+            "replayed_records",
+            "caught_up_s",
+            "catch_up_s",
+        ];
+        let recoveries = Table {
+            rows: self.recovery_rows.clone(),
+            ..Table::new("recoveries", &columns)
+        };
+        vec![log, recoveries]
+    }
+}
