@@ -244,12 +244,12 @@ impl Policy for UpstreamBackup {
             core.hold(g);
             let mut until = self.read_before_loss.clone();
             let mut replayed = 0;
-            for p in 0..core.sources.len() {
+            for (p, until) in until.iter_mut().enumerate() {
                 let s = &core.sources[p];
                 if s.lost {
                     continue;
                 }
-                until[p] = until[p].max(s.reader.next);
+                *until = (*until).max(s.reader.next);
                 let batches: Vec<Batch> = self.log.batches(p as u32, g).cloned().collect();
                 let from = s.reader.node;
                 for b in batches {
