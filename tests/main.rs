@@ -20,4 +20,5 @@ mod physics;
 mod planted;
 mod properties;
 mod unfinished;
+mod upstream_backup;
 mod workload;

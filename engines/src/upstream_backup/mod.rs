@@ -26,7 +26,8 @@
 //!   `log.csv` has the records held in all logs over time;
 //! - a straggler can only be handled as a failure: with `slowness_threshold` set, a node whose
 //!   task has had a batch waiting longer than that is given up (its tasks move to a spare as
-//!   after a crash; the node keeps running, unused).
+//!   after a crash; the node keeps running, unused); a task working through a replay is behind
+//!   by design and is never given up for it.
 //!
 //! Promise: the recovery rebuilds every task's state exactly (checkpoint plus replay, no record
 //! twice), so the outputs are right; but outputs the failed task had already emitted since its

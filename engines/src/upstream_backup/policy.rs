@@ -370,7 +370,13 @@ impl Policy for UpstreamBackup {
             UbTag::SlowCheck => {
                 let now = cx.now();
                 let threshold = self.cfg.slowness_threshold;
-                for t in core.tasks.iter().filter(|t| !t.lost) {
+                // A task working through a replay is behind by design, not slow.
+                let live = core
+                    .tasks
+                    .iter()
+                    .enumerate()
+                    .filter(|(g, t)| !t.lost && !self.rebuilding.contains_key(&(*g as u32)));
+                for (_, t) in live {
                     let waiting = t.queue.front().is_some_and(|(at, _)| now.since(*at) > threshold);
                     if waiting && !self.abandon.contains(&t.node) {
                         self.abandon.push(t.node);
