@@ -125,6 +125,37 @@ impl Core {
         Some((b, out))
     }
 
+    /// Rebuilds task `i` from the durable source log itself, the backup of last resort (its state
+    /// was lost with every copy of it): every record of its key group `group` that the sources
+    /// have read past its `seen` goes into its queue, partition by partition, ahead of anything
+    /// that arrives later. Returns the records queued.
+    pub fn scan<PM, T: From<CoreTag>>(&mut self, i: u32, group: u32, cx: &mut Ctx<'_, Msg<PM>, T>) -> u64 {
+        let mut queued = 0;
+        for (p, s) in self.sources.iter().enumerate() {
+            let part = p as u32;
+            let from = self.tasks[i as usize].seen[p];
+            let to = s.reader.next.max(from);
+            let records: Vec<Record> = cx
+                .log
+                .slice(ftsim_sim::PartitionId(part), from, to)
+                .iter()
+                .filter(|r| cx.sem.keeps(r) && cx.sem.task_of(u64::from(r.key)) == group)
+                .copied()
+                .collect();
+            queued += records.len() as u64;
+            cx.records(Flow::Read, records.len() as u64);
+            let batch = Batch {
+                part,
+                upto: to,
+                wm: cx.log.watermark_at(ftsim_sim::PartitionId(part), to),
+                records,
+            };
+            self.tasks[i as usize].queue.push_back((cx.now(), batch));
+        }
+        self.start_task(i, cx);
+        queued
+    }
+
     /// Task `i` applies nothing until released (a policy restores or copies its state).
     pub fn hold(&mut self, i: u32) {
         self.tasks[i as usize].holds += 1;
