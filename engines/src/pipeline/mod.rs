@@ -47,6 +47,7 @@ pub mod dataflow;
 mod engine;
 mod placement;
 mod reader;
+pub mod rebuild;
 mod shape;
 pub mod tasks;
 
@@ -55,6 +56,7 @@ pub use dataflow::{Core, Source};
 pub use engine::{PCtx, Pipeline, Policy};
 pub use placement::Placement;
 pub use reader::{CoreTag, ReadCfg, SourceReader};
+pub use rebuild::Rebuilds;
 pub use shape::{HEADER_BYTES, Shape};
 pub use tasks::{Stateful, apply_batch};
 

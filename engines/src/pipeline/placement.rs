@@ -27,6 +27,13 @@ impl Placement {
         &self.workers
     }
 
+    /// The worker after `node` in id order among the live workers (wrapping), other than `node`.
+    pub fn next_after(&self, node: NodeId) -> Option<NodeId> {
+        let mut ids: Vec<NodeId> = self.workers.iter().copied().filter(|w| *w != node).collect();
+        ids.sort_unstable();
+        ids.iter().copied().find(|w| *w > node).or(ids.first().copied())
+    }
+
     /// Homes for `count` tasks, round-robin over the workers from the first.
     pub fn round_robin(&self, count: u32) -> Vec<NodeId> {
         if self.workers.is_empty() {
@@ -49,9 +56,9 @@ impl Placement {
         }
     }
 
-    /// Moves every home in `homes` that is `failed` to `spare` or, without one, round-robin over
-    /// the survivors in the order given; the spare joins the workers. Returns false, moving
-    /// nothing, if there is no spare and no survivor.
+    /// Moves every home in `homes` that is `failed` to `spare` (a new node, or a worker chosen to
+    /// take them) or, without one, round-robin over the survivors in the order given; the spare
+    /// joins the workers. Returns false, moving nothing, if there is no spare and no survivor.
     pub fn relocate<'a>(
         &mut self,
         failed: NodeId,
@@ -72,7 +79,7 @@ impl Placement {
             };
         }
         if let Some(n) = spare {
-            self.workers.push(n);
+            self.join(n);
         }
         true
     }

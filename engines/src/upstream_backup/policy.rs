@@ -6,11 +6,10 @@
 //! (held); a failure's `restored` is reported once every task it moved has its state back.
 
 use super::Config;
-use crate::pipeline::{Batch, Core, OutputLog, PCtx, Policy, Scope, Snapshot};
-use ftsim_sim::engine::{Flow, Scoped};
+use crate::pipeline::{Batch, Core, OutputLog, PCtx, Policy, Rebuilds, Scope, Snapshot};
+use ftsim_sim::engine::Scoped;
 use ftsim_sim::scenario::JobKind;
-use ftsim_sim::{Cell, NodeId, Output, Scenario, SimTime, Table, TableChart};
-use std::collections::BTreeMap;
+use ftsim_sim::{Cell, NodeId, Output, Scenario, Table, TableChart};
 
 /// Messages between tasks and their upstreams.
 #[derive(Debug)]
@@ -57,19 +56,6 @@ impl Scoped<Scope> for UbTag {
     }
 }
 
-/// A task being rebuilt.
-#[derive(Debug)]
-struct Rebuild {
-    /// The failures it answers for: more than one when an earlier rebuild's node died too
-    /// before it had the state back.
-    failed: Vec<NodeId>,
-    placed: SimTime,
-    restored: Option<SimTime>,
-    /// Per partition, the offset the task must reach to have applied the whole replay.
-    until: Vec<u64>,
-    replayed: u64,
-}
-
 /// The upstream-backup engine's state beside the dataflow.
 pub struct UpstreamBackup {
     cfg: Config,
@@ -81,12 +67,9 @@ pub struct UpstreamBackup {
     writing: Vec<Option<Snapshot>>,
     /// Per key group: the fired frontier its upstreams know.
     fired: Vec<u64>,
-    /// Per partition: how far a lost source had read (a replay must reach it).
-    read_before_loss: Vec<u64>,
-    rebuilding: BTreeMap<u32, Rebuild>,
+    rebuilds: Rebuilds,
     abandon: Vec<NodeId>,
     log_rows: Vec<Vec<Cell>>,
-    recovery_rows: Vec<Vec<Cell>>,
 }
 
 impl UpstreamBackup {
@@ -101,11 +84,9 @@ impl UpstreamBackup {
             durable: vec![None; groups as usize],
             writing: vec![None; groups as usize],
             fired: vec![0; groups as usize],
-            read_before_loss: vec![0; parts as usize],
-            rebuilding: BTreeMap::new(),
+            rebuilds: Rebuilds::new(parts),
             abandon: Vec::new(),
             log_rows: Vec::new(),
-            recovery_rows: Vec::new(),
         }
     }
 
@@ -134,57 +115,6 @@ impl UpstreamBackup {
             cx.send_ft(t.node, s.reader.node, 64, crate::pipeline::Msg::Policy(msg));
         }
     }
-
-    /// Task `g` has its state back: it applies again, and its failure may be restored.
-    fn state_back(&mut self, core: &mut Core, g: u32, cx: &mut PCtx<'_, Self>) {
-        let now = cx.now();
-        let Some(failed) = self.rebuilding.get_mut(&g).map(|r| {
-            r.restored = Some(now);
-            r.failed.clone()
-        }) else {
-            return;
-        };
-        let t = &mut core.tasks[g as usize];
-        t.state.close_through(cx.sem, self.fired[g as usize]);
-        core.release(g, cx);
-        for n in failed {
-            let waiting = self
-                .rebuilding
-                .values()
-                .any(|r| r.failed.contains(&n) && r.restored.is_none());
-            if !waiting {
-                cx.restored(n);
-            }
-        }
-        self.note_caught_up(core, g, cx);
-    }
-
-    /// Task `g`, being rebuilt, has applied its whole replay with nothing queued: its recovery
-    /// is over.
-    fn note_caught_up(&mut self, core: &Core, g: u32, cx: &mut PCtx<'_, Self>) {
-        if self.caught_up(core, g)
-            && let Some(r) = self.rebuilding.remove(&g)
-        {
-            let row = vec![
-                Cell::Int(u64::from(g)),
-                Cell::Int(u64::from(r.failed.last().map_or(0, |n| n.0))),
-                Cell::secs(Some(r.placed)),
-                Cell::secs(r.restored),
-                Cell::Int(r.replayed),
-                Cell::secs(Some(cx.now())),
-                Cell::Num(cx.now().since(r.placed).as_secs_f64()),
-            ];
-            self.recovery_rows.push(row);
-        }
-    }
-
-    /// Whether task `g` has applied its whole replay and has nothing queued.
-    fn caught_up(&self, core: &Core, g: u32) -> bool {
-        let t = &core.tasks[g as usize];
-        self.rebuilding.get(&g).is_some_and(|r| {
-            r.restored.is_some() && t.queue.is_empty() && t.seen.iter().zip(&r.until).all(|(s, u)| s >= u)
-        })
-    }
 }
 
 impl Policy for UpstreamBackup {
@@ -212,13 +142,13 @@ impl Policy for UpstreamBackup {
     fn applied(&mut self, core: &mut Core, task: u32, batch: &Batch, out: Vec<Output>, cx: &mut PCtx<'_, Self>) {
         let _ = batch;
         cx.emit(core.tasks[task as usize].node, out, None);
-        self.note_caught_up(core, task, cx);
+        self.rebuilds.applied(core, task, cx.now());
     }
 
     fn failed(&mut self, core: &mut Core, _node: NodeId, _cx: &mut PCtx<'_, Self>) -> bool {
         // A lost source's logs are gone with it; it will read again from where they began.
-        for (p, s) in core.sources.iter().enumerate().filter(|(_, s)| s.lost) {
-            self.read_before_loss[p] = self.read_before_loss[p].max(s.reader.next);
+        self.rebuilds.sources_lost(core);
+        for (p, _) in core.sources.iter().enumerate().filter(|(_, s)| s.lost) {
             self.log.lose(p as u32);
         }
         false
@@ -239,66 +169,23 @@ impl Policy for UpstreamBackup {
         tasks: &[u32],
         cx: &mut PCtx<'_, Self>,
     ) -> bool {
-        let mut all_back = true;
         for &g in tasks {
-            core.hold(g);
-            let mut until = self.read_before_loss.clone();
-            let mut replayed = 0;
-            for (p, until) in until.iter_mut().enumerate() {
-                let s = &core.sources[p];
-                if s.lost {
-                    continue;
-                }
-                *until = (*until).max(s.reader.next);
-                let batches: Vec<Batch> = self.log.batches(p as u32, g).cloned().collect();
-                let from = s.reader.node;
-                for b in batches {
-                    replayed += b.records.len() as u64;
-                    cx.records(Flow::Read, b.records.len() as u64);
-                    core.send(from, g, b, true, cx);
-                }
-            }
-            // An earlier rebuild whose node died before it had the state back still answers
-            // for its failure.
-            let mut answers: Vec<NodeId> = self
-                .rebuilding
-                .remove(&g)
-                .filter(|r| r.restored.is_none())
-                .map(|r| r.failed)
-                .unwrap_or_default();
-            answers.retain(|n| *n != failed);
-            answers.push(failed);
-            self.rebuilding.insert(
-                g,
-                Rebuild {
-                    failed: answers,
-                    placed: cx.now(),
-                    restored: None,
-                    until,
-                    replayed,
-                },
-            );
+            self.rebuilds.begin(core, &self.log, g, failed, cx);
             self.arm(g, cx);
+        }
+        for &g in tasks {
             match &self.durable[g as usize] {
                 Some(ck) => {
                     let bytes = ck.bytes(core.shape.bytes_per_key);
                     let node = core.tasks[g as usize].node;
                     cx.storage_read(node, bytes, crate::pipeline::Tag::Policy(UbTag::Restored(g)));
-                    all_back = false;
                 }
-                None => {
-                    core.tasks[g as usize]
-                        .state
-                        .close_through(cx.sem, self.fired[g as usize]);
-                    if let Some(r) = self.rebuilding.get_mut(&g) {
-                        r.restored = Some(cx.now());
-                    }
-                    core.release(g, cx);
-                    self.note_caught_up(core, g, cx);
-                }
+                None => self.rebuilds.state_back(core, g, self.fired[g as usize], cx),
             }
         }
-        all_back
+        // `restored` comes from the rebuilds once every moved task has its state back (at once
+        // if only sources moved).
+        tasks.is_empty()
     }
 
     fn message(&mut self, core: &mut Core, _from: NodeId, _to: NodeId, msg: UbMsg, cx: &mut PCtx<'_, Self>) {
@@ -354,7 +241,7 @@ impl Policy for UpstreamBackup {
                     t.state = ck.state.clone();
                     t.seen = ck.seen.clone();
                 }
-                self.state_back(core, g, cx);
+                self.rebuilds.state_back(core, g, self.fired[g as usize], cx);
             }
             UbTag::Sample => {
                 let records = self.log.records();
@@ -375,7 +262,7 @@ impl Policy for UpstreamBackup {
                     .tasks
                     .iter()
                     .enumerate()
-                    .filter(|(g, t)| !t.lost && !self.rebuilding.contains_key(&(*g as u32)));
+                    .filter(|(g, t)| !t.lost && !self.rebuilds.rebuilding(*g as u32));
                 for (_, t) in live {
                     let waiting = t.queue.front().is_some_and(|(at, _)| now.since(*at) > threshold);
                     if waiting && !self.abandon.contains(&t.node) {
@@ -394,7 +281,7 @@ impl Policy for UpstreamBackup {
     }
 
     fn drained(&self, _core: &Core) -> bool {
-        self.rebuilding.values().all(|r| r.restored.is_some())
+        self.rebuilds.all_back()
     }
 
     fn tables(&self) -> Vec<Table> {
@@ -416,19 +303,6 @@ impl Policy for UpstreamBackup {
             )],
             ..Table::new("log", &["t_s", "records", "bytes"])
         };
-        let columns = [
-            "task",
-            "failed_node",
-            "placed_s",
-            "restored_s",
-            "replayed_records",
-            "caught_up_s",
-            "catch_up_s",
-        ];
-        let recoveries = Table {
-            rows: self.recovery_rows.clone(),
-            ..Table::new("recoveries", &columns)
-        };
-        vec![log, recoveries]
+        vec![log, self.rebuilds.table()]
     }
 }
