@@ -14,6 +14,15 @@ use super::{Batch, Msg, Scope, Tag};
 use ftsim_sim::engine::{Ctx, Engine, Event, Scoped};
 use ftsim_sim::{NodeId, Output, PartitionId, Scenario, SimDuration, Table};
 
+/// Where the tasks of a failed node go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Takeover {
+    /// To a spare asked for now (or the survivors, or a worker that comes back).
+    Spare,
+    /// To this live worker at once (a standby that holds their state).
+    On(NodeId),
+}
+
 /// The context a policy's hooks get.
 pub type PCtx<'a, P> = Ctx<'a, Msg<<P as Policy>::Msg>, Tag<<P as Policy>::Tag>>;
 
@@ -42,12 +51,12 @@ pub trait Policy: Sized {
         let _ = batch;
         cx.emit(core.tasks[task as usize].node, out, None);
     }
-    /// The failure of `node` was detected and its tasks are marked lost. Returns whether the
-    /// scheme places them itself; by default (false) a spare is asked for, and the tasks go to
-    /// it, or to the survivors if there is none, or wait for a worker to come back.
-    fn failed(&mut self, core: &mut Core, node: NodeId, cx: &mut PCtx<'_, Self>) -> bool {
+    /// The failure of `node` was detected and its tasks are marked lost: where they go. By
+    /// default a spare is asked for, and the tasks go to it, or to the survivors if there is
+    /// none, or wait for a worker to come back.
+    fn failed(&mut self, core: &mut Core, node: NodeId, cx: &mut PCtx<'_, Self>) -> Takeover {
         let _ = (core, node, cx);
-        false
+        Takeover::Spare
     }
     /// The lost `sources` and `tasks` of `failed` were placed again and sources resume reading.
     /// Returns whether the tasks run again now (default) or the scheme reports `restored` itself
@@ -126,10 +135,18 @@ impl<P: Policy> Pipeline<P> {
         }
         if !self.core.lose(node, cx) {
             cx.restored(node);
-        } else if !self.policy.failed(&mut self.core, node, cx) {
-            self.awaiting.push(node);
-            cx.log_event("redeploy-requested", Some(node), P::REDEPLOY);
-            cx.request_spare(node);
+            return;
+        }
+        match self.policy.failed(&mut self.core, node, cx) {
+            Takeover::Spare => {
+                self.awaiting.push(node);
+                cx.log_event("redeploy-requested", Some(node), P::REDEPLOY);
+                cx.request_spare(node);
+            }
+            Takeover::On(standby) => {
+                cx.log_event("takeover", Some(standby), format!("the tasks of node {node}"));
+                self.place(node, Some(standby), cx);
+            }
         }
     }
 
