@@ -38,7 +38,10 @@ const GOLDEN: &[(&str, &[(&str, &str)])] = &[
     ("flink-backpressure", &[("flink-abs", "exactly-once")]),
     ("flink-coordinator", &[("flink-abs", "exactly-once")]),
     ("flink-unaligned", &[("flink-abs", "exactly-once")]),
-    ("passive-standby", &[("upstream-backup", "exactly-once"), ("passive-standby", "exactly-once")]),
+    (
+        "passive-standby",
+        &[("upstream-backup", "exactly-once"), ("passive-standby", "exactly-once")],
+    ),
     (
         "steady",
         &[
@@ -57,7 +60,10 @@ const GOLDEN: &[(&str, &[(&str, &str)])] = &[
             ("structured-streaming", "exactly-once"),
         ],
     ),
-    ("upstream-backup", &[("none", "at-most-once"), ("upstream-backup", "exactly-once")]),
+    (
+        "upstream-backup",
+        &[("none", "at-most-once"), ("upstream-backup", "exactly-once")],
+    ),
 ];
 
 fn scenarios_dir() -> std::path::PathBuf {

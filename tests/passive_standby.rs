@@ -79,7 +79,10 @@ fn copying_state_pauses_the_task_and_copy_on_write_trades_the_pause_for_memory()
     assert!(column(&paused, "checkpoints", "cow_bytes").iter().all(|b| *b == 0.0));
     assert!(column(&cow, "checkpoints", "pause_s").iter().all(|p| *p == 0.0));
     let held = column(&cow, "checkpoints", "cow_bytes");
-    assert!(held.iter().all(|b| *b > 0.0) && held.iter().any(|b| *b > 1e6), "{held:?}");
+    assert!(
+        held.iter().all(|b| *b > 0.0) && held.iter().any(|b| *b > 1e6),
+        "{held:?}"
+    );
     let p99 = |r: &RunReport| r.p99_ms.unwrap_or(f64::MAX);
     assert!(p99(&cow) * 3.0 < p99(&paused), "{} vs {}", p99(&cow), p99(&paused));
 }

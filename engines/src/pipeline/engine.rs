@@ -86,6 +86,12 @@ pub trait Policy: Sized {
     fn tag(&mut self, core: &mut Core, tag: Self::Tag, cx: &mut PCtx<'_, Self>) {
         let _ = (core, tag, cx);
     }
+    /// How many records source `part` may read now (default: no limit); with zero it reads
+    /// nothing until the scheme polls it again (`Core::poll` with the new limit).
+    fn read_limit(&self, core: &Core, part: u32) -> u64 {
+        let _ = (core, part);
+        u64::MAX
+    }
     /// Nodes the scheme gives up on although they did not crash (a straggler treated as failed):
     /// called after each of its own events; their tasks are lost and placed again as after a
     /// crash.
@@ -129,6 +135,12 @@ impl<P: Policy> Pipeline<P> {
 
     /// A node failed: its tasks are lost and wait for a spare; the cluster manager restarts a
     /// failed worker, which joins again once it is back.
+    /// Source `part` reads what it may.
+    pub fn poll(&mut self, part: u32, cx: &mut PCtx<'_, P>) {
+        let limit = self.policy.read_limit(&self.core, part);
+        self.core.poll(part, limit, cx);
+    }
+
     fn on_failure(&mut self, node: NodeId, crashed: bool, cx: &mut PCtx<'_, P>) {
         if crashed && node != self.core.shape.master {
             cx.restart_node(node);
@@ -164,7 +176,7 @@ impl<P: Policy> Pipeline<P> {
             cx.progress(PartitionId(p), next);
         }
         for &p in &sources {
-            self.core.poll(p, cx);
+            self.poll(p, cx);
         }
         if self.policy.placed(&mut self.core, failed, &sources, &tasks, cx) {
             cx.restored(failed);
@@ -194,7 +206,7 @@ impl<P: Policy> Engine for Pipeline<P> {
     fn start(&mut self, cx: &mut PCtx<'_, P>) {
         self.core.learn_ends(cx);
         for p in 0..self.core.sources.len() as u32 {
-            self.core.poll(p, cx);
+            self.poll(p, cx);
         }
         if self.core.shape.windowed {
             cx.set_timer(self.core.wm_interval, CoreTag::Watermarks.into());
@@ -218,7 +230,7 @@ impl<P: Policy> Engine for Pipeline<P> {
                 ..
             } => {
                 self.core.sources[part as usize].reader.disarm();
-                self.core.poll(part, cx);
+                self.poll(part, cx);
             }
             Event::Timer {
                 tag: Tag::Core(CoreTag::Watermarks),
@@ -238,7 +250,7 @@ impl<P: Policy> Engine for Pipeline<P> {
                     self.core.ship(part, task, batch, cx);
                 }
                 self.core.read_done(part, to, cx);
-                self.core.poll(part, cx);
+                self.poll(part, cx);
             }
             Event::WorkDone {
                 tag: Tag::Core(CoreTag::Apply { task }),
