@@ -13,12 +13,14 @@
 //! - `sent_wm[i]` is the last watermark source `p` sent to task `i`, reset when task `i` is placed
 //!   again: a task learns a partition's watermark with the records that move it, or, for windows,
 //!   by a bare watermark message at the end of the partition, every `watermark_interval` and when
-//!   the input ends.
+//!   the input ends;
+//! - a source never advertises a watermark past the one at its `wm_upto` offset (a scheme that may
+//!   still replay a record there holds it, so that no window fires without that record).
 
 use super::reader::{CoreTag, ReadCfg, SourceReader};
 use super::tasks::{Stateful, TO_LOST_TASK};
 use super::{Batch, Msg, Placement, Shape};
-use ftsim_sim::engine::{Ctx, Flow};
+use ftsim_sim::engine::{Ctx, Flow, Traffic};
 use ftsim_sim::{NodeId, PartitionId, Record, Scenario, Semantics, SimDuration, SimTime};
 
 /// A source task.
@@ -32,6 +34,9 @@ pub struct Source {
     pub inc: u32,
     /// Last watermark sent to each stateful task.
     pub sent_wm: Vec<SimTime>,
+    /// The source advertises at most the watermark at this offset of its partition (`u64::MAX`:
+    /// no hold): a scheme that may still replay the record there holds its watermark back.
+    pub wm_upto: u64,
 }
 
 /// Splits `records` (filter applied) into one list per key group, keeping log order.
@@ -62,6 +67,9 @@ pub struct Core {
     /// The operator state lives in a store outside the cluster and survives its task's node;
     /// off: it lives in the task and dies with it.
     pub external_state: bool,
+    /// Each record a batch carries counts as one message of the modelled system (a system that
+    /// sends every record as its own message, batched only on the wire); off: a batch is one.
+    pub tuple_messages: bool,
     /// The task serving each key group.
     pub route: Vec<u32>,
     /// Where tasks run.
@@ -93,6 +101,7 @@ impl Core {
                 lost: false,
                 inc: 0,
                 sent_wm: vec![SimTime::ZERO; shape.parallelism as usize],
+                wm_upto: u64::MAX,
             })
             .collect();
         Core {
@@ -104,6 +113,7 @@ impl Core {
             tasks,
             dedupe: true,
             external_state: false,
+            tuple_messages: false,
             placement,
             ends: Vec::new(),
             end_wm: Vec::new(),
@@ -134,7 +144,7 @@ impl Core {
     /// shipped with [`Core::ship`] and the read closed with [`Core::read_done`].
     pub fn read<PM, T>(&self, p: u32, from: u64, to: u64, cx: &mut Ctx<'_, Msg<PM>, T>) -> Vec<(u32, Batch)> {
         let part = PartitionId(p);
-        let wm = cx.log.watermark_at(part, to);
+        let wm = cx.log.watermark_at(part, to.min(self.sources[p as usize].wm_upto));
         let groups = by_group(cx.sem, cx.log.slice(part, from, to));
         let kept: usize = groups.iter().map(Vec::len).sum();
         cx.records(Flow::Read, to - from);
@@ -174,12 +184,14 @@ impl Core {
         }
         t.in_flight[batch.part as usize] += 1;
         let bytes = self.shape.batch_bytes(batch.records.len());
-        let msg = Msg::Batch { task, batch };
-        if ft {
-            cx.send_ft(from, t.node, bytes, msg);
+        let count = if self.tuple_messages {
+            batch.records.len().max(1) as u32
         } else {
-            cx.send(from, t.node, bytes, msg);
-        }
+            1
+        };
+        let msg = Msg::Batch { task, batch };
+        let traffic = if ft { Traffic::FaultTolerance } else { Traffic::Data };
+        cx.send_many(from, t.node, bytes, msg, traffic, count);
     }
 
     /// Source `p`'s read up to `to` is shipped: it moves on, and at the end of its partition
@@ -205,7 +217,7 @@ impl Core {
         if s.lost || !self.shape.windowed {
             return;
         }
-        let wm = cx.log.watermark_at(PartitionId(p), s.reader.next);
+        let wm = cx.log.watermark_at(PartitionId(p), s.reader.next.min(s.wm_upto));
         for (i, task) in self.tasks.iter_mut().enumerate() {
             if task.lost || s.sent_wm[i] >= wm {
                 continue;

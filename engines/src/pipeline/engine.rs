@@ -103,6 +103,12 @@ pub trait Policy: Sized {
         let _ = core;
         true
     }
+    /// Why the scheme cannot finish, if it knows (for want of capacity, as [`Engine::stuck`]
+    /// says); asked when every lost task found a home.
+    fn stuck(&self, core: &Core) -> Option<String> {
+        let _ = core;
+        None
+    }
     /// The scheme's own tables.
     fn tables(&self) -> Vec<Table> {
         Vec::new()
@@ -308,8 +314,10 @@ impl<P: Policy> Engine for Pipeline<P> {
     }
 
     fn stuck(&self) -> Option<String> {
-        let n = self.homeless.first()?;
-        Some(format!("the tasks of failed node {n} had no node to run on"))
+        match self.homeless.first() {
+            Some(n) => Some(format!("the tasks of failed node {n} had no node to run on")),
+            None => self.policy.stuck(&self.core),
+        }
     }
 
     fn tables(&self) -> Vec<Table> {
