@@ -10,6 +10,7 @@ pub mod passive_standby;
 pub mod pipeline;
 pub mod registry;
 pub mod spec;
+pub mod storm_acking;
 pub mod structured_streaming;
 pub mod upstream_backup;
 

@@ -15,6 +15,7 @@ static BUILTIN: &[&dyn Registered] = &[
     &Entry::<crate::flink_abs::FlinkAbs>::new(),
     &Entry::<crate::dstream::DStream>::new(),
     &Entry::<crate::structured_streaming::StructuredStreaming>::new(),
+    &Entry::<crate::storm_acking::StormAcking>::new(),
 ];
 
 /// A list of engines: the built-in ones, and any a test or an embedding program adds.

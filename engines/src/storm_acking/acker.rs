@@ -1,0 +1,339 @@
+//! Storm's acker: the XOR ledger that tells a spout when the tree of tuples born from one of its
+//! tuples has been fully processed, and the rotating map that gives tuples and ledger entries
+//! their coarse timeout.
+//!
+//! Every tuple sent is an edge with a random 64-bit id. When a tree is born the spout sends its
+//! acker an *init* carrying the XOR of the edge ids of the tuples it emitted for it; every task
+//! that acks a tuple sends an *ack* carrying the XOR of that tuple's edge id and the edge ids of
+//! the tuples it anchored to it. Each id thus enters the ledger's value twice, once when it is
+//! sent and once when it is acked, and the value is 0 exactly when every tuple of the tree has
+//! been acked (a false zero before that has probability 2⁻⁶⁴). Acks and the init may arrive in
+//! any order: the tree completes once its value is 0 *and* the init named the spout to tell.
+//!
+//! Invariants: an entry exists for every root the acker heard of and has not completed or
+//! expired; each root completes at most once (its entry is removed when it does).
+
+use std::collections::{BTreeMap, VecDeque};
+
+/// Storm's `RotatingMap`: entries live in buckets; [`Rotating::rotate`], called once per timeout,
+/// drops the oldest bucket and returns what it held. An entry put (or put again) just after a
+/// rotation therefore expires between `buckets − 1` and `buckets` timeouts later.
+#[derive(Debug, Clone)]
+pub struct Rotating<K, V> {
+    buckets: VecDeque<BTreeMap<K, V>>,
+}
+
+impl<K: Ord + Copy, V> Rotating<K, V> {
+    /// An empty map with `buckets` buckets (at least 2).
+    pub fn new(buckets: usize) -> Self {
+        Rotating {
+            buckets: (0..buckets.max(2)).map(|_| BTreeMap::new()).collect(),
+        }
+    }
+
+    /// Puts `v` under `k` in the newest bucket (resetting its countdown).
+    pub fn insert(&mut self, k: K, v: V) {
+        for b in self.buckets.iter_mut().skip(1) {
+            b.remove(&k);
+        }
+        if let Some(newest) = self.buckets.front_mut() {
+            newest.insert(k, v);
+        }
+    }
+
+    /// Takes the entry under `k` out, wherever it is.
+    pub fn remove(&mut self, k: &K) -> Option<V> {
+        self.buckets.iter_mut().find_map(|b| b.remove(k))
+    }
+
+    /// Drops the oldest bucket and returns its entries; a fresh bucket becomes the newest.
+    pub fn rotate(&mut self) -> BTreeMap<K, V> {
+        let expired = self.buckets.pop_back().unwrap_or_default();
+        self.buckets.push_front(BTreeMap::new());
+        expired
+    }
+
+    /// Entries held.
+    pub fn len(&self) -> usize {
+        self.buckets.iter().map(BTreeMap::len).sum()
+    }
+
+    /// Whether nothing is held.
+    pub fn is_empty(&self) -> bool {
+        self.buckets.iter().all(BTreeMap::is_empty)
+    }
+
+    /// Forgets everything (the holder was lost with its node).
+    pub fn clear(&mut self) {
+        for b in &mut self.buckets {
+            b.clear();
+        }
+    }
+}
+
+/// What an acker hears, each one of Storm's ack-stream messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AckerIn<S> {
+    /// Tree `root` is born: `val` is the XOR of the edge ids the spout emitted for it, and
+    /// `spout` is who to tell when it completes.
+    Init {
+        /// The spout tuple's id.
+        root: u64,
+        /// XOR of the edge ids sent.
+        val: u64,
+        /// Whom to tell.
+        spout: S,
+    },
+    /// A tuple of tree `root` was acked: `val` is its edge id XOR the ids anchored to it.
+    Ack {
+        /// The spout tuple's id.
+        root: u64,
+        /// Partial checksum.
+        val: u64,
+    },
+}
+
+/// One pending tree: whom to tell, and the XOR of the edges still outstanding.
+#[derive(Debug, Clone, Copy)]
+struct Entry<S> {
+    spout: Option<S>,
+    val: u64,
+}
+
+/// One acker task's ledger (about 20 bytes per pending tree in Storm: the id, the value, the
+/// spout task).
+#[derive(Debug, Clone)]
+pub struct Acker<S> {
+    pending: Rotating<u64, Entry<S>>,
+}
+
+impl<S: Copy> Default for Acker<S> {
+    fn default() -> Self {
+        Acker {
+            pending: Rotating::new(2),
+        }
+    }
+}
+
+impl<S: Copy> Acker<S> {
+    /// Takes in one message; returns the completed tree and whom to tell, if this completed one.
+    pub fn take(&mut self, m: AckerIn<S>) -> Option<(u64, S)> {
+        let (root, val, spout) = match m {
+            AckerIn::Init { root, val, spout } => (root, val, Some(spout)),
+            AckerIn::Ack { root, val } => (root, val, None),
+        };
+        let mut e = self.pending.remove(&root).unwrap_or(Entry { spout: None, val: 0 });
+        e.val ^= val;
+        e.spout = spout.or(e.spout);
+        match e.spout {
+            Some(s) if e.val == 0 => Some((root, s)),
+            _ => {
+                self.pending.insert(root, e);
+                None
+            }
+        }
+    }
+
+    /// A timeout passed: trees that heard nothing for two timeouts are forgotten (their spouts
+    /// time them out on their own). Returns how many.
+    pub fn rotate(&mut self) -> usize {
+        self.pending.rotate().len()
+    }
+
+    /// Trees pending.
+    pub fn len(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Whether no tree is pending.
+    pub fn is_empty(&self) -> bool {
+        self.pending.is_empty()
+    }
+
+    /// The ledger is lost with the acker's node.
+    pub fn clear(&mut self) {
+        self.pending.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ftsim_sim::rng::mix64;
+
+    /// A hand-built tuple tree: tuple `i` has edge id `ids[i]` and the tuples in `children[i]`
+    /// anchored to it; the spout emitted the tuples in `roots`.
+    struct Tree {
+        ids: Vec<u64>,
+        children: Vec<Vec<usize>>,
+        roots: Vec<usize>,
+    }
+
+    impl Tree {
+        fn new(children: Vec<Vec<usize>>, roots: Vec<usize>, seed: u64) -> Tree {
+            let ids = (0..children.len() as u64).map(|i| mix64(seed ^ (i + 1))).collect();
+            Tree { ids, children, roots }
+        }
+        fn xor(&self, of: &[usize]) -> u64 {
+            of.iter().fold(0, |v, c| v ^ self.ids[*c])
+        }
+        /// The spout's init for tree `root`.
+        fn init(&self, root: u64) -> AckerIn<u32> {
+            AckerIn::Init {
+                root,
+                val: self.xor(&self.roots),
+                spout: 7,
+            }
+        }
+        /// Tuple `i`'s ack: its own id and those of the tuples anchored to it.
+        fn ack(&self, root: u64, i: usize) -> AckerIn<u32> {
+            AckerIn::Ack {
+                root,
+                val: self.ids[i] ^ self.xor(&self.children[i]),
+            }
+        }
+        /// The init and every ack, in order `order` (the init is at position `init_at`).
+        fn messages(&self, root: u64, order: &[usize], init_at: usize) -> Vec<AckerIn<u32>> {
+            let mut m: Vec<AckerIn<u32>> = order.iter().map(|i| self.ack(root, *i)).collect();
+            m.insert(init_at, self.init(root));
+            m
+        }
+    }
+
+    /// Feeds `msgs` and returns the index of the message after which the tree completed.
+    fn completes_at(acker: &mut Acker<u32>, msgs: &[AckerIn<u32>]) -> Vec<usize> {
+        msgs.iter()
+            .enumerate()
+            .filter_map(|(i, m)| acker.take(*m).map(|(_, s)| (i, s)))
+            .map(|(i, s)| {
+                assert_eq!(s, 7, "the spout named in the init is told");
+                i
+            })
+            .collect()
+    }
+
+    fn permutations(n: usize) -> Vec<Vec<usize>> {
+        if n == 0 {
+            return vec![Vec::new()];
+        }
+        let mut out = Vec::new();
+        for p in permutations(n - 1) {
+            for at in 0..=p.len() {
+                let mut q = p.clone();
+                q.insert(at, n - 1);
+                out.push(q);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_depth_one_tree_completes_when_its_one_tuple_is_acked_whether_the_ack_or_the_init_comes_first() {
+        let tree = Tree::new(vec![vec![]], vec![0], 1);
+        for init_at in 0..=1 {
+            let mut acker = Acker::default();
+            let msgs = tree.messages(42, &[0], init_at);
+            assert_eq!(completes_at(&mut acker, &msgs), vec![1], "init at {init_at}");
+            assert!(acker.is_empty(), "a completed tree leaves the ledger");
+        }
+    }
+
+    #[test]
+    fn a_tree_completes_exactly_at_its_last_message_in_every_order() {
+        // The word-count tree: a sentence to a splitter, which anchors three words to it; one of
+        // them is counted by a task that anchors an update to it.
+        let tree = Tree::new(vec![vec![1, 2, 3], vec![4], vec![], vec![], vec![]], vec![0], 2);
+        for order in permutations(5) {
+            for init_at in 0..=5 {
+                let mut acker = Acker::default();
+                let msgs = tree.messages(9, &order, init_at);
+                assert_eq!(
+                    completes_at(&mut acker, &msgs),
+                    vec![5],
+                    "order {order:?}, init at {init_at}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_missing_ack_leaves_the_tree_pending_and_acking_twice_does_not_complete_it() {
+        let tree = Tree::new(vec![vec![1, 2], vec![], vec![]], vec![0], 3);
+        let mut acker = Acker::default();
+        let msgs = tree.messages(5, &[0, 1], 0);
+        assert!(completes_at(&mut acker, &msgs).is_empty(), "tuple 2 is not acked");
+        // Acking tuple 1 again puts its id back instead of clearing tuple 2's.
+        assert!(acker.take(tree.ack(5, 1)).is_none());
+        assert!(acker.take(tree.ack(5, 1)).is_none());
+        assert_eq!(acker.take(tree.ack(5, 2)), Some((5, 7)));
+    }
+
+    #[test]
+    fn a_spout_emitting_to_several_tasks_and_interleaved_trees_complete_independently() {
+        // The spout sends its tuple to two tasks (two edges); a second tree shares the acker.
+        let a = Tree::new(vec![vec![], vec![2], vec![]], vec![0, 1], 4);
+        let b = Tree::new(vec![vec![]], vec![0], 5);
+        let mut acker = Acker::default();
+        let mut msgs = a.messages(100, &[2, 0, 1], 1);
+        msgs.insert(2, b.init(200));
+        msgs.insert(3, b.ack(200, 0));
+        let done: Vec<(u64, u32)> = msgs.iter().filter_map(|m| acker.take(*m)).collect();
+        assert_eq!(done, vec![(200, 7), (100, 7)]);
+        assert!(acker.is_empty());
+    }
+
+    #[test]
+    fn a_tuple_anchored_to_two_trees_holds_both_until_it_is_acked() {
+        // Multi-anchoring: tuple x, emitted by a task that joined the tuples of trees 1 and 2,
+        // enters both ledgers with the same edge id and leaves both with its one ack.
+        let x = mix64(77);
+        let (e1, e2) = (mix64(11), mix64(22));
+        let mut acker = Acker::default();
+        for (root, e) in [(1, e1), (2, e2)] {
+            assert!(
+                acker
+                    .take(AckerIn::Init {
+                        root,
+                        val: e,
+                        spout: 7u32
+                    })
+                    .is_none()
+            );
+            assert!(
+                acker.take(AckerIn::Ack { root, val: e ^ x }).is_none(),
+                "x is still out"
+            );
+        }
+        assert_eq!(acker.take(AckerIn::Ack { root: 1, val: x }), Some((1, 7)));
+        assert_eq!(acker.take(AckerIn::Ack { root: 2, val: x }), Some((2, 7)));
+    }
+
+    #[test]
+    fn a_tree_that_hears_nothing_for_two_rotations_is_forgotten_and_news_resets_its_countdown() {
+        let tree = Tree::new(vec![vec![1], vec![]], vec![0], 6);
+        let mut acker = Acker::default();
+        assert!(acker.take(tree.init(8)).is_none());
+        assert_eq!(acker.rotate(), 0, "one rotation: still there");
+        assert!(
+            acker.take(tree.ack(8, 0)).is_none(),
+            "news puts it in the newest bucket again"
+        );
+        assert_eq!(acker.rotate(), 0);
+        assert_eq!(acker.rotate(), 1, "two rotations without news: gone");
+        assert!(acker.is_empty());
+        // A late ack starts an entry with no spout: it never completes, and expires in turn.
+        assert!(acker.take(tree.ack(8, 1)).is_none());
+        assert_eq!(acker.len(), 1);
+    }
+
+    #[test]
+    fn the_rotating_map_expires_an_entry_between_one_and_two_rotations_after_it_was_put() {
+        let mut m: Rotating<u32, &str> = Rotating::new(2);
+        m.insert(1, "a");
+        assert!(m.rotate().is_empty());
+        m.insert(2, "b");
+        assert_eq!(m.rotate().into_iter().collect::<Vec<_>>(), vec![(1, "a")]);
+        assert_eq!(m.remove(&2), Some("b"));
+        assert!(m.rotate().is_empty() && m.is_empty());
+    }
+}

@@ -1,0 +1,223 @@
+//! The spouts of acking mode: every record they emit is a spout tuple with a random id,
+//! registered with its acker; a tuple that is not acked within the message timeout fails and its
+//! record is read again from the log and emitted anew; `max_spout_pending` caps the tuples a
+//! spout has out.
+//!
+//! Invariants:
+//! - `unacked` holds every offset of the partition emitted (or failed and waiting to be emitted
+//!   again) whose tuple has not been acked; each offset has at most one live tuple;
+//! - the spout advertises no watermark past its first unacked offset (`Source::wm_upto`): a
+//!   window cannot fire while a record of it may still be replayed;
+//! - the committed offset (Kafka's, durable) is the first offset not yet fully acked: a lost
+//!   spout resumes there and emits again everything it had out.
+
+use super::acker::{AckerIn, Rotating};
+use super::policy::{Outbox, StormAcking, StormTag, Target, Tuple};
+use crate::pipeline::{Batch, Core, PCtx, Tag};
+use ftsim_sim::{PartitionId, Record};
+use rand::RngExt;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// One spout task's memory of its tuples (lost with it).
+#[derive(Debug)]
+pub struct Spout {
+    /// Tuples out, by id: the offset of their record and the failure epoch they were emitted in
+    /// (Storm's pending `RotatingMap`).
+    pending: Rotating<u64, (u64, u32)>,
+    /// Tuples out per failure epoch of their emission.
+    by_epoch: BTreeMap<u32, u64>,
+    /// Offsets not yet acked.
+    unacked: BTreeSet<u64>,
+    /// Offsets whose tuple failed, waiting to be read again.
+    failed: BTreeSet<u64>,
+    /// A replay read is under way.
+    replaying: bool,
+}
+
+impl Default for Spout {
+    fn default() -> Self {
+        Spout {
+            pending: Rotating::new(2),
+            by_epoch: BTreeMap::new(),
+            unacked: BTreeSet::new(),
+            failed: BTreeSet::new(),
+            replaying: false,
+        }
+    }
+}
+
+impl Spout {
+    /// Tuples out and not acked (failed ones included).
+    pub fn unacked(&self) -> u64 {
+        self.unacked.len() as u64
+    }
+    /// Nothing out and nothing to replay.
+    pub fn idle(&self) -> bool {
+        self.unacked.is_empty() && !self.replaying
+    }
+    /// The offset whose watermark the spout may advertise at most.
+    fn hold(&self) -> u64 {
+        self.unacked.first().copied().unwrap_or(u64::MAX)
+    }
+    /// Every tuple emitted before failure epoch `mark` was acked or failed and emitted again.
+    pub fn settled(&self, mark: u32) -> bool {
+        self.by_epoch.first_key_value().is_none_or(|(e, _)| *e >= mark) && self.failed.is_empty() && !self.replaying
+    }
+    /// A tuple out since `epoch` left (acked or failed).
+    fn left(&mut self, epoch: u32) {
+        if let Some(n) = self.by_epoch.get_mut(&epoch) {
+            *n -= 1;
+            if *n == 0 {
+                self.by_epoch.remove(&epoch);
+            }
+        }
+    }
+}
+
+impl StormAcking {
+    /// Arms the timeout rotation of the spout of `part`, on its node.
+    pub(super) fn arm_spout(&self, core: &Core, part: u32, cx: &mut PCtx<'_, Self>) {
+        let node = core.sources[part as usize].reader.node;
+        cx.set_node_timer(node, self.cfg.message_timeout, Tag::Policy(StormTag::SpoutTick(part)));
+    }
+
+    /// The spout of `part` emits `batch` to `task`: one spout tuple per record, each with a random
+    /// id and one edge, registered with its acker (an init per tuple, sent together per acker).
+    pub(super) fn emit(&mut self, core: &mut Core, part: u32, task: u32, batch: &Batch, cx: &mut PCtx<'_, Self>) {
+        if !self.tracking || self.trident.is_some() {
+            return;
+        }
+        let lost = core.tasks[task as usize].lost;
+        let spout = &mut self.spouts[part as usize];
+        let mut inits = Outbox::default();
+        for r in &batch.records {
+            let (root, edge) = (cx.rng.random::<u64>(), cx.rng.random::<u64>());
+            spout.pending.insert(root, (u64::from(r.offset), self.epoch));
+            *spout.by_epoch.entry(self.epoch).or_default() += 1;
+            spout.unacked.insert(u64::from(r.offset));
+            if !lost {
+                self.inflight.sent(
+                    task,
+                    r,
+                    Tuple {
+                        root,
+                        edge,
+                        batch: None,
+                    },
+                );
+            }
+            let spout = Target::Spout(part);
+            inits.push(&self.acking, AckerIn::Init { root, val: edge, spout });
+        }
+        core.sources[part as usize].wm_upto = self.spouts[part as usize].hold();
+        inits.send(core, core.sources[part as usize].reader.node, cx);
+    }
+
+    /// The acker told the spout of `part` that these trees completed: their records are done.
+    pub(super) fn completed(&mut self, core: &mut Core, part: u32, roots: &[u64], cx: &mut PCtx<'_, Self>) {
+        let spout = &mut self.spouts[part as usize];
+        for root in roots {
+            if let Some((offset, epoch)) = spout.pending.remove(root) {
+                spout.left(epoch);
+                spout.unacked.remove(&offset);
+                self.counts.acked += 1;
+            }
+        }
+        core.sources[part as usize].wm_upto = spout.hold();
+        if self.cfg.max_spout_pending > 0 {
+            // A spout held back by its cap reads again as soon as acks free room.
+            let room = self.read_limit_of(part);
+            core.poll(part, room, cx);
+        }
+    }
+
+    /// How many records the spout of `part` may read now.
+    pub(super) fn read_limit_of(&self, part: u32) -> u64 {
+        match self.cfg.max_spout_pending {
+            0 => u64::MAX,
+            cap => cap.saturating_sub(self.spouts[part as usize].unacked()),
+        }
+    }
+
+    /// A message timeout passed at the spout of `part`: tuples out for between one and two
+    /// timeouts fail, and their records are read again.
+    pub(super) fn spout_tick(&mut self, core: &mut Core, part: u32, cx: &mut PCtx<'_, Self>) {
+        self.arm_spout(core, part, cx);
+        let spout = &mut self.spouts[part as usize];
+        let expired = spout.pending.rotate();
+        if expired.is_empty() {
+            return;
+        }
+        let node = core.sources[part as usize].reader.node;
+        let detail = format!("{} tuples of partition {part} timed out", expired.len());
+        cx.log_event("tuples-failed", Some(node), detail);
+        self.counts.timed_out += expired.len() as u64;
+        let mut queued = 0;
+        for (root, (offset, epoch)) in expired {
+            spout.left(epoch);
+            spout.failed.insert(offset);
+            let r = &cx.log.slice(PartitionId(part), offset, offset + 1)[0];
+            let task = core.route[cx.sem.task_of(u64::from(r.key)) as usize];
+            if !core.tasks[task as usize].lost && self.inflight.holds(task, r, root) {
+                queued += 1;
+            }
+        }
+        // Tuples that timed out while still queued: the topology is slower than its timeout.
+        self.overloaded = (queued > 0).then(|| (queued, cx.now()));
+        self.replay(core, part, cx);
+    }
+
+    /// The spout of `part` reads its failed records again, if it is not already doing so.
+    fn replay(&mut self, core: &Core, part: u32, cx: &mut PCtx<'_, Self>) {
+        let spout = &mut self.spouts[part as usize];
+        if spout.replaying || spout.failed.is_empty() {
+            return;
+        }
+        spout.replaying = true;
+        let offsets: Vec<u64> = std::mem::take(&mut spout.failed).into_iter().collect();
+        let work = core.read.cost.mul(offsets.len() as u64);
+        let node = core.sources[part as usize].reader.node;
+        cx.compute(node, work, Tag::Policy(StormTag::Replayed { part, offsets }));
+    }
+
+    /// The spout of `part` read `offsets` again: their records go out as new spout tuples, to
+    /// the tasks that own them, as fault-tolerance traffic.
+    pub(super) fn replayed(&mut self, core: &mut Core, part: u32, offsets: &[u64], cx: &mut PCtx<'_, Self>) {
+        self.spouts[part as usize].replaying = false;
+        let log = PartitionId(part);
+        let records: Vec<Record> = offsets.iter().map(|o| cx.log.slice(log, *o, *o + 1)[0]).collect();
+        cx.records(ftsim_sim::Flow::Read, records.len() as u64);
+        self.counts.replayed += records.len() as u64;
+        let mut by_task: BTreeMap<u32, Vec<Record>> = BTreeMap::new();
+        for r in records {
+            let task = core.route[cx.sem.task_of(u64::from(r.key)) as usize];
+            by_task.entry(task).or_default().push(r);
+        }
+        let from = core.sources[part as usize].reader.node;
+        for (task, records) in by_task {
+            let batch = Batch {
+                part,
+                upto: 0,
+                wm: ftsim_sim::SimTime::ZERO,
+                records,
+            };
+            self.emit(core, part, task, &batch, cx);
+            core.send(from, task, batch, true, cx);
+        }
+        self.replay(core, part, cx);
+    }
+
+    /// Spouts lost with their node forget their tuples; each partition's committed offset (the
+    /// first not fully acked, or where it had read with acking off) is where it stands until it
+    /// resumes there.
+    pub(super) fn spouts_lost(&mut self, core: &mut Core) {
+        for (p, s) in core.sources.iter_mut().enumerate().filter(|(_, s)| s.lost) {
+            let spout = &mut self.spouts[p];
+            let first = spout.unacked.first().copied().unwrap_or(u64::MAX);
+            self.committed[p] = first.min(s.reader.next);
+            s.reader.next = self.committed[p];
+            *spout = Spout::default();
+            s.wm_upto = u64::MAX;
+        }
+    }
+}
