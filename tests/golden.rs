@@ -52,6 +52,14 @@ const GOLDEN: &[(&str, &[(&str, &str)])] = &[
         ],
     ),
     (
+        "storm-acking",
+        &[("none", "at-most-once"), ("storm-acking", "at-least-once")],
+    ),
+    (
+        "storm-trident",
+        &[("storm-acking", "exactly-once"), ("flink-abs", "exactly-once")],
+    ),
+    (
         "straggler",
         &[
             ("none", "exactly-once"),

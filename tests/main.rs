@@ -20,6 +20,7 @@ mod passive_standby;
 mod physics;
 mod planted;
 mod properties;
+mod storm_acking;
 mod unfinished;
 mod upstream_backup;
 mod workload;
