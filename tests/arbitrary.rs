@@ -58,6 +58,20 @@ pub const ENGINES: &[(&str, &[&str])] = &[
         "structured-streaming",
         &["", "min_partitions = 7\nrestart_delay = \"300ms\""],
     ),
+    (
+        "storm-acking",
+        &[
+            "message_timeout = \"10s\"",
+            "ackers = 0",
+            "state = \"memory\"\nmessage_timeout = \"10s\"",
+            "max_spout_pending = 20\nmessage_timeout = \"3s\"",
+            "message_timeout = \"1s\"\nackers = 1",
+            "trident = true\nmessage_timeout = \"10s\"",
+            "trident = true\nmessage_timeout = \"2s\"\nemit_interval = \"200ms\"",
+            "trident = true\nmax_spout_pending = 3\nmessage_timeout = \"4s\"",
+            "trident = true\nstate = \"memory\"\nmessage_timeout = \"5s\"",
+        ],
+    ),
 ];
 
 /// When a fault strikes.
