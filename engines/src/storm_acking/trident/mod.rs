@@ -33,7 +33,7 @@ use super::acker::{AckerIn, Rotating};
 use super::policy::{Acking, Attempt, InFlight, Outbox, StormAcking, StormMsg, StormTag, Target, Tuple};
 use super::{Config, StateStore};
 use crate::pipeline::{Batch, Core, HEADER_BYTES, Msg, PCtx, Tag};
-use ftsim_sim::{Cell, PartitionId, Scenario, Semantics, SimDuration, SimTime, Table, TableChart, TxnId};
+use ftsim_sim::{Cell, NodeId, PartitionId, Scenario, Semantics, SimDuration, SimTime, Table, TableChart, TxnId};
 use rand::RngExt;
 use state::{Partial, TxState};
 use std::collections::{BTreeMap, BTreeSet};
@@ -236,20 +236,13 @@ impl Trident {
     fn emit(&mut self, acking: &Acking, core: &Core, a: Attempt, cx: &mut PCtx<'_, StormAcking>) {
         let from = core.sources[0].reader.node;
         let root = cx.rng.random::<u64>();
-        let mut val = 0;
-        for (p, s) in core.sources.iter().enumerate() {
-            let edge = cx.rng.random::<u64>();
-            val ^= edge;
-            if !s.lost {
-                let msg = StormMsg::BatchTuple {
-                    part: p as u32,
-                    attempt: a,
-                    root,
-                    edge,
-                };
-                cx.send_ft(from, s.reader.node, HEADER_BYTES, Msg::Policy(msg));
-            }
-        }
+        let spouts = core.sources.iter().map(|s| (!s.lost).then_some(s.reader.node));
+        let val = fan_out(from, spouts, cx, |part, edge| StormMsg::BatchTuple {
+            part,
+            attempt: a,
+            root,
+            edge,
+        });
         self.init(acking, core, root, val, (a, false), cx);
         self.active.insert(a.txid, (a.id, Phase::Processing, self.epoch));
         self.attempts.insert(a.txid, a.id);
@@ -267,21 +260,12 @@ impl Trident {
     fn send_commit(&mut self, acking: &Acking, core: &Core, a: Attempt, cx: &mut PCtx<'_, StormAcking>) {
         let from = core.sources[0].reader.node;
         let root = cx.rng.random::<u64>();
-        let mut val = 0;
-        for task in 0..self.groups {
-            let edge = cx.rng.random::<u64>();
-            val ^= edge;
-            let t = &core.tasks[task as usize];
-            if !t.lost {
-                let msg = StormMsg::Commit {
-                    task,
-                    attempt: a,
-                    root,
-                    edge,
-                };
-                cx.send_ft(from, t.node, HEADER_BYTES, Msg::Policy(msg));
-            }
-        }
+        let val = fan_out(from, tasks(core, self.groups), cx, |task, edge| StormMsg::Commit {
+            task,
+            attempt: a,
+            root,
+            edge,
+        });
         self.init(acking, core, root, val, (a, true), cx);
     }
 
@@ -425,23 +409,15 @@ impl Trident {
             core.send(node, task, batch, replay, cx);
         }
         let wm = cx.log.watermark_at(PartitionId(part), to);
-        for (task, count) in counts.into_iter().enumerate() {
-            let e = cx.rng.random::<u64>();
-            val ^= e;
-            let t = &core.tasks[task];
-            if !t.lost {
-                let msg = StormMsg::Coord {
-                    task: task as u32,
-                    attempt: a,
-                    part,
-                    count,
-                    wm,
-                    root,
-                    edge: e,
-                };
-                cx.send_ft(node, t.node, HEADER_BYTES, Msg::Policy(msg));
-            }
-        }
+        val ^= fan_out(node, tasks(core, self.groups), cx, |task, e| StormMsg::Coord {
+            task,
+            attempt: a,
+            part,
+            count: counts[task as usize],
+            wm,
+            root,
+            edge: e,
+        });
         let mut out = Outbox::default();
         out.push(acking, AckerIn::Ack { root, val });
         out.send(core, node, cx);
@@ -651,6 +627,32 @@ impl Trident {
             ..Table::new("batches", &columns)
         }
     }
+}
+
+/// Sends one tuple from `from` to each of `homes` (none to a lost one), each with a fresh edge id
+/// drawn in order; returns the XOR of the edges.
+fn fan_out(
+    from: NodeId,
+    homes: impl Iterator<Item = Option<NodeId>>,
+    cx: &mut PCtx<'_, StormAcking>,
+    mut tuple: impl FnMut(u32, u64) -> StormMsg,
+) -> u64 {
+    let mut val = 0;
+    for (i, home) in homes.enumerate() {
+        let edge = cx.rng.random::<u64>();
+        val ^= edge;
+        if let Some(node) = home {
+            cx.send_ft(from, node, HEADER_BYTES, Msg::Policy(tuple(i as u32, edge)));
+        }
+    }
+    val
+}
+
+/// Where each of the job's `groups` tasks runs, or none if it is lost.
+fn tasks(core: &Core, groups: u32) -> impl Iterator<Item = Option<NodeId>> + '_ {
+    core.tasks[..groups as usize]
+        .iter()
+        .map(|t| (!t.lost).then_some(t.node))
 }
 
 /// `task` acks one tuple of tree `root`.
