@@ -14,9 +14,10 @@
 //!   per batch (or read) and acker, and each counts as a message in `messages`/`ft_messages`;
 //!   data tuples count one message each as well (Storm sends each tuple as its own message). An
 //!   acker spends `ack_cost` of CPU per ack-stream message on its node;
-//! - **ackers**: `ackers` acker tasks (default one per worker node), placed round-robin like
-//!   the other tasks; `ackers = 0` turns tracking off: the spout counts a tuple acked as soon as
-//!   it is emitted (at-most-once);
+//! - **ackers**: `ackers` acker tasks (default one per worker node), extra tasks of the core
+//!   placed round-robin over the workers, lost and placed again like the other executors;
+//!   `ackers = 0` turns tracking off: the spout counts a tuple acked as soon as it is emitted
+//!   (at-most-once);
 //! - **timeouts**: a spout keeps its tuples out in Storm's `RotatingMap` of two buckets, rotated
 //!   every `message_timeout` on the spout's own clock, so a tuple not acked fails between one and
 //!   two timeouts after it was emitted; its record is read again from the log (the stateless
@@ -32,7 +33,15 @@
 //!   out. After the failure detector's delay (Storm's supervisor timeout) the lost executors
 //!   restart where the pipeline places them: the crashed node is restarted then but only comes
 //!   back after `restart_delay`, so they go to a spare, or, with none left, to the surviving
-//!   workers, or wait for a worker to come back;
+//!   workers, or wait for a worker to come back. The failure counts as restored (`restored`)
+//!   once the executors run again *and* every tuple out at its detection was acked or failed and
+//!   was emitted again (Trident: every batch attempt in flight was committed or emitted again):
+//!   the work it lost runs again only after the timeout, and a restarted spout whose partition
+//!   flows normally must not hide the others, stalled until then;
+//! - **overload**: a tuple still queued at its executor when its timeout passes fails and is
+//!   emitted again, adding load; once queues are longer than the timeout nothing completes any
+//!   more (Storm's replay storm). The engine then says it is stuck for want of capacity, naming
+//!   tuples (or a Trident batch) that timed out while still queued at live executors;
 //! - **state**: `state = "external"` keeps the bolt's counts in a key-value store outside the
 //!   cluster, updated at least once: a replayed tuple is counted again (inflated counts);
 //!   `state = "memory"` keeps them in the executor, lost with it;
@@ -46,8 +55,9 @@
 //!   tree; state updates commit strictly in txid order into a transactional state that stores
 //!   the txid beside each value, so a replayed batch updates nothing twice; batch n's outputs go
 //!   into the sink transaction of its attempt, committed once every task committed its state.
-//!   A batch not done within `message_timeout` is emitted again with the same txid. Latency is at
-//!   least the wait for the next batch, up to `emit_interval`. `max_spout_pending` counts
+//!   A batch not done within `message_timeout` is emitted again with the same txid. A new batch
+//!   takes at most `max_batch` records per partition (Kafka's fetch size). Latency is at least
+//!   the wait for the next batch, up to `emit_interval`. `max_spout_pending` counts
 //!   batches in flight (default one, as in Storm); Trident needs an acker, so `ackers = 0` keeps
 //!   one.
 //!
@@ -57,9 +67,9 @@
 //! running count sends 1,200,000 messages against 300,000 (ratio 4.00, 900,000 of them
 //! ack-stream), a window count 1,202,165 against 300,769 (3.997: watermark messages are the
 //! same in both). Storm's "about twice" is for trees of many tuples, such as its word count (a
-//! sentence, then a tuple per word): acks are about one per tuple sent, which doubles the
-//! messages, and the init and completion, two per spout tuple, spread over the whole tree. With
-//! one tuple per tree they do not spread: 1 + 3 instead of n + (n + 2).
+//! sentence, then a tuple per word): a tree of n tuples costs n data messages, n acks (one per
+//! tuple sent) and an init and a completion, so 2n + 2 against n, about twice for large n; the
+//! init and completion spread over the tree. With one tuple per tree they do not: 4 against 1.
 //!
 //! Promise (acking mode): at-least-once with external state on every sink (a replay counts a
 //! record again: inflated values, nothing lost); with `ackers = 0`, at-most-once (memory state
