@@ -69,6 +69,14 @@ pub trait Policy: Sized {
         let _ = core;
         cx.log.available(PartitionId(part), cx.now())
     }
+    /// A spare the scheme asked for itself (with `cx.request_spare`, say standby nodes at the
+    /// start) is ready, or `None`: no spare was left. The pipeline's own requests (after a
+    /// failure, naming the failed node) are answered to it first: a spare answering the scheme's
+    /// request for a node the pipeline awaits a spare for goes to the pipeline, and the scheme
+    /// gets the next answer for that node (spares are interchangeable).
+    fn spare(&mut self, core: &mut Core, asked_for: NodeId, node: Option<NodeId>, cx: &mut PCtx<'_, Self>) {
+        let _ = (core, asked_for, node, cx);
+    }
     /// One of the scheme's messages arrived at `to`.
     fn message(&mut self, core: &mut Core, from: NodeId, to: NodeId, msg: Self::Msg, cx: &mut PCtx<'_, Self>) {
         let _ = (core, from, to, msg, cx);
@@ -252,6 +260,8 @@ impl<P: Policy> Engine for Pipeline<P> {
                 if let Some(i) = self.awaiting.iter().position(|n| *n == failed) {
                     self.awaiting.remove(i);
                     self.place(failed, node, cx);
+                } else {
+                    self.policy.spare(&mut self.core, failed, node, cx);
                 }
             }
             Event::NodeRestarted { node } => {
