@@ -27,6 +27,15 @@ pub const ENGINES: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "active-standby",
+        &[
+            "",
+            "lock_step = true",
+            "ack_interval = \"3ms\"\nmax_batch = 50",
+            "lock_step = true\nack_interval = \"1s\"",
+        ],
+    ),
+    (
         "flink-abs",
         &[
             "mode = \"aligned\"",
