@@ -31,8 +31,9 @@
 //!   acknowledged is lost; some of them may have been shown already (a repeat). Outputs already
 //!   known visible are never shown again by that task;
 //! - **rebuild**: a replica lost with its node, or the primary's task slot after a takeover, is
-//!   placed again by the core (on a spare, or round-robin over the survivors, moved off its
-//!   primary's node if another is left) and rebuilt in the background: held, sent a copy of the
+//!   placed again by the core (on a spare, or round-robin over the survivors; moved off its
+//!   primary's node to the next worker, or left idle and fed nothing until another node is live)
+//!   and rebuilt in the background: held, sent a copy of the
 //!   primary's state over the network (fault-tolerance bytes), and fed by the sources from the
 //!   moment the copy is taken. When the copy lands, the task takes it and reads from the durable
 //!   source log what lies between the copy's offsets and what the sources have read
@@ -43,9 +44,11 @@
 //!   backup of last resort, on the first of its slots that gets a home, and shows its outputs
 //!   again;
 //! - **lock-step** (`lock_step = true`): after applying a batch with records, a primary is held
-//!   until its ready replica reports (a message per batch it applies) that it has applied that
-//!   channel up to the same offset; a straggling replica slows its primary. Loose (the default)
-//!   lets the replica drift behind or ahead; `replica_lag.csv` has the largest lag over time;
+//!   until its replica reports (a message with its `seen` offsets after every batch it applies)
+//!   that it has applied that channel up to the same offset; a straggling replica slows its
+//!   primary. A replica just built runs loose until it has applied the source log it read past
+//!   its copy, then reports and the pair runs in step. Loose (the default) lets the replica drift
+//!   behind or ahead; `replica_lag.csv` has the largest lag over time;
 //! - `restored` is reported for a failure once every key group it hit runs again (at detection
 //!   for a takeover, when the rebuilt task starts for a group rebuilt from the log) and the
 //!   sources it lost read again; a lost source resumes where it stopped, since whatever it
