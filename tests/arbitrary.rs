@@ -27,6 +27,15 @@ pub const ENGINES: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "passive-standby",
+        &[
+            "",
+            "standby = \"storage\"",
+            "copy_on_write = true\ncheckpoint_interval = \"300ms\"",
+            "checkpoint_interval = \"150ms\"\ncopy_rate = 5.0",
+        ],
+    ),
+    (
         "active-standby",
         &[
             "",

@@ -48,8 +48,8 @@ const GOLDEN: &[(&str, &[(&str, &str)])] = &[
     ("flink-coordinator", &[("flink-abs", "exactly-once")]),
     ("flink-unaligned", &[("flink-abs", "exactly-once")]),
     (
-        "upstream-backup",
-        &[("none", "at-most-once"), ("upstream-backup", "exactly-once")],
+        "passive-standby",
+        &[("upstream-backup", "exactly-once"), ("passive-standby", "exactly-once")],
     ),
     (
         "steady",
@@ -68,6 +68,10 @@ const GOLDEN: &[(&str, &[(&str, &str)])] = &[
             ("dstream", "exactly-once"),
             ("structured-streaming", "exactly-once"),
         ],
+    ),
+    (
+        "upstream-backup",
+        &[("none", "at-most-once"), ("upstream-backup", "exactly-once")],
     ),
 ];
 

@@ -17,6 +17,7 @@ mod kernel_order;
 mod none_engine;
 mod oracle;
 mod parsing;
+mod passive_standby;
 mod physics;
 mod planted;
 mod properties;

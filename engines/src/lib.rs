@@ -7,6 +7,7 @@ pub mod dstream;
 pub mod flink_abs;
 pub mod microbatch;
 pub mod none;
+pub mod passive_standby;
 pub mod pipeline;
 pub mod registry;
 pub mod spec;

@@ -107,6 +107,9 @@ pub enum Command<M, T> {
         bytes: u64,
         msg: M,
         traffic: Traffic,
+        /// How many of the modelled system's messages this one carries (several acks sent
+        /// together, say); counted in `messages` and `ft_messages`.
+        count: u32,
     },
     /// Run `work` (nominal CPU time at speed 1) on a core of `node`.
     Compute {
@@ -214,6 +217,7 @@ impl<'a, M, T> Ctx<'a, M, T> {
             bytes,
             msg,
             traffic: Traffic::Data,
+            count: 1,
         });
     }
     /// Sends a message that exists only for fault tolerance (counted in ft_messages/ft_bytes).
@@ -224,6 +228,19 @@ impl<'a, M, T> Ctx<'a, M, T> {
             bytes,
             msg,
             traffic: Traffic::FaultTolerance,
+            count: 1,
+        });
+    }
+    /// Sends, as one transmission, `count` messages of the modelled system that travel together
+    /// between the same nodes (their bytes summed in `bytes`).
+    pub fn send_many(&mut self, from: NodeId, to: NodeId, bytes: u64, msg: M, traffic: Traffic, count: u32) {
+        self.commands.push(Command::Send {
+            from,
+            to,
+            bytes,
+            msg,
+            traffic,
+            count,
         });
     }
     /// Queues `work` of nominal CPU time on `node`; [`Event::WorkDone`] follows if the node lives.

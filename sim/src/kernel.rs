@@ -377,15 +377,16 @@ impl<'a, M, T> Kernel<'a, M, T> {
                 bytes,
                 msg,
                 traffic,
+                count,
             } => {
                 if !self.cluster.is_alive(from) {
                     self.stats.ledger.add(Flow::Dropped(FROM_DEAD), E::records_in(&msg));
                     return;
                 }
-                self.stats.messages += 1;
+                self.stats.messages += u64::from(count);
                 self.stats.bytes += bytes;
                 if traffic == Traffic::FaultTolerance {
-                    self.stats.ft_messages += 1;
+                    self.stats.ft_messages += u64::from(count);
                     self.stats.ft_bytes += bytes;
                 }
                 let at = self.cluster.transmit(now, from, to, bytes);

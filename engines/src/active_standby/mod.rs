@@ -75,6 +75,7 @@ mod policy;
 
 pub use policy::ActiveStandby;
 
+use crate::pipeline::rebuild::replay_promise;
 use crate::pipeline::{Pipeline, SourceConfig};
 use crate::spec::EngineSpec;
 use ftsim_sim::config::at_least;
@@ -101,10 +102,8 @@ impl EngineSpec for ActiveStandby {
     type Engine = Pipeline<ActiveStandby>;
 
     fn promise(_cfg: &Config, _kind: JobKind, sink: SinkMode) -> Guarantee {
-        match sink {
-            SinkMode::Idempotent => Guarantee::ExactlyOnce,
-            SinkMode::Append | SinkMode::Transactional => Guarantee::AtLeastOnce,
-        }
+        // As a precise replay's: nothing lost, unacknowledged outputs shown again.
+        replay_promise(sink)
     }
 
     fn build(sc: &Scenario, cfg: &Config) -> Self::Engine {

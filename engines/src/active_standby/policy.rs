@@ -14,7 +14,7 @@
 
 use super::Config;
 use super::pair::{Memory, Pair, Standby};
-use crate::pipeline::{Batch, Core, HEADER_BYTES, Msg, PCtx, Policy, Scope, Snapshot, Tag};
+use crate::pipeline::{Batch, Core, HEADER_BYTES, Msg, PCtx, Policy, Scope, Snapshot, Tag, Takeover};
 use ftsim_sim::engine::{Flow, Scoped};
 use ftsim_sim::{Cell, NodeId, Output, Scenario, SimDuration, Table, TableChart};
 use std::collections::{BTreeMap, BTreeSet};
@@ -423,7 +423,7 @@ impl Policy for ActiveStandby {
         }
     }
 
-    fn failed(&mut self, core: &mut Core, node: NodeId, cx: &mut PCtx<'_, Self>) -> bool {
+    fn failed(&mut self, core: &mut Core, node: NodeId, cx: &mut PCtx<'_, Self>) -> Takeover {
         let sources = core.sources.iter().any(|s| s.lost && s.reader.node == node);
         for (i, t) in core.tasks.iter().enumerate() {
             if t.lost {
@@ -463,7 +463,8 @@ impl Policy for ActiveStandby {
             groups: orphans,
         });
         self.settle(cx);
-        false
+        // Lost sources and task slots go to a spare, or the survivors: the replicas already run.
+        Takeover::Spare
     }
 
     fn resume_at(&mut self, core: &Core, part: u32, _cx: &mut PCtx<'_, Self>) -> u64 {

@@ -23,7 +23,7 @@ impl FlinkAbs {
         if s.reader.work.is_some() || s.backpressured(self.cfg.output_buffers) {
             return;
         }
-        s.reader.poll(p, &self.read, cx);
+        s.reader.poll(p, &self.read, u64::MAX, cx);
     }
 
     /// Source `p` ran the stateless chain over `from..to`: the records go into their channels'

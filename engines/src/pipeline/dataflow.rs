@@ -57,6 +57,12 @@ pub struct Core {
     pub sources: Vec<Source>,
     /// Stateful tasks: one per key group, then any a policy added.
     pub tasks: Vec<Stateful>,
+    /// Tasks drop records they already applied (`seen`), so that a replay is precise; off for
+    /// a scheme that applies whatever it is sent again.
+    pub dedupe: bool,
+    /// The operator state lives in a store outside the cluster and survives its task's node;
+    /// off: it lives in the task and dies with it.
+    pub external_state: bool,
     /// The task serving each key group.
     pub route: Vec<u32>,
     /// Where tasks run.
@@ -97,6 +103,8 @@ impl Core {
             wm_interval,
             sources,
             tasks,
+            dedupe: true,
+            external_state: false,
             placement,
             ends: Vec::new(),
             end_wm: Vec::new(),
@@ -115,11 +123,11 @@ impl Core {
         self.tasks.len() as u32 - 1
     }
 
-    /// Source `p` reads what its partition has, unless it is lost.
-    pub fn poll<PM, T: From<CoreTag>>(&mut self, p: u32, cx: &mut Ctx<'_, Msg<PM>, T>) {
+    /// Source `p` reads what its partition has (at most `limit` records), unless it is lost.
+    pub fn poll<PM, T: From<CoreTag>>(&mut self, p: u32, limit: u64, cx: &mut Ctx<'_, Msg<PM>, T>) {
         let s = &mut self.sources[p as usize];
         if !s.lost {
-            s.reader.poll(p, &self.read, cx);
+            s.reader.poll(p, &self.read, limit, cx);
         }
     }
 

@@ -14,6 +14,15 @@ use super::{Batch, Msg, Scope, Tag};
 use ftsim_sim::engine::{Ctx, Engine, Event, Scoped};
 use ftsim_sim::{NodeId, Output, PartitionId, Scenario, SimDuration, Table};
 
+/// Where the tasks of a failed node go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Takeover {
+    /// To a spare asked for now (or the survivors, or a worker that comes back).
+    Spare,
+    /// To this live worker at once (a standby that holds their state).
+    On(NodeId),
+}
+
 /// The context a policy's hooks get.
 pub type PCtx<'a, P> = Ctx<'a, Msg<<P as Policy>::Msg>, Tag<<P as Policy>::Tag>>;
 
@@ -42,12 +51,12 @@ pub trait Policy: Sized {
         let _ = batch;
         cx.emit(core.tasks[task as usize].node, out, None);
     }
-    /// The failure of `node` was detected and its tasks are marked lost. Returns whether the
-    /// scheme places them itself; by default (false) a spare is asked for, and the tasks go to
-    /// it, or to the survivors if there is none, or wait for a worker to come back.
-    fn failed(&mut self, core: &mut Core, node: NodeId, cx: &mut PCtx<'_, Self>) -> bool {
+    /// The failure of `node` was detected and its tasks are marked lost: where they go. By
+    /// default a spare is asked for, and the tasks go to it, or to the survivors if there is
+    /// none, or wait for a worker to come back.
+    fn failed(&mut self, core: &mut Core, node: NodeId, cx: &mut PCtx<'_, Self>) -> Takeover {
         let _ = (core, node, cx);
-        false
+        Takeover::Spare
     }
     /// The lost `sources` and `tasks` of `failed` were placed again and sources resume reading.
     /// Returns whether the tasks run again now (default) or the scheme reports `restored` itself
@@ -84,6 +93,12 @@ pub trait Policy: Sized {
     /// One of the scheme's timers fired, or its work or storage operation finished.
     fn tag(&mut self, core: &mut Core, tag: Self::Tag, cx: &mut PCtx<'_, Self>) {
         let _ = (core, tag, cx);
+    }
+    /// How many records source `part` may read now (default: no limit); with zero it reads
+    /// nothing until the scheme polls it again (`Core::poll` with the new limit).
+    fn read_limit(&self, core: &Core, part: u32) -> u64 {
+        let _ = (core, part);
+        u64::MAX
     }
     /// Nodes the scheme gives up on although they did not crash (a straggler treated as failed):
     /// called after each of its own events; their tasks are lost and placed again as after a
@@ -128,16 +143,30 @@ impl<P: Policy> Pipeline<P> {
 
     /// A node failed: its tasks are lost and wait for a spare; the cluster manager restarts a
     /// failed worker, which joins again once it is back.
+    /// Source `part` reads what it may.
+    pub fn poll(&mut self, part: u32, cx: &mut PCtx<'_, P>) {
+        let limit = self.policy.read_limit(&self.core, part);
+        self.core.poll(part, limit, cx);
+    }
+
     fn on_failure(&mut self, node: NodeId, crashed: bool, cx: &mut PCtx<'_, P>) {
         if crashed && node != self.core.shape.master {
             cx.restart_node(node);
         }
         if !self.core.lose(node, cx) {
             cx.restored(node);
-        } else if !self.policy.failed(&mut self.core, node, cx) {
-            self.awaiting.push(node);
-            cx.log_event("redeploy-requested", Some(node), P::REDEPLOY);
-            cx.request_spare(node);
+            return;
+        }
+        match self.policy.failed(&mut self.core, node, cx) {
+            Takeover::Spare => {
+                self.awaiting.push(node);
+                cx.log_event("redeploy-requested", Some(node), P::REDEPLOY);
+                cx.request_spare(node);
+            }
+            Takeover::On(standby) => {
+                cx.log_event("takeover", Some(standby), format!("the tasks of node {node}"));
+                self.place(node, Some(standby), cx);
+            }
         }
     }
 
@@ -155,7 +184,7 @@ impl<P: Policy> Pipeline<P> {
             cx.progress(PartitionId(p), next);
         }
         for &p in &sources {
-            self.core.poll(p, cx);
+            self.poll(p, cx);
         }
         if self.policy.placed(&mut self.core, failed, &sources, &tasks, cx) {
             cx.restored(failed);
@@ -185,7 +214,7 @@ impl<P: Policy> Engine for Pipeline<P> {
     fn start(&mut self, cx: &mut PCtx<'_, P>) {
         self.core.learn_ends(cx);
         for p in 0..self.core.sources.len() as u32 {
-            self.core.poll(p, cx);
+            self.poll(p, cx);
         }
         if self.core.shape.windowed {
             cx.set_timer(self.core.wm_interval, CoreTag::Watermarks.into());
@@ -209,7 +238,7 @@ impl<P: Policy> Engine for Pipeline<P> {
                 ..
             } => {
                 self.core.sources[part as usize].reader.disarm();
-                self.core.poll(part, cx);
+                self.poll(part, cx);
             }
             Event::Timer {
                 tag: Tag::Core(CoreTag::Watermarks),
@@ -229,7 +258,7 @@ impl<P: Policy> Engine for Pipeline<P> {
                     self.core.ship(part, task, batch, cx);
                 }
                 self.core.read_done(part, to, cx);
-                self.core.poll(part, cx);
+                self.poll(part, cx);
             }
             Event::WorkDone {
                 tag: Tag::Core(CoreTag::Apply { task }),

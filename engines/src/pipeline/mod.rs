@@ -53,7 +53,7 @@ pub mod tasks;
 
 pub use backup::{OutputLog, Snapshot};
 pub use dataflow::{Core, Source};
-pub use engine::{PCtx, Pipeline, Policy};
+pub use engine::{PCtx, Pipeline, Policy, Takeover};
 pub use placement::Placement;
 pub use reader::{CoreTag, ReadCfg, SourceReader};
 pub use rebuild::Rebuilds;

@@ -69,16 +69,17 @@ impl SourceReader {
         }
     }
 
-    /// Starts a read of what partition `part` has, or arms a poll timer if it has nothing new.
-    /// Does nothing while a read runs.
-    pub fn poll<M, T: From<CoreTag>>(&mut self, part: u32, cfg: &ReadCfg, cx: &mut Ctx<'_, M, T>) {
-        if self.work.is_some() {
+    /// Starts a read of what partition `part` has (at most `limit` records, and `max_batch`), or
+    /// arms a poll timer if it has nothing new. Does nothing while a read runs, or with a limit of
+    /// zero (whoever set the limit polls again once it lifts).
+    pub fn poll<M, T: From<CoreTag>>(&mut self, part: u32, cfg: &ReadCfg, limit: u64, cx: &mut Ctx<'_, M, T>) {
+        if self.work.is_some() || limit == 0 {
             return;
         }
         let p = PartitionId(part);
         let avail = cx.log.available(p, cx.now());
         if avail > self.next {
-            let to = avail.min(self.next + cfg.max_batch);
+            let to = avail.min(self.next + cfg.max_batch.min(limit));
             let tag = CoreTag::Read {
                 part,
                 from: self.next,

@@ -8,7 +8,8 @@
 //! - `seen[p]` is the source offset of partition `p` up to which the task has applied everything
 //!   it owns; a record below it that arrives again (a replay) is dropped, not applied twice, so a
 //!   replay is precise as long as each channel delivers in order;
-//! - a lost task holds nothing: its queue, state and `seen` are gone with its node.
+//! - a lost task holds nothing: its queue, state and `seen` are gone with its node (its state
+//!   stays where it is only when it lives outside the cluster, `Core::external_state`).
 
 use super::dataflow::Core;
 use super::reader::CoreTag;
@@ -116,9 +117,11 @@ impl Core {
         t.busy = false;
         let (_, mut b) = t.queue.pop_front()?;
         let seen = &mut t.seen[b.part as usize];
-        let before = b.records.len();
-        b.records.retain(|r| u64::from(r.offset) >= *seen);
-        cx.records(Flow::Dropped(ALREADY_APPLIED), (before - b.records.len()) as u64);
+        if self.dedupe {
+            let before = b.records.len();
+            b.records.retain(|r| u64::from(r.offset) >= *seen);
+            cx.records(Flow::Dropped(ALREADY_APPLIED), (before - b.records.len()) as u64);
+        }
         *seen = (*seen).max(b.upto);
         let out = apply_batch(&mut t.state, cx.sem, b.part, &b.records, b.wm);
         cx.records(Flow::Applied, b.records.len() as u64);
@@ -193,14 +196,20 @@ impl Core {
             lost_any = true;
         }
         let partitions = self.shape.partitions;
+        let external = self.external_state;
         for t in self.tasks.iter_mut().filter(|t| t.node == node) {
             let inc = t.inc + 1;
             let queued: usize = t.queue.drain(..).map(|(_, b)| b.records.len()).sum();
             cx.records(Flow::Dropped(LOST_WITH_NODE), queued as u64);
+            let state = if external {
+                std::mem::replace(&mut t.state, cx.sem.new_state())
+            } else {
+                cx.sem.new_state()
+            };
             *t = Stateful {
                 lost: true,
                 inc,
-                ..Stateful::new(node, cx.sem.new_state(), partitions)
+                ..Stateful::new(node, state, partitions)
             };
             lost_any = true;
         }
