@@ -12,9 +12,9 @@
 //!   below it that the receiving task owns is in this batch or an earlier one on the channel;
 //! - `sent_wm[i]` is the last watermark source `p` sent to task `i`, reset when task `i` or source
 //!   `p` is placed again (what a source sent from a dead node before its failure was detected
-//!   never arrived): a task learns a partition's watermark with the records that move it, or, for windows,
-//!   by a bare watermark message at the end of the partition, every `watermark_interval` and when
-//!   the input ends.
+//!   never arrived): a task learns a partition's watermark with the records that move it, or,
+//!   for windows, by a bare watermark message at the end of the partition, every
+//!   `watermark_interval` and when the input ends.
 
 use super::reader::{CoreTag, ReadCfg, SourceReader};
 use super::tasks::{Stateful, TO_LOST_TASK};
