@@ -141,14 +141,14 @@ impl<P: Policy> Pipeline<P> {
         }
     }
 
-    /// A node failed: its tasks are lost and wait for a spare; the cluster manager restarts a
-    /// failed worker, which joins again once it is back.
     /// Source `part` reads what it may.
     pub fn poll(&mut self, part: u32, cx: &mut PCtx<'_, P>) {
         let limit = self.policy.read_limit(&self.core, part);
         self.core.poll(part, limit, cx);
     }
 
+    /// A node failed (`crashed`), or the scheme gave it up: its tasks are lost and go where the
+    /// scheme says; the cluster manager restarts a crashed worker, which joins again once back.
     fn on_failure(&mut self, node: NodeId, crashed: bool, cx: &mut PCtx<'_, P>) {
         if crashed && node != self.core.shape.master {
             cx.restart_node(node);
