@@ -21,6 +21,7 @@ mod passive_standby;
 mod physics;
 mod planted;
 mod properties;
+mod record_at_a_time;
 mod unfinished;
 mod upstream_backup;
 mod workload;

@@ -463,8 +463,10 @@ impl Policy for ActiveStandby {
             groups: orphans,
         });
         self.settle(cx);
-        // Lost sources and task slots go to a spare, or the survivors: the replicas already run.
-        Takeover::Spare
+        // The replicas already run: the lost sources and task slots need no state, so they go
+        // at once to the next live worker (the slots become replicas, moved on if that puts a
+        // pair on one node), or to a spare if none is left.
+        core.placement.next_after(node).map_or(Takeover::Spare, Takeover::On)
     }
 
     fn resume_at(&mut self, core: &Core, part: u32, _cx: &mut PCtx<'_, Self>) -> u64 {

@@ -164,7 +164,7 @@ impl<P: Policy> Pipeline<P> {
                 cx.request_spare(node);
             }
             Takeover::On(standby) => {
-                cx.log_event("takeover", Some(standby), format!("the tasks of node {node}"));
+                cx.log_event("moved", Some(standby), format!("the tasks of node {node} move here"));
                 self.place(node, Some(standby), cx);
             }
         }
