@@ -1,12 +1,15 @@
 //! The D-Streams master's restart: attempts that finished while it was down count as done
-//! (their workers report the partitions they hold); the others are killed and their tasks wait
-//! again.
+//! (their workers report the partitions they hold), and so does a reduce task whose state
+//! partition reached a checkpoint (its output was written before the checkpoint was); the
+//! others are killed and their tasks wait again.
 //!
-//! Invariant: after adoption no task is `Running` without a live attempt, and a task adopted as
-//! done has its output on a live worker.
+//! Invariant: after adoption no task is `Running` without a live attempt, a task adopted as done
+//! has its output on a live worker or in a checkpoint, and every reduce task of the last complete
+//! checkpoint's batch is done.
 
 use super::DStream;
-use crate::microbatch::{Cx, MicroBatch, Status};
+use crate::microbatch::{Cx, Kind, Loc, MicroBatch, Status};
+use ftsim_sim::SimDuration;
 
 impl MicroBatch<DStream> {
     /// Adopts the attempts that finished on live workers while the master was down.
@@ -20,12 +23,17 @@ impl MicroBatch<DStream> {
             for a in atts {
                 self.kill(a, cx);
             }
+            let checkpointed = match self.tasks[t].kind {
+                Kind::Reduce { batch, r } => self.states.is_durable(batch, r),
+                _ => false,
+            };
+            self.tasks[t].status = Status::Running;
             match winner {
                 Some(a) => {
                     let took = cx.now().since(self.attempts[a].launched);
-                    self.tasks[t].status = Status::Running;
-                    self.task_done(t, self.attempts[a].node, took, cx);
+                    self.task_done(t, Loc::Node(self.attempts[a].node), took, cx);
                 }
+                None if checkpointed => self.task_done(t, Loc::Storage, SimDuration::ZERO, cx),
                 None => self.requeue_if_orphan(t),
             }
         }

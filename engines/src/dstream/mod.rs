@@ -51,19 +51,22 @@
 //!   the batches it replays; its CPU work is the exact record count of its key range.
 
 pub(crate) mod checkpoint;
+pub(crate) mod lineage;
 pub(crate) mod master;
 pub(crate) mod policy;
 pub(crate) mod receivers;
 pub(crate) mod recovery;
+pub(crate) mod replicas;
 
 use crate::microbatch::{BlockId, MicroBatch, Settings, TaskConfig, promise};
 use crate::spec::EngineSpec;
 use ftsim_sim::config::{at_least, within};
 use ftsim_sim::scenario::{JobKind, SinkMode};
-use ftsim_sim::{Guarantee, Scenario, SimDuration, engine_config};
-use receivers::{Receipt, Receiver};
-use recovery::Recovery;
-use std::collections::{BTreeMap, VecDeque};
+use ftsim_sim::{Guarantee, NodeId, Scenario, SimDuration, engine_config};
+use lineage::Recovery;
+use receivers::Receiver;
+use replicas::Receipt;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 pub use policy::{DsMsg, DsTag};
 
@@ -95,9 +98,17 @@ pub struct DStream {
     /// Blocks not yet allocated, per source partition, in offset order.
     unallocated: Vec<VecDeque<BlockId>>,
     recoveries: Vec<Recovery>,
-    /// Storage side: checkpoint partitions written per batch, and the last complete one.
+    /// Per state partition, the failed nodes whose loss of it waits for a recovery to start.
+    lost_by: BTreeMap<u32, BTreeSet<NodeId>>,
+    /// Failed nodes not yet reported restored, with how many of their failures wait.
+    unrestored: BTreeMap<NodeId, u32>,
+    /// Storage side: checkpoint partitions written per batch (from the last complete one on),
+    /// the last complete checkpoint and the one before it.
     ckpt_written: BTreeMap<u64, u32>,
     last_ckpt: u64,
+    prev_ckpt: u64,
+    /// Every batch up to this one has had its record lists dropped.
+    trimmed: u64,
 }
 
 impl DStream {
@@ -112,13 +123,18 @@ impl DStream {
                     node: workers[p as usize % workers.len()],
                     next: 0,
                     epoch: 0,
+                    lost: false,
                 })
                 .collect(),
             receipts: Vec::new(),
             unallocated: (0..parts).map(|_| VecDeque::new()).collect(),
             recoveries: Vec::new(),
+            lost_by: BTreeMap::new(),
+            unrestored: BTreeMap::new(),
             ckpt_written: BTreeMap::new(),
             last_ckpt: 0,
+            prev_ckpt: 0,
+            trimmed: 0,
         }
     }
 }

@@ -61,9 +61,11 @@ pub(crate) mod inputs;
 pub(crate) mod master;
 pub(crate) mod model;
 pub(crate) mod policy;
+pub(crate) mod pool;
 pub(crate) mod protocol;
 pub(crate) mod schedule;
 pub(crate) mod speculation;
+pub(crate) mod state;
 pub(crate) mod table;
 pub(crate) mod worker;
 
@@ -77,6 +79,7 @@ pub use model::{AttemptId, Batch, BlockId, TaskId};
 pub(crate) use model::{Kind, Loc, Status};
 pub use policy::{Cx, Job, Policy, Reduced};
 pub use protocol::{Clock, Msg, Scope, Tag};
+pub use state::States;
 
 engine_config! {
     /// The parameters of the core's tasks, shared by every micro-batch engine's table.

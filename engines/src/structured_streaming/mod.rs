@@ -31,6 +31,7 @@
 
 pub(crate) mod policy;
 pub(crate) mod query;
+pub(crate) mod store;
 
 use crate::microbatch::{MicroBatch, Settings, TaskConfig, promise};
 use crate::spec::EngineSpec;

@@ -73,6 +73,7 @@ impl MicroBatch<StructuredStreaming> {
                 rerun.extend(b.maps.iter().chain(&b.reduces).copied());
             }
         }
+        self.states.clear_memory();
         for task in &mut self.tasks {
             task.out = Loc::Lost;
         }
