@@ -59,6 +59,9 @@ pub struct MicroBatch<P: Policy> {
     pub(crate) awaiting_resume: Vec<NodeId>,
     /// The restarted master waits for a node to join before it reads its metadata.
     pub(crate) waiting_for_node: bool,
+    /// Workers whose failure the master handles once it has read its metadata (released from
+    /// the pool when it came back).
+    pub(crate) missed: Vec<NodeId>,
     /// Bugs a test planted (none in any run a user starts).
     pub(crate) planted: Planted,
     /// Length of every source partition.
@@ -108,6 +111,7 @@ impl<P: Policy> MicroBatch<P> {
             input_ended: false,
             awaiting_resume: Vec::new(),
             waiting_for_node: false,
+            missed: Vec::new(),
             planted: sc.planted,
             ends: Vec::new(),
             cfg,
@@ -180,6 +184,7 @@ impl<P: Policy> Engine for MicroBatch<P> {
                 Msg::Launch(a) => self.on_launch(a, cx),
                 Msg::Fetch(a) => self.on_input(a, Some(from), cx),
                 Msg::Status(a) => self.on_status(a, cx),
+                Msg::Failed(a) => self.on_failed(a, cx),
                 Msg::Policy(m) => P::on_message(self, from, to, m, cx),
             },
             Event::WorkDone { tag: Tag::Work(a), .. } => self.on_work_done(a, cx),

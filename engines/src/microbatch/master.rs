@@ -43,9 +43,12 @@ impl<P: Policy> MicroBatch<P> {
     /// The master read its metadata: rebuild its view and resume.
     pub(crate) fn master_recover(&mut self, cx: &mut Cx<'_, P>) {
         self.master_up = true;
-        let fresh: Vec<NodeId> = self.dead.difference(&self.handled).copied().collect();
-        for x in &fresh {
-            self.release(*x, cx);
+        let mut fresh = std::mem::take(&mut self.missed);
+        let unhandled: Vec<NodeId> = self.dead.difference(&self.handled).copied().collect();
+        for x in unhandled {
+            if self.release(x, cx) {
+                fresh.push(x);
+            }
         }
         P::master_restore(self, &fresh, cx);
         self.coordinator.clear();

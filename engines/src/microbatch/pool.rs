@@ -42,9 +42,16 @@ impl<P: Policy> MicroBatch<P> {
         self.schedule(cx);
     }
 
-    /// The master (or the query) restarts: it reads its metadata back now if the policy lets
-    /// it, else once a node joins.
+    /// The master (or the query) restarts: the workers reported dead meanwhile leave the pool
+    /// (their failures are handled once the metadata is read), and it reads its metadata back
+    /// now if the policy lets it, else once a node joins.
     pub(crate) fn resume(&mut self, cx: &mut Cx<'_, P>) {
+        let fresh: Vec<NodeId> = self.dead.difference(&self.handled).copied().collect();
+        for x in fresh {
+            if self.release(x, cx) {
+                self.missed.push(x);
+            }
+        }
         if P::may_resume(self) {
             self.read_metadata(cx);
         } else {

@@ -59,7 +59,7 @@ impl<P: Policy> MicroBatch<P> {
     }
 
     /// Whether every input of task `t` exists.
-    fn ready(&self, t: TaskId) -> bool {
+    pub(crate) fn ready(&self, t: TaskId) -> bool {
         match self.tasks[t].kind {
             Kind::Map { .. } => true,
             Kind::Reduce { batch, r } => {
@@ -135,6 +135,14 @@ impl<P: Policy> MicroBatch<P> {
         if self.tasks[t].status == Status::Running {
             self.task_done(t, Loc::Node(node), cx.now().since(self.attempts[a].launched), cx);
         }
+        self.schedule(cx);
+    }
+
+    /// The master hears that attempt `a` failed to fetch an input: its task waits again.
+    pub(crate) fn on_failed(&mut self, a: AttemptId, cx: &mut Cx<'_, P>) {
+        let t = self.attempts[a].task;
+        self.kill(a, cx);
+        self.requeue_if_orphan(t);
         self.schedule(cx);
     }
 

@@ -1,6 +1,7 @@
-//! An attempt on its worker: taking its input state and fetching its inputs, the work itself,
-//! and what a finished attempt leaves behind (the state it computed, its output written to the
-//! sink) before it reports to the master.
+//! An attempt on its worker: taking its input state and fetching its inputs (an attempt whose
+//! inputs are gone by the time it starts fails at once: a fetch failure), the work itself, and
+//! what a finished attempt leaves behind (the state it computed, its output written to the sink)
+//! before it reports to the master.
 //!
 //! Invariants: every reduce attempt computes state partition (n, r) from the state of (n−1, r)
 //! it took at launch plus batch n's records, and emits the output of that computation (copies
@@ -23,9 +24,16 @@ impl<P: Policy> MicroBatch<P> {
         if !self.attempts[a].live {
             return;
         }
-        let node = self.attempts[a].node;
-        if let Kind::Reduce { batch, r } = self.tasks[self.attempts[a].task].kind {
+        let (t, node) = (self.attempts[a].task, self.attempts[a].node);
+        if let Kind::Reduce { batch, r } = self.tasks[t].kind {
             self.attempts[a].input = self.state_input(batch - 1, r, cx);
+        }
+        let reduce_without_state =
+            matches!(self.tasks[t].kind, Kind::Reduce { .. }) && self.attempts[a].input.is_none();
+        if reduce_without_state || !self.ready(t) {
+            // An input was lost after the master launched the attempt.
+            cx.send(node, self.master, 64, Msg::Failed(a));
+            return;
         }
         for (loc, bytes) in self.inputs(self.attempts[a].task, node) {
             match loc {

@@ -84,6 +84,7 @@ impl Policy for StructuredStreaming {
     }
 
     fn may_resume(mb: &MicroBatch<Self>) -> bool {
+        // The query runs again only on a live worker.
         !mb.workers.is_empty()
     }
 
