@@ -17,4 +17,5 @@ mod oracle;
 mod physics;
 mod planted;
 mod properties;
+mod regressions;
 mod workload;
