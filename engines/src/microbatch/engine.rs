@@ -30,7 +30,8 @@ pub struct MicroBatch<P: Policy> {
     pub(crate) workers: Vec<NodeId>,
     /// Free cores per node id, as the master sees them.
     pub(crate) slots: Vec<u32>,
-    /// Nodes reported dead (engine-wide knowledge), and those the master has handled.
+    /// Nodes reported dead (engine-wide knowledge), and those the master has handled (a node
+    /// that joins the pool again leaves both).
     pub(crate) dead: BTreeSet<NodeId>,
     pub(crate) handled: BTreeSet<NodeId>,
     pub(crate) blocks: Vec<Block>,

@@ -59,12 +59,14 @@ pub trait Policy: Sized {
     /// again). Default: nothing.
     fn batch_forgotten(_mb: &mut MicroBatch<Self>, _b: &Batch) {}
 
-    /// The master handles worker `x`'s failure (already out of the workers, its cores gone).
+    /// The master handles worker `x`'s failure (already out of the pool, its cores gone, a
+    /// spare and its restart asked for).
     fn worker_failed(mb: &mut MicroBatch<Self>, x: NodeId, cx: &mut Cx<'_, Self>);
     /// The master is reported dead (its incarnation already ended). Default: nothing.
     fn master_failed(_mb: &mut MicroBatch<Self>) {}
     /// The master read its metadata back; the workers that died meanwhile (`fresh`) are out of
-    /// its view. Called before unlogged batches are dropped and free cores counted.
+    /// the pool, a spare and their restart asked for. Called before unlogged batches are dropped
+    /// and free cores counted.
     fn master_restore(mb: &mut MicroBatch<Self>, fresh: &[NodeId], cx: &mut Cx<'_, Self>);
     /// The master has resumed (clocks armed, finished batches committed and logged); `fresh` as
     /// in [`Policy::master_restore`]. The core schedules right after.
