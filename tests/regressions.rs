@@ -40,6 +40,14 @@ fn recovers(sc: &Scenario, r: &RunReport) {
     }
 }
 
+/// Runs `engine` on [`small`] and checks that it recovers; returns the run.
+fn small_recovers(engine: &str, nodes: u32, spares: u32, faults: &str) -> RunReport {
+    let sc = small(engine, nodes, spares, faults);
+    let r = run(&sc, engine);
+    recovers(&sc, &r);
+    r
+}
+
 /// When the first worker joined the pool (a spare or a restarted node).
 fn first_join(r: &RunReport) -> Option<SimTime> {
     r.events.iter().find(|e| e.kind == "worker-joined").map(|e| e.t)
@@ -61,9 +69,7 @@ fn dstream_drains_when_a_second_worker_dies_before_the_first_death_is_detected()
 #[test]
 fn both_engines_come_back_on_the_restarted_node_when_their_only_worker_dies() {
     for engine in ENGINES {
-        let sc = small(engine, 1, 0, "[[faults]]\nat = \"3s\"\ncrash = 0\n");
-        let r = run(&sc, engine);
-        recovers(&sc, &r);
+        let r = small_recovers(engine, 1, 0, "[[faults]]\nat = \"3s\"\ncrash = 0\n");
         let joined = first_join(&r).expect("the restarted node joins");
         assert!(
             r.failures[0].restored >= Some(joined),
@@ -76,9 +82,7 @@ fn both_engines_come_back_on_the_restarted_node_when_their_only_worker_dies() {
 fn both_engines_come_back_when_every_worker_dies_with_or_without_a_spare() {
     for engine in ENGINES {
         for spares in [0, 1] {
-            let sc = small(engine, 3, spares, "[[faults]]\nat = \"3s\"\ncrash = [0, 1, 2]\n");
-            let r = run(&sc, engine);
-            recovers(&sc, &r);
+            let r = small_recovers(engine, 3, spares, "[[faults]]\nat = \"3s\"\ncrash = [0, 1, 2]\n");
             let spare_used = r
                 .events
                 .iter()
@@ -95,9 +99,7 @@ fn structured_streaming_is_restored_only_once_the_query_runs_on_a_live_worker() 
         "[[faults]]\nat = \"2s\"\ncrash = \"master\"\n[[faults]]\nat = \"2.5s\"\ncrash = 0\n",
     ];
     for faults in plans {
-        let sc = small("structured-streaming", 1, 0, faults);
-        let r = run(&sc, "structured-streaming");
-        recovers(&sc, &r);
+        let r = small_recovers("structured-streaming", 1, 0, faults);
         let joined = first_join(&r).expect("the restarted worker joins");
         for f in &r.failures {
             assert!(
@@ -110,25 +112,23 @@ fn structured_streaming_is_restored_only_once_the_query_runs_on_a_live_worker() 
 
 #[test]
 fn structured_streaming_restores_a_worker_whose_failure_is_detected_while_the_driver_is_down() {
-    let sc = small(
+    small_recovers(
         "structured-streaming",
         2,
         0,
         "[[faults]]\nat = \"2s\"\ncrash = \"master\"\n[[faults]]\nat = \"2.2s\"\ncrash = 1\n",
     );
-    recovers(&sc, &run(&sc, "structured-streaming"));
 }
 
 #[test]
 fn a_node_that_fails_again_as_it_comes_back_is_restored_for_both_failures() {
-    let sc = small(
+    small_recovers(
         "dstream",
         1,
         0,
         // Detected at 2.5 s, back at 4.5 s: the second crash strikes as it comes back.
         "[[faults]]\nat = \"2s\"\ncrash = 0\n[[faults]]\nat = \"4500000001ns\"\ncrash = 0\n",
     );
-    recovers(&sc, &run(&sc, "dstream"));
 }
 
 #[test]
