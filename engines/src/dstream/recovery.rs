@@ -95,8 +95,8 @@ impl Mb {
             .map_or(0, |b| b.n)
     }
 
-    /// Attempts on x are gone; attempts waiting for an input from x are killed; their tasks wait
-    /// again if no other attempt is left.
+    /// Attempts on x are gone; attempts waiting for an input from x are killed; a task left
+    /// without an attempt is settled (see `master`).
     fn drop_attempts_on(&mut self, x: NodeId, cx: &mut Cx<'_, DStream>) {
         for t in self.running_tasks() {
             for a in self.tasks[t].attempts.clone() {
@@ -110,7 +110,7 @@ impl Mb {
                     self.kill(a, cx);
                 }
             }
-            self.requeue_if_orphan(t);
+            self.settle_orphan(t, cx);
         }
     }
 

@@ -146,7 +146,11 @@ impl<P: Policy> MicroBatch<P> {
     /// Every reduce task of batch n is done: commit its output and log its completion.
     pub(crate) fn check_batch_done(&mut self, n: u64, cx: &mut Cx<'_, P>) {
         let Some(b) = self.batches.get(&n) else { return };
-        if b.done.is_some() || !b.durable || b.reduces.iter().any(|t| self.tasks[*t].status != Status::Done) {
+        if !self.master_up
+            || b.done.is_some()
+            || !b.durable
+            || b.reduces.iter().any(|t| self.tasks[*t].status != Status::Done)
+        {
             return;
         }
         if let Some(b) = self.batches.get_mut(&n) {

@@ -2,7 +2,9 @@
 //!
 //! Gating: every decision of the master runs in a handler of something delivered to the master
 //! node (a message, a storage completion, a timer on the master's own clock), so a dead master
-//! decides nothing: the kernel drops a node timer whose node died.
+//! decides nothing: the kernel drops a node timer whose node died. A restarted master that has not
+//! read its metadata back yet (`master_up` false) takes no task report and completes no batch:
+//! once it has read it, it adopts or reruns those attempts (the policy's choice).
 
 use super::model::{Attempt, Batch, Block, Task};
 use super::protocol::{Clock, Msg, Scope, Tag};

@@ -122,7 +122,7 @@ impl<P: Policy> MicroBatch<P> {
 
     /// The master hears that attempt `a` finished.
     pub(crate) fn on_status(&mut self, a: AttemptId, cx: &mut Cx<'_, P>) {
-        if !self.attempts[a].live {
+        if !self.attempts[a].live || !self.master_up {
             return;
         }
         let node = self.attempts[a].node;
@@ -140,6 +140,9 @@ impl<P: Policy> MicroBatch<P> {
 
     /// The master hears that attempt `a` failed to fetch an input: its task waits again.
     pub(crate) fn on_failed(&mut self, a: AttemptId, cx: &mut Cx<'_, P>) {
+        if !self.master_up {
+            return;
+        }
         let t = self.attempts[a].task;
         self.kill(a, cx);
         self.requeue_if_orphan(t);
