@@ -22,6 +22,7 @@ mod physics;
 mod planted;
 mod properties;
 mod record_at_a_time;
+mod regressions;
 mod unfinished;
 mod upstream_backup;
 mod workload;
