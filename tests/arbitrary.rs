@@ -138,6 +138,7 @@ pub struct Knobs {
     pub state_cost_us: u64,
     pub parse_cost_us: u64,
     pub storage_ms: u64,
+    pub network_us: u64,
 }
 
 fn when() -> impl Strategy<Value = When> {
@@ -187,6 +188,7 @@ fn knobs() -> impl Strategy<Value = Knobs> {
         prop_oneof![Just(2u64), 1..400u64],
         prop_oneof![Just(2u64), 1..200u64],
         prop_oneof![Just(10u64), 1..300u64],
+        prop_oneof![3 => Just(100u64), 1 => 100..30_000u64],
     );
     (cluster, input, job, more).prop_map(|(c, i, j, m)| Knobs {
         seed: c.0,
@@ -212,6 +214,7 @@ fn knobs() -> impl Strategy<Value = Knobs> {
         state_cost_us: m.5,
         parse_cost_us: m.6,
         storage_ms: m.7,
+        network_us: m.8,
     })
 }
 
@@ -287,7 +290,7 @@ impl Case {
         };
         format!(
             "[run]\nname = \"prop\"\nseed = {}\nduration = \"{}ms\"\nbucket = \"500ms\"\ndrain = \"60s\"\nengines = [\"{}\"]\n\
-             [cluster]\nnodes = {}\nspares = {}\ncores = {}\ndetection_delay = \"{}ms\"\nspare_start = \"{}ms\"\nrestart_delay = \"{}ms\"\nstorage_latency = \"{}ms\"\n\
+             [cluster]\nnodes = {}\nspares = {}\ncores = {}\ndetection_delay = \"{}ms\"\nspare_start = \"{}ms\"\nrestart_delay = \"{}ms\"\nstorage_latency = \"{}ms\"\nnetwork_latency = \"{}us\"\n\
              [workload]\nrate = {}\nkeys = {}\n{partitions}out_of_order = {}\nout_of_order_max = \"300ms\"\n\
              [job]\nkind = \"{job}\"\nsink = \"{}\"\nparallelism = {}\nwindow = \"{window}ms\"\nslide = \"{slide}ms\"\nallowed_lateness = \"{}ms\"\nfilter_keep = {}\nstate_cost = \"{}us\"\nparse_cost = \"{}us\"\nmax_out_of_orderness = \"200ms\"\n\
              [engines.{}]\n{}\n{engine_table}\n{}",
@@ -301,6 +304,7 @@ impl Case {
             k.spare_start_ms,
             k.restart_ms,
             k.storage_ms,
+            k.network_us,
             k.rate,
             k.keys,
             k.out_of_order,
