@@ -1,8 +1,9 @@
 //! Strategies for the property suite: small scenarios of every shape (1 to 8 nodes, 0 to 2
 //! spares, parallelism below or above the node count, sources not on every node, both jobs,
-//! every sink, every engine configuration that changes behaviour) with fault plans of 0 to 4
-//! faults at any instant: several before the first is detected, the same node twice, every
-//! worker, the master, during a checkpoint, a restore or a replay, and stragglers.
+//! every sink, slow durable storage, every engine configuration that changes behaviour) with
+//! fault plans of 0 to 4 faults at any instant: several before the first is detected, the same
+//! node twice, every worker, the master, during a checkpoint, a restore or a replay, and
+//! stragglers.
 //!
 //! A case is written out as scenario TOML, so that a failure prints a file `ftsim run` takes.
 
@@ -36,6 +37,15 @@ pub const ENGINES: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "active-standby",
+        &[
+            "",
+            "lock_step = true",
+            "ack_interval = \"3ms\"\nmax_batch = 50",
+            "lock_step = true\nack_interval = \"1s\"",
+        ],
+    ),
+    (
         "flink-abs",
         &[
             "mode = \"aligned\"",
@@ -52,11 +62,18 @@ pub const ENGINES: &[(&str, &[&str])] = &[
             "",
             "speculation = false\ncheckpoint_every = 1",
             "block_replication = 1\ncheckpoint_every = 3",
+            "block_replication = 3\ncheckpoint_every = 2\nspeculation_multiplier = 1.0\nspeculation_quantile = 0.2\nspeculation_interval = \"10ms\"",
+            "block_interval = \"50ms\"\ncheckpoint_every = 4",
         ],
     ),
     (
         "structured-streaming",
-        &["", "min_partitions = 7\nrestart_delay = \"300ms\""],
+        &[
+            "",
+            "min_partitions = 7\nrestart_delay = \"300ms\"",
+            "restart_delay = \"0ms\"\nspeculation_multiplier = 1.0\nspeculation_quantile = 0.2\nspeculation_interval = \"10ms\"",
+            "min_partitions = 3\ntask_overhead = \"20ms\"\nspeculation = false",
+        ],
     ),
     (
         "storm-acking",
@@ -134,6 +151,8 @@ pub struct Knobs {
     pub interval_ms: u64,
     pub state_cost_us: u64,
     pub parse_cost_us: u64,
+    pub storage_ms: u64,
+    pub network_us: u64,
 }
 
 fn when() -> impl Strategy<Value = When> {
@@ -182,6 +201,8 @@ fn knobs() -> impl Strategy<Value = Knobs> {
         100..1_500u64,
         prop_oneof![Just(2u64), 1..400u64],
         prop_oneof![Just(2u64), 1..200u64],
+        prop_oneof![Just(10u64), 1..300u64],
+        prop_oneof![3 => Just(100u64), 1 => 100..30_000u64],
     );
     (cluster, input, job, more).prop_map(|(c, i, j, m)| Knobs {
         seed: c.0,
@@ -206,6 +227,8 @@ fn knobs() -> impl Strategy<Value = Knobs> {
         interval_ms: m.4,
         state_cost_us: m.5,
         parse_cost_us: m.6,
+        storage_ms: m.7,
+        network_us: m.8,
     })
 }
 
@@ -281,7 +304,7 @@ impl Case {
         };
         format!(
             "[run]\nname = \"prop\"\nseed = {}\nduration = \"{}ms\"\nbucket = \"500ms\"\ndrain = \"60s\"\nengines = [\"{}\"]\n\
-             [cluster]\nnodes = {}\nspares = {}\ncores = {}\ndetection_delay = \"{}ms\"\nspare_start = \"{}ms\"\nrestart_delay = \"{}ms\"\n\
+             [cluster]\nnodes = {}\nspares = {}\ncores = {}\ndetection_delay = \"{}ms\"\nspare_start = \"{}ms\"\nrestart_delay = \"{}ms\"\nstorage_latency = \"{}ms\"\nnetwork_latency = \"{}us\"\n\
              [workload]\nrate = {}\nkeys = {}\n{partitions}out_of_order = {}\nout_of_order_max = \"300ms\"\n\
              [job]\nkind = \"{job}\"\nsink = \"{}\"\nparallelism = {}\nwindow = \"{window}ms\"\nslide = \"{slide}ms\"\nallowed_lateness = \"{}ms\"\nfilter_keep = {}\nstate_cost = \"{}us\"\nparse_cost = \"{}us\"\nmax_out_of_orderness = \"200ms\"\n\
              [engines.{}]\n{}\n{engine_table}\n{}",
@@ -294,6 +317,8 @@ impl Case {
             k.detection_ms,
             k.spare_start_ms,
             k.restart_ms,
+            k.storage_ms,
+            k.network_us,
             k.rate,
             k.keys,
             k.out_of_order,

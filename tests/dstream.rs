@@ -1,19 +1,8 @@
 //! `dstream` and `structured-streaming`: the D-Streams paper's failure and straggler experiments
 //! in miniature, master crashes, and the contrast with Structured Streaming's restart.
 
-use crate::support::{repro, run};
-use ftsim_engines::Registry;
-use ftsim_sim::scenario::Overrides;
+use crate::support::{repro, run, shipped};
 use ftsim_sim::{RunReport, Scenario, Verdict};
-use std::path::Path;
-
-/// A shipped scenario with overrides, running only `engine`.
-fn shipped(file: &str, engine: &str, sets: &[&str]) -> Scenario {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios").join(file);
-    let mut all: Vec<String> = vec![format!("run.engines=[\"{engine}\"]")];
-    all.extend(sets.iter().map(|s| s.to_string()));
-    Scenario::load(&path, &Overrides::sets(&all), &Registry::builtin()).unwrap_or_else(|e| panic!("{e}"))
-}
 
 /// One row of batches.csv: (batch time, processing time), seconds.
 fn batches(r: &RunReport) -> Vec<(f64, f64)> {

@@ -10,6 +10,15 @@ use std::path::Path;
 /// Scenario → (engine, verdict) for each of its engines, in its order.
 const GOLDEN: &[(&str, &[(&str, &str)])] = &[
     (
+        "active-standby",
+        &[
+            ("none", "at-most-once"),
+            ("upstream-backup", "exactly-once"),
+            ("flink-abs", "exactly-once"),
+            ("active-standby", "exactly-once"),
+        ],
+    ),
+    (
         "crash",
         &[
             ("none", "at-most-once"),

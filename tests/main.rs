@@ -3,6 +3,7 @@
 mod arbitrary;
 mod support;
 
+mod active_standby;
 mod bad_input;
 mod capacity;
 mod cli;
@@ -20,6 +21,8 @@ mod passive_standby;
 mod physics;
 mod planted;
 mod properties;
+mod record_at_a_time;
+mod regressions;
 mod storm_acking;
 mod unfinished;
 mod upstream_backup;

@@ -53,7 +53,7 @@ fn the_standby_takes_the_failed_tasks_at_detection_while_upstream_backup_waits_f
     assert!(
         ps.events
             .iter()
-            .any(|e| e.kind == "takeover" && e.node.map(|n| n.0) == Some(4))
+            .any(|e| e.kind == "moved" && e.node.map(|n| n.0) == Some(4))
     );
 }
 

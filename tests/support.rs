@@ -30,3 +30,11 @@ pub fn run(sc: &Scenario, name: &str) -> RunReport {
 pub fn repro(sc: &Scenario) -> String {
     format!("scenario {} seed {}", sc.run.name, sc.run.seed)
 }
+
+/// A shipped scenario with `--set` overrides, running only `engine`.
+pub fn shipped(file: &str, engine: &str, sets: &[&str]) -> Scenario {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios").join(file);
+    let mut all: Vec<String> = vec![format!("run.engines=[\"{engine}\"]")];
+    all.extend(sets.iter().map(|s| s.to_string()));
+    Scenario::load(&path, &Overrides::sets(&all), &Registry::builtin()).unwrap_or_else(|e| panic!("{e}"))
+}

@@ -2,6 +2,7 @@
 //! ftsim-sim's public API. [`registry`] is the one place that wires names to engines.
 #![deny(missing_docs)]
 
+pub mod active_standby;
 pub mod dstream;
 pub mod flink_abs;
 pub mod microbatch;

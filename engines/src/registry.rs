@@ -12,6 +12,7 @@ static BUILTIN: &[&dyn Registered] = &[
     &Entry::<crate::none::NoFaultTolerance>::new(),
     &Entry::<crate::upstream_backup::UpstreamBackup>::new(),
     &Entry::<crate::passive_standby::PassiveStandby>::new(),
+    &Entry::<crate::active_standby::ActiveStandby>::new(),
     &Entry::<crate::flink_abs::FlinkAbs>::new(),
     &Entry::<crate::dstream::DStream>::new(),
     &Entry::<crate::structured_streaming::StructuredStreaming>::new(),

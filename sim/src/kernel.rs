@@ -478,7 +478,12 @@ impl<'a, M, T> Kernel<'a, M, T> {
                 }
             }
             Command::Log { kind, node, detail } => self.log_row(kind, node, detail),
-            Command::Records { flow, n } => self.stats.ledger.add(flow, n),
+            Command::Records { flow, n } => {
+                if flow == Flow::Applied {
+                    self.stats.last_applied = now;
+                }
+                self.stats.ledger.add(flow, n);
+            }
             Command::Restored { node } => {
                 let now = self.now;
                 if let Some(f) = self.failures.iter_mut().find(|f| f.pending.contains(&node)) {

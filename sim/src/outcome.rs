@@ -65,6 +65,9 @@ pub struct RunStats {
     pub unfinished: Option<String>,
     /// The reason the engine itself stated for being stuck, if it did.
     pub stuck: Option<String>,
+    /// When a record was last applied to a state: a run that stopped unfinished long after it
+    /// was stuck, not slow.
+    pub last_applied: SimTime,
     /// Outputs left in uncommitted transactions at the end.
     pub uncommitted: u64,
 }

@@ -2,10 +2,10 @@
 //! route the core's events to receivers, checkpoints, lineage recovery and the master's restart.
 
 use super::DStream;
-use super::recovery::Recompute;
+use super::lineage::Recompute;
 use crate::microbatch::{Batch, BlockId, Cx, MicroBatch, Policy, Reduced, Scope};
 use ftsim_sim::engine::Scoped;
-use ftsim_sim::{NodeId, SimTime};
+use ftsim_sim::{NodeId, OperatorState, SimTime};
 
 /// D-Streams messages.
 #[derive(Debug)]
@@ -23,8 +23,8 @@ pub enum DsMsg {
 pub enum DsTag {
     /// Receiver `part` cuts a block.
     Receiver(u32),
-    /// A state partition's checkpoint write (batch, partition).
-    Ckpt(u64, u32),
+    /// A state partition's checkpoint write (batch, partition, the state it carries).
+    Ckpt(u64, u32, Box<OperatorState>),
 }
 
 impl Scoped<Scope> for DsMsg {}
@@ -82,9 +82,18 @@ impl Policy for DStream {
 
     fn master_resumed(mb: &mut MicroBatch<Self>, fresh: Vec<NodeId>, cx: &mut Cx<'_, Self>) {
         for x in fresh {
-            mb.worker_failed(x, cx);
+            mb.recover_worker(x, cx);
         }
+        mb.repair(cx);
         mb.generate_batch(cx);
+    }
+
+    fn node_joined(mb: &mut MicroBatch<Self>, _node: NodeId, cx: &mut Cx<'_, Self>) {
+        mb.repair(cx);
+    }
+
+    fn batch_durable(mb: &mut MicroBatch<Self>, _n: u64, _cx: &mut Cx<'_, Self>) {
+        mb.trim_lineage();
     }
 
     fn on_message(mb: &mut MicroBatch<Self>, _from: NodeId, to: NodeId, msg: DsMsg, cx: &mut Cx<'_, Self>) {
@@ -98,7 +107,7 @@ impl Policy for DStream {
     fn on_tag(mb: &mut MicroBatch<Self>, tag: DsTag, cx: &mut Cx<'_, Self>) {
         match tag {
             DsTag::Receiver(p) => mb.on_receiver_tick(p, cx),
-            DsTag::Ckpt(n, r) => mb.on_ckpt_written(n, r, cx),
+            DsTag::Ckpt(n, r, state) => mb.on_ckpt_written(n, r, *state, cx),
         }
     }
 

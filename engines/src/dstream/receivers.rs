@@ -1,13 +1,15 @@
-//! Receivers: cutting a source partition into blocks, replicating them in workers' memory,
-//! reporting them to the master, and the master allocating received blocks to a batch.
+//! Receivers: cutting a source partition into blocks, the master allocating received blocks to
+//! a batch, and receivers placed again after their node's failure.
 //!
 //! Invariants: receiver p cuts partition p in offset order, so its blocks are contiguous and
 //! `unallocated[p]` lists them in offset order; a block is allocated only once it is stored
-//! (replicated as required) and known to the master, and only as the next contiguous piece of
-//! its partition; every block has a receipt, by the same id.
+//! (replicated as required, or left to the source log) and known to the master, and only as the
+//! next contiguous piece of its partition; every block has a receipt, by the same id; a receiver
+//! whose node failed is `lost` until it runs again on a live worker, from its last cut offset.
 
 use super::DStream;
 use super::policy::{DsMsg, DsTag};
+use super::replicas::{Pending, Receipt};
 use crate::microbatch::{Batch, BlockId, Cx, MicroBatch, Msg, Tag};
 use ftsim_sim::{NodeId, PartitionId, SimTime};
 
@@ -20,17 +22,8 @@ pub struct Receiver {
     pub next: u64,
     /// Its incarnation: bumped when it moves, so the kernel drops the ticks of its old place.
     pub epoch: u32,
-}
-
-/// How far a block has got towards being received.
-#[derive(Debug)]
-pub struct Receipt {
-    /// Replica targets not yet reached.
-    pub replicating: Vec<NodeId>,
-    /// Replicated as required (counts as received).
-    pub stored: bool,
-    /// The master has heard of it.
-    pub known: bool,
+    /// Its node failed and it has not run anywhere since.
+    pub lost: bool,
 }
 
 type Mb = MicroBatch<DStream>;
@@ -71,36 +64,11 @@ impl Mb {
             cx.send(node, self.master, 64, Msg::Policy(DsMsg::Report(b)));
         }
         self.policy.receipts.push(Receipt {
-            replicating: targets,
+            replicating: targets.into_iter().map(|t| Pending { to: t, from: node }).collect(),
             stored,
             known: false,
         });
         self.policy.unallocated[p as usize].push_back(b);
-    }
-
-    /// Up to `count` live workers after `node` in ring order, skipping `exclude`.
-    fn peers(&self, node: NodeId, count: usize, exclude: &[NodeId]) -> Vec<NodeId> {
-        let n = self.workers.len();
-        let start = self.workers.iter().position(|w| w.0 > node.0).unwrap_or(0);
-        (0..n)
-            .map(|i| self.workers[(start + i) % n])
-            .filter(|w| !exclude.contains(w) && !self.dead.contains(w))
-            .take(count)
-            .collect()
-    }
-
-    /// A block copy reached replica `at`.
-    pub(crate) fn on_replica(&mut self, b: BlockId, at: NodeId, cx: &mut Cx<'_, DStream>) {
-        let rc = &mut self.policy.receipts[b];
-        if !rc.replicating.contains(&at) {
-            return;
-        }
-        rc.replicating.retain(|n| *n != at);
-        self.blocks[b].locs.push(at);
-        if rc.replicating.is_empty() && !rc.stored {
-            rc.stored = true;
-            cx.send(at, self.master, 64, Msg::Policy(DsMsg::Report(b)));
-        }
     }
 
     /// The next batch's input: per partition, the received blocks that continue it.
@@ -135,53 +103,29 @@ impl Mb {
         }
     }
 
-    /// Blocks lose their copy on x; copies on their way to x go elsewhere.
-    pub(crate) fn fix_blocks(&mut self, x: NodeId, cx: &mut Cx<'_, DStream>) {
-        for b in 0..self.blocks.len() {
-            let blk = &mut self.blocks[b];
-            blk.locs.retain(|n| *n != x);
-            let rc = &mut self.policy.receipts[b];
-            if !rc.replicating.contains(&x) {
-                continue;
-            }
-            rc.replicating.retain(|n| *n != x);
-            let src = blk.locs.first().copied().filter(|n| !self.dead.contains(n));
-            let exclude: Vec<NodeId> = blk.locs.iter().chain(&rc.replicating).copied().chain([x]).collect();
-            let bytes = blk.len() * self.record_bytes;
-            match src.and_then(|s| self.peers(s, 1, &exclude).first().map(|t| (s, *t))) {
-                Some((s, t)) => {
-                    self.policy.receipts[b].replicating.push(t);
-                    cx.send_ft(s, t, bytes, Msg::Policy(DsMsg::Replica(b)));
-                }
-                None => {
-                    let rc = &mut self.policy.receipts[b];
-                    if rc.replicating.is_empty() && !rc.stored {
-                        rc.stored = true;
-                        rc.known = true;
-                    }
-                }
-            }
+    /// The receivers on failed node `x` are lost until they run somewhere again.
+    pub(crate) fn lose_receivers(&mut self, x: NodeId) {
+        for rc in self.policy.receivers.iter_mut().filter(|rc| rc.node == x) {
+            rc.lost = true;
         }
     }
 
-    /// Receivers on x restart on the survivor with the fewest receivers, in a new incarnation.
-    pub(crate) fn move_receivers(&mut self, x: NodeId, cx: &mut Cx<'_, DStream>) {
-        if self.workers.is_empty() {
-            return;
-        }
+    /// Lost receivers restart on the live worker with the fewest receivers, in a new incarnation,
+    /// at their last cut offset (nothing if no worker is left).
+    pub(crate) fn rehome_receivers(&mut self, cx: &mut Cx<'_, DStream>) {
         for p in 0..self.policy.receivers.len() {
-            if self.policy.receivers[p].node != x {
+            if !self.policy.receivers[p].lost {
                 continue;
             }
             let receivers = &self.policy.receivers;
-            let node = *self
-                .workers
-                .iter()
-                .min_by_key(|w| (receivers.iter().filter(|r| r.node == **w).count(), w.0))
-                .unwrap_or(&self.workers[0]);
+            let load = |w: &NodeId| receivers.iter().filter(|r| !r.lost && r.node == *w).count();
+            let Some(node) = self.workers.iter().copied().min_by_key(|w| (load(w), w.0)) else {
+                return;
+            };
             let rc = &mut self.policy.receivers[p];
             rc.node = node;
             rc.epoch += 1;
+            rc.lost = false;
             cx.log_event(
                 "receiver-moved",
                 Some(node),

@@ -4,11 +4,13 @@
 //! Invariants: a partition's input is allocated in offset order, so batch n's input is
 //! `alloc_next` before it up to `end`; a batch is submitted only once its allocation is durable,
 //! so a rerun after a master crash covers the same records; transaction n is committed at most
-//! once (the sink remembers).
+//! once (the sink remembers); a batch's records are counted read (and its filtered ones
+//! filtered) when it is allocated.
 
 use super::model::{Batch, Block, BlockId, Kind, Loc, Status, Task};
 use super::protocol::{Clock, Tag};
 use super::{Cx, MicroBatch, Policy};
+use ftsim_sim::engine::Flow;
 use ftsim_sim::{NodeId, PartitionId, Record, TxnId};
 
 impl<P: Policy> MicroBatch<P> {
@@ -33,6 +35,11 @@ impl<P: Policy> MicroBatch<P> {
             per_r,
         });
         self.blocks.len() - 1
+    }
+
+    /// The batches after batch `after` up to batch `to`, in order (none if `to` ≤ `after`).
+    pub(crate) fn batches_in(&self, after: u64, to: u64) -> impl Iterator<Item = &Batch> {
+        self.batches.range(after + 1..after.max(to) + 1).map(|(_, b)| b)
     }
 
     /// The master's batch clock.
@@ -70,7 +77,9 @@ impl<P: Policy> MicroBatch<P> {
                 }
             }
         }
-        let count_r = by_r.iter().map(|v| v.len() as u64).collect();
+        let count_r: Vec<u64> = by_r.iter().map(|v| v.len() as u64).collect();
+        cx.records(Flow::Read, records);
+        cx.records(Flow::Filtered, records - count_r.iter().sum::<u64>());
         self.batches.insert(
             n,
             Batch {
@@ -86,7 +95,7 @@ impl<P: Policy> MicroBatch<P> {
                 records,
                 by_r,
                 count_r,
-                outputs: vec![None; pn],
+                applied: vec![false; pn],
                 state_bytes: vec![0; pn],
                 delta_bytes: vec![0; pn],
                 durable: false,
@@ -137,7 +146,11 @@ impl<P: Policy> MicroBatch<P> {
     /// Every reduce task of batch n is done: commit its output and log its completion.
     pub(crate) fn check_batch_done(&mut self, n: u64, cx: &mut Cx<'_, P>) {
         let Some(b) = self.batches.get(&n) else { return };
-        if b.done.is_some() || !b.durable || b.reduces.iter().any(|t| self.tasks[*t].status != Status::Done) {
+        if !self.master_up
+            || b.done.is_some()
+            || !b.durable
+            || b.reduces.iter().any(|t| self.tasks[*t].status != Status::Done)
+        {
             return;
         }
         if let Some(b) = self.batches.get_mut(&n) {
@@ -149,11 +162,10 @@ impl<P: Policy> MicroBatch<P> {
         cx.storage_write(self.master, self.meta_bytes(), false, Tag::MetaDone(n));
     }
 
-    /// Batch n's completion is in the metadata: its outputs will never be needed again.
+    /// Batch n's completion is in the metadata: it will never run again.
     pub(crate) fn on_complete_durable(&mut self, n: u64, cx: &mut Cx<'_, P>) {
         if let Some(b) = self.batches.get_mut(&n) {
             b.complete_durable = true;
-            b.outputs.iter_mut().for_each(|o| *o = None);
         }
         P::batch_durable(self, n, cx);
     }

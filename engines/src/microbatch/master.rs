@@ -1,24 +1,26 @@
 //! Failures as the master sees them: a worker reported dead, the master's own loss and restart
 //! from its metadata. What a failure means beyond that is the policy's.
 //!
-//! Invariants: the master handles each dead worker once (`handled`); a master restart ends the
-//! master's incarnation first, so nothing its old incarnation issued reaches the engine; after
-//! the metadata read, the master's view holds exactly the live workers, their free cores count
-//! only live attempts, and every batch whose allocation was never logged is forgotten.
+//! Invariants: the master handles each dead worker once (`handled`, see `pool`); a master
+//! restart ends the master's incarnation first, so nothing its old incarnation issued reaches
+//! the engine; after the metadata read, the master's view holds exactly the live workers, their
+//! free cores count only live attempts, and every batch whose allocation was never logged is
+//! forgotten, its kept records counted dropped (they are read again with a later batch).
 
 use super::protocol::{Clock, Tag};
 use super::{Cx, MicroBatch, Policy};
+use ftsim_sim::engine::Flow;
 use ftsim_sim::{NodeId, SimTime};
+
+/// Why the kept records of a batch forgotten at a master restart left the ledger.
+const ALLOCATION_LOST: &str = "allocation lost with the master";
 
 impl<P: Policy> MicroBatch<P> {
     /// The master handles worker `x`'s failure (once).
     pub(crate) fn worker_failed(&mut self, x: NodeId, cx: &mut Cx<'_, P>) {
-        if !self.handled.insert(x) {
-            return;
+        if self.release(x, cx) {
+            P::worker_failed(self, x, cx);
         }
-        self.workers.retain(|w| *w != x);
-        self.slots[x.0 as usize] = 0;
-        P::worker_failed(self, x, cx);
     }
 
     /// Ends the master's incarnation: the kernel drops its clocks and metadata operations in
@@ -30,6 +32,7 @@ impl<P: Policy> MicroBatch<P> {
     /// The master is reported dead: restart it.
     pub(crate) fn on_master_failed(&mut self, cx: &mut Cx<'_, P>) {
         self.master_up = false;
+        self.waiting_for_node = false;
         self.end_master_incarnation();
         P::master_failed(self);
         self.awaiting_resume.push(self.master);
@@ -40,14 +43,16 @@ impl<P: Policy> MicroBatch<P> {
     /// The master read its metadata: rebuild its view and resume.
     pub(crate) fn master_recover(&mut self, cx: &mut Cx<'_, P>) {
         self.master_up = true;
-        let fresh: Vec<NodeId> = self.dead.difference(&self.handled).copied().collect();
-        for x in &fresh {
-            self.workers.retain(|w| w != x);
-            self.slots[x.0 as usize] = 0;
+        let mut fresh = std::mem::take(&mut self.missed);
+        let unhandled: Vec<NodeId> = self.dead.difference(&self.handled).copied().collect();
+        for x in unhandled {
+            if self.release(x, cx) {
+                fresh.push(x);
+            }
         }
         P::master_restore(self, &fresh, cx);
         self.coordinator.clear();
-        self.drop_unlogged_batches();
+        self.drop_unlogged_batches(cx);
         for w in &self.workers {
             self.slots[w.0 as usize] = self.cores;
         }
@@ -67,8 +72,6 @@ impl<P: Policy> MicroBatch<P> {
             Some(self.master),
             format!("resuming at batch {}", self.next_batch),
         );
-        self.awaiting_resume.sort_unstable();
-        self.awaiting_resume.dedup();
         for n in std::mem::take(&mut self.awaiting_resume) {
             cx.restored(n);
         }
@@ -95,7 +98,7 @@ impl<P: Policy> MicroBatch<P> {
     }
 
     /// Batches whose allocation never reached the metadata are forgotten; their input goes back.
-    fn drop_unlogged_batches(&mut self) {
+    fn drop_unlogged_batches(&mut self, cx: &mut Cx<'_, P>) {
         let gone: Vec<u64> = self
             .batches
             .values()
@@ -105,6 +108,7 @@ impl<P: Policy> MicroBatch<P> {
             .collect();
         for n in gone {
             let Some(b) = self.batches.remove(&n) else { continue };
+            cx.records(Flow::Dropped(ALLOCATION_LOST), b.count_r.iter().sum());
             for &blk in b.blocks.iter().rev() {
                 let block = &mut self.blocks[blk];
                 block.batch = None;

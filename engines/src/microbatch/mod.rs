@@ -12,31 +12,54 @@
 //!   shuffle, and one reduce task per state partition (`job.parallelism`) computing state
 //!   partition (n, r) from (n−1, r) and the shuffled records. Every task pays `task_overhead`.
 //!   The policy may add tasks of its own ([`Job`]).
+//! - **State** is data (`state`): state partition (n, r) is an [`ftsim_sim::OperatorState`] held
+//!   in the memory of the workers that computed it (lost with the node, dropped once (n+1, r) is
+//!   done) and, once a write carrying it has completed, in durable storage (a checkpoint or a
+//!   state-store version: the policy's). A reduce attempt takes the state of (n−1, r) from where
+//!   the master knows it lives when the attempt starts on its worker, applies batch n's records
+//!   of r and advances every source partition's watermark to the batch's end offset, so windows
+//!   fire by event time; its worker then holds (n, r). Every attempt computes and emits for
+//!   itself (reruns and speculative copies included): deterministic tasks give the same values,
+//!   and the output guard below keeps them from showing twice.
 //! - **Scheduling**: the master tracks free cores itself and places a task on a free core,
 //!   preferring locality (the nodes the policy names for a map task, the previous state
 //!   partition for a reduce task); remote inputs are fetched over the network (or read back
-//!   from durable storage) first. Attempts are tracked by a `live` flag: a killed attempt's
-//!   messages still arrive and are ignored.
-//! - **Semantics** are the job's: each reduce applies its records with [`ftsim_sim::OperatorState`]
-//!   and then advances every source partition's watermark to the batch's end offset, so windows
-//!   fire by event time. A reduce task writes its partition's output into sink transaction n
-//!   (staged per (batch, partition), as Spark recommends: a rerun overwrites the same staged
-//!   partition); the master commits transaction n when the batch is done and logs the batch's
-//!   completion. A policy task never re-runs an output.
+//!   from durable storage) first. An attempt whose inputs are gone by the time it starts on its
+//!   worker (lost after the master launched it) fails at once, a fetch failure, and its task waits
+//!   again. Attempts are tracked by a `live` flag: a killed attempt's messages still arrive and
+//!   are ignored.
+//! - **Output**: a reduce attempt writes its partition's output into sink transaction n, once per
+//!   (batch, partition) (staged in the sink for a transactional sink, as Spark recommends, else
+//!   guarded by the master's output commit coordinator); the master commits transaction n when
+//!   the batch is done and logs the batch's completion. A policy task never re-runs an output.
 //! - **Stragglers**: speculative execution (`speculation`): every `speculation_interval`, in each
 //!   running stage where `speculation_quantile` of the tasks have finished, a task running longer
 //!   than `speculation_multiplier` × the median duration (and at least 100 ms, Spark's minimum)
 //!   gets one copy on another node; the first to finish wins and the other is cancelled. No
 //!   blacklisting.
 //! - **Worker crash**: the master handles each dead worker once, after detection, on its own
-//!   clock (a dead master handles nothing); the worker leaves its view and the policy does the
-//!   rest.
-//! - **Master crash**: the master is restarted (`cluster.restart_delay`), reads its metadata
-//!   back, learns from the workers which partitions they hold, drops batches whose allocation was
-//!   never logged (their input is allocated again), counts free cores from the live attempts,
-//!   commits and logs the batches that finished meanwhile, and resumes; the policy restores its
-//!   own state around that. The sink remembers which transactions it committed, so nothing is
-//!   committed twice.
+//!   clock (a dead master handles nothing): the worker leaves the pool and, as a cluster manager
+//!   would, the master asks for a spare and for the failed node's restart; each joins the pool
+//!   with all its cores free when it is ready (`pool`). The policy does the rest; with no worker
+//!   left, lost work waits for a node to join.
+//! - **Master crash**: the master is restarted (`cluster.restart_delay`), handles the workers that
+//!   died meanwhile (out of the pool, spares and restarts asked for), reads its metadata back
+//!   (once the policy lets it: it may wait for a live worker), learns from the workers which
+//!   partitions they hold, drops batches whose allocation was never logged (their input is
+//!   allocated again), counts free cores from the live attempts, commits and logs the batches
+//!   that finished meanwhile, and resumes; the policy restores its own state around that. The
+//!   sink remembers which transactions it committed, so nothing is committed twice.
+//! - **Stuck**: the engine states why it cannot finish only when it lacks capacity: the master is
+//!   down waiting to come back, or no worker is left.
+//!
+//! Record ledger: a batch's records are counted read when the batch is allocated, its filtered
+//! ones filtered at the same time; a batch's kept records of partition r are counted applied once,
+//! when the first reduce of (n, r) completes (reruns, speculative copies and lineage recomputes
+//! apply them again, but replay lineage rather than take new input, and are not counted); the
+//! kept records of a batch forgotten at a master restart (its allocation never logged) are
+//! counted dropped, "allocation lost with the master", since they are read again with a later
+//! batch. So a finished run balances (read = filtered + applied + dropped), and a batch whose
+//! records are never applied shows as records in flight. No message carries ledger records.
 //!
 //! Incarnations (see `protocol`): the master's clocks and metadata operations belong to
 //! [`Scope::Master`]; a master restart (or a policy's restart of the whole query) ends that
@@ -50,8 +73,11 @@
 //!   append sink's output guard (Spark's output commit coordinator) lives in the master and is
 //!   lost with it;
 //! - worker re-registration after a master restart is folded into the metadata read;
-//! - outputs and record lists of a batch are kept by the engine as the deterministic result of
-//!   its first computation; a recompute costs time but recomputes the same values.
+//! - a batch's records per state partition are kept by the engine (they are a pure function of
+//!   the source log) while a reduce, a rerun or the policy's lineage may need them; where they
+//!   come from (block replicas, the log, shuffle outputs) is modelled by the fetches' costs;
+//! - a state partition moves whole: reading it from a node or from storage copies it at the
+//!   instant the attempt starts, while the fetch's bytes take their time on the network or disk.
 //!
 //! Output: `batches.csv`, one row per batch (`table`).
 
@@ -61,9 +87,11 @@ pub(crate) mod inputs;
 pub(crate) mod master;
 pub(crate) mod model;
 pub(crate) mod policy;
+pub(crate) mod pool;
 pub(crate) mod protocol;
 pub(crate) mod schedule;
 pub(crate) mod speculation;
+pub(crate) mod state;
 pub(crate) mod table;
 pub(crate) mod worker;
 
@@ -77,6 +105,7 @@ pub use model::{AttemptId, Batch, BlockId, TaskId};
 pub(crate) use model::{Kind, Loc, Status};
 pub use policy::{Cx, Job, Policy, Reduced};
 pub use protocol::{Clock, Msg, Scope, Tag};
+pub use state::States;
 
 engine_config! {
     /// The parameters of the core's tasks, shared by every micro-batch engine's table.

@@ -6,9 +6,11 @@
 //! - a task is `Waiting` exactly when it sits in the master's pending set;
 //! - a task's `out` says where its output lives: a map task's shuffle output, a reduce task's
 //!   state partition (`Loc::Storage` when only a checkpoint/state-store version holds it);
-//! - an attempt is `live` until it finished, was killed, or its node died.
+//! - an attempt is `live` until it finished, was killed, or its node died; only a live reduce
+//!   attempt that has not computed yet holds an `input` state;
+//! - a batch's `applied[r]` turns true once, when the first reduce of partition r completes.
 
-use ftsim_sim::{NodeId, Output, Record, SimTime, WorkId};
+use ftsim_sim::{NodeId, OperatorState, Record, SimTime, WorkId};
 
 /// Index into the block list.
 pub type BlockId = usize;
@@ -122,6 +124,9 @@ pub struct Attempt {
     pub finished: bool,
     /// A speculative copy.
     pub speculative: bool,
+    /// A reduce attempt's input state partition (n−1, r), taken from where it lived when the
+    /// attempt launched; consumed when the attempt computes.
+    pub input: Option<OperatorState>,
 }
 
 /// One batch (D-Streams timestep / Structured Streaming micro-batch).
@@ -147,13 +152,14 @@ pub struct Batch {
     pub end: Vec<u64>,
     /// Records (before the filter).
     pub records: u64,
-    /// Filtered records per state partition, in log order per source partition (kept while
-    /// the policy may need them: lineage, or a rerun of the batch).
+    /// Filtered records per state partition, block by block in allocation order, in log order
+    /// within a block (kept while a reduce, a rerun or the policy's lineage may need them; empty
+    /// once dropped).
     pub by_r: Vec<Vec<Record>>,
     /// Filtered record count per state partition.
     pub count_r: Vec<u64>,
-    /// Outputs per state partition, kept until the batch's completion is durable.
-    pub outputs: Vec<Option<Vec<Output>>>,
+    /// Per state partition: a reduce of it has completed (its records are counted applied).
+    pub applied: Vec<bool>,
     /// Size of each state partition after this batch.
     pub state_bytes: Vec<u64>,
     /// Bytes of state changed by this batch, per partition (state-store delta).

@@ -27,7 +27,7 @@ pub struct Reduced {
     pub batch: u64,
     /// Its state partition.
     pub r: u32,
-    /// It computed that state for the first time (a rerun reuses the first result).
+    /// It is the first reduce of (batch, r) to complete (reruns and copies come later).
     pub first: bool,
 }
 
@@ -48,26 +48,37 @@ pub trait Policy: Sized {
     fn allocate(mb: &mut MicroBatch<Self>, cx: &mut Cx<'_, Self>) -> Vec<BlockId>;
     /// The nodes a map task over `block` prefers.
     fn map_preference(mb: &MicroBatch<Self>, block: BlockId) -> Vec<NodeId>;
-    /// A reduce attempt applied its partition on its worker and wrote its output; true if it
+    /// A reduce attempt computed its state partition on its worker (which now holds it in
+    /// memory) and wrote its output; true if it
     /// reports to the master now, false if the policy has it report later
     /// (with `MicroBatch::report_finished`).
     fn reduce_applied(mb: &mut MicroBatch<Self>, done: Reduced, cx: &mut Cx<'_, Self>) -> bool;
-    /// Batch `n`'s completion is durable (its outputs are already dropped). Default: nothing.
+    /// Batch `n`'s completion is durable: it never runs again. Default: nothing.
     fn batch_durable(_mb: &mut MicroBatch<Self>, _n: u64, _cx: &mut Cx<'_, Self>) {}
     /// Batch `b`, whose allocation never became durable, is forgotten (its input is unallocated
     /// again). Default: nothing.
     fn batch_forgotten(_mb: &mut MicroBatch<Self>, _b: &Batch) {}
 
-    /// The master handles worker `x`'s failure (already out of the workers, its cores gone).
+    /// The master handles worker `x`'s failure (already out of the pool, its cores gone, a
+    /// spare and its restart asked for).
     fn worker_failed(mb: &mut MicroBatch<Self>, x: NodeId, cx: &mut Cx<'_, Self>);
     /// The master is reported dead (its incarnation already ended). Default: nothing.
     fn master_failed(_mb: &mut MicroBatch<Self>) {}
     /// The master read its metadata back; the workers that died meanwhile (`fresh`) are out of
-    /// its view. Called before unlogged batches are dropped and free cores counted.
+    /// the pool, a spare and their restart asked for. Called before unlogged batches are dropped
+    /// and free cores counted.
     fn master_restore(mb: &mut MicroBatch<Self>, fresh: &[NodeId], cx: &mut Cx<'_, Self>);
     /// The master has resumed (clocks armed, finished batches committed and logged); `fresh` as
     /// in [`Policy::master_restore`]. The core schedules right after.
     fn master_resumed(mb: &mut MicroBatch<Self>, fresh: Vec<NodeId>, cx: &mut Cx<'_, Self>);
+    /// A spare or a restarted node joined the workers, its cores free; the core schedules right
+    /// after. Default: nothing.
+    fn node_joined(_mb: &mut MicroBatch<Self>, _node: NodeId, _cx: &mut Cx<'_, Self>) {}
+    /// Whether the master, restarted, may read its metadata and resume now; if not, it waits for
+    /// a node to join. Default: always.
+    fn may_resume(_mb: &MicroBatch<Self>) -> bool {
+        true
+    }
     /// The job is down: the master schedules nothing and the run cannot finish. Default: never.
     fn stopped(&self) -> bool {
         false

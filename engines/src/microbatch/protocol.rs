@@ -39,6 +39,8 @@ pub enum Msg<M> {
     Fetch(AttemptId),
     /// An attempt finished (to the master).
     Status(AttemptId),
+    /// An attempt found an input gone when it started: a fetch failure (to the master).
+    Failed(AttemptId),
     /// A message of the policy's.
     Policy(M),
 }
@@ -66,7 +68,7 @@ impl<M: Scoped<Scope>> Scoped<Scope> for Msg<M> {
     fn scope(&self) -> Option<Scope> {
         match self {
             Msg::Policy(m) => m.scope(),
-            Msg::Launch(_) | Msg::Fetch(_) | Msg::Status(_) => None,
+            Msg::Launch(_) | Msg::Fetch(_) | Msg::Status(_) | Msg::Failed(_) => None,
         }
     }
 }

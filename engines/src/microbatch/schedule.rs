@@ -4,7 +4,8 @@
 //! Invariants: the master launches an attempt only on a node it believes alive with a free core
 //! (`slots`), so the kernel never queues our work behind other work; the first attempt of a task
 //! to report wins and the others are killed; reduce (n, r) is launched only once (n−1, r) is
-//! done, so partition r's state is applied once per batch, in batch order.
+//! done, so partition r's states are computed in batch order; once (n, r) is done no node keeps
+//! an older state of r in memory.
 
 use super::model::{Attempt, AttemptId, Kind, Loc, Status, TaskId};
 use super::protocol::Msg;
@@ -58,7 +59,7 @@ impl<P: Policy> MicroBatch<P> {
     }
 
     /// Whether every input of task `t` exists.
-    fn ready(&self, t: TaskId) -> bool {
+    pub(crate) fn ready(&self, t: TaskId) -> bool {
         match self.tasks[t].kind {
             Kind::Map { .. } => true,
             Kind::Reduce { batch, r } => {
@@ -105,6 +106,7 @@ impl<P: Policy> MicroBatch<P> {
             live: true,
             finished: false,
             speculative,
+            input: None,
         });
         self.slots[node.0 as usize] -= 1;
         let task = &mut self.tasks[t];
@@ -120,7 +122,7 @@ impl<P: Policy> MicroBatch<P> {
 
     /// The master hears that attempt `a` finished.
     pub(crate) fn on_status(&mut self, a: AttemptId, cx: &mut Cx<'_, P>) {
-        if !self.attempts[a].live {
+        if !self.attempts[a].live || !self.master_up {
             return;
         }
         let node = self.attempts[a].node;
@@ -131,21 +133,34 @@ impl<P: Policy> MicroBatch<P> {
         let t = self.attempts[a].task;
         self.tasks[t].attempts.retain(|x| *x != a);
         if self.tasks[t].status == Status::Running {
-            self.task_done(t, node, cx.now().since(self.attempts[a].launched), cx);
+            self.task_done(t, Loc::Node(node), cx.now().since(self.attempts[a].launched), cx);
         }
         self.schedule(cx);
     }
 
-    /// Task `t` finished with its output on `node`.
-    pub(crate) fn task_done(&mut self, t: TaskId, node: NodeId, took: SimDuration, cx: &mut Cx<'_, P>) {
+    /// The master hears that attempt `a` failed to fetch an input: its task waits again.
+    pub(crate) fn on_failed(&mut self, a: AttemptId, cx: &mut Cx<'_, P>) {
+        if !self.master_up {
+            return;
+        }
+        let t = self.attempts[a].task;
+        self.kill(a, cx);
+        self.requeue_if_orphan(t);
+        self.schedule(cx);
+    }
+
+    /// Task `t` finished with its output at `out`.
+    pub(crate) fn task_done(&mut self, t: TaskId, out: Loc, took: SimDuration, cx: &mut Cx<'_, P>) {
         let task = &mut self.tasks[t];
         task.status = Status::Done;
-        task.out = Loc::Node(node);
+        task.out = out;
         task.duration = Some(took.as_nanos());
         for b in std::mem::take(&mut task.attempts) {
             self.kill(b, cx);
         }
-        if let Kind::Reduce { batch, .. } = self.tasks[t].kind {
+        if let Kind::Reduce { batch, r } = self.tasks[t].kind {
+            // No task reads an older state of r from memory again.
+            self.states.forget_memory_before(batch, r);
             self.check_batch_done(batch, cx);
         }
     }
@@ -157,6 +172,7 @@ impl<P: Policy> MicroBatch<P> {
             return;
         }
         att.live = false;
+        att.input = None;
         if let Some(w) = att.work
             && !att.finished
         {

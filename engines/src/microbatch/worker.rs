@@ -1,17 +1,22 @@
-//! An attempt on its worker: fetching its inputs, the work itself, and what a finished attempt
-//! leaves behind (the job's semantics applied to the state, output written to the sink) before
-//! it reports to the master.
+//! An attempt on its worker: taking its input state and fetching its inputs (an attempt whose
+//! inputs are gone by the time it starts fails at once: a fetch failure), the work itself, and
+//! what a finished attempt leaves behind (the state it computed, its output written to the sink)
+//! before it reports to the master.
 //!
-//! Invariants: partition r's state is applied once per batch, at the first computation of
-//! reduce (n, r), in batch order (a recompute reuses that result); the output of (n, r) enters
+//! Invariants: every reduce attempt computes state partition (n, r) from the state of (n−1, r)
+//! it took at launch plus batch n's records, and emits the output of that computation (copies
+//! and reruns included: deterministic tasks give the same values); the output of (n, r) enters
 //! sink transaction n at most once per guard (the sink's staging for a transactional sink, else
-//! the master's commit coordinator).
+//! the master's commit coordinator); batch n's records of partition r are counted applied once,
+//! by the first reduce of (n, r) to complete.
 
 use super::model::{AttemptId, Kind, Loc};
 use super::protocol::{Msg, Tag};
 use super::{Cx, Job, MicroBatch, Policy, Reduced};
+use ftsim_sim::engine::Flow;
+use ftsim_sim::planted::Bug;
 use ftsim_sim::scenario::SinkMode;
-use ftsim_sim::{NodeId, PartitionId, TxnId};
+use ftsim_sim::{NodeId, OperatorState, Output, TxnId};
 
 impl<P: Policy> MicroBatch<P> {
     /// The launch reached the worker: fetch remote inputs, then compute.
@@ -19,7 +24,17 @@ impl<P: Policy> MicroBatch<P> {
         if !self.attempts[a].live {
             return;
         }
-        let node = self.attempts[a].node;
+        let (t, node) = (self.attempts[a].task, self.attempts[a].node);
+        if let Kind::Reduce { batch, r } = self.tasks[t].kind {
+            self.attempts[a].input = self.state_input(batch - 1, r, cx);
+        }
+        let reduce_without_state =
+            matches!(self.tasks[t].kind, Kind::Reduce { .. }) && self.attempts[a].input.is_none();
+        if reduce_without_state || !self.ready(t) {
+            // An input was lost after the master launched the attempt.
+            cx.send(node, self.master, 64, Msg::Failed(a));
+            return;
+        }
         for (loc, bytes) in self.inputs(self.attempts[a].task, node) {
             match loc {
                 Loc::Node(y) => {
@@ -77,8 +92,18 @@ impl<P: Policy> MicroBatch<P> {
         match self.tasks[att.task].kind {
             Kind::Map { .. } => {}
             Kind::Reduce { batch, r } => {
-                let first = self.first_compute(batch, r, cx);
-                self.write_output(batch, r, node, cx);
+                let Some(state) = self.attempts[a].input.take() else {
+                    cx.log_event(
+                        "bug",
+                        Some(node),
+                        format!("reduce ({batch}, {r}) computed without its state"),
+                    );
+                    return;
+                };
+                let Some((out, first)) = self.reduce(batch, r, state, node, cx) else {
+                    return;
+                };
+                self.write_output(batch, r, node, out, cx);
                 let done = Reduced {
                     attempt: a,
                     batch,
@@ -99,64 +124,61 @@ impl<P: Policy> MicroBatch<P> {
         cx.send(self.attempts[a].node, self.master, 64, Msg::Status(a));
     }
 
-    /// Applies batch n's records of partition r to its state, the first time only.
-    fn first_compute(&mut self, n: u64, r: u32, cx: &mut Cx<'_, P>) -> bool {
-        let (done, state) = &mut self.truth[r as usize];
-        if *done >= n {
-            return false;
+    /// State partition (n, r) as an attempt launched now takes it: from the memory of the node
+    /// the master knows holds it, or from durable storage; `None` if it is lost.
+    fn state_input(&self, n: u64, r: u32, cx: &Cx<'_, P>) -> Option<OperatorState> {
+        match self.state_loc(n, r)? {
+            Loc::Node(y) => self.states.in_memory(n, r, y).cloned(),
+            Loc::Storage => Some(self.durable_state(n, r, cx)),
+            Loc::Lost => None,
         }
-        let Some(b) = self.batches.get_mut(&n) else {
-            return false;
-        };
-        if *done + 1 != n {
-            cx.log_event("bug", None, format!("state {r} at batch {done} applied batch {n}"));
-            return false;
-        }
-        let mut out = Vec::new();
-        let empty = Vec::new();
-        let recs = b.by_r.get(r as usize).unwrap_or(&empty);
-        for rec in recs {
-            state.apply(cx.sem, rec, &mut out);
-        }
-        if self.windowed {
-            for (p, end) in b.end.iter().enumerate() {
-                state.advance(
-                    cx.sem,
-                    p as u32,
-                    cx.log.watermark_at(PartitionId(p as u32), *end),
-                    &mut out,
-                );
-            }
-        }
-        let mut keys: Vec<u32> = recs.iter().map(|x| x.key).collect();
-        keys.sort_unstable();
-        keys.dedup();
-        let per_key = if self.windowed {
-            (cx.sem.window.length.as_nanos() / cx.sem.window.slide.as_nanos().max(1)).max(1)
-        } else {
-            1
-        };
-        b.delta_bytes[r as usize] = keys.len() as u64 * self.bpk * per_key;
-        b.state_bytes[r as usize] = state.size_bytes(self.bpk);
-        b.outputs[r as usize] = Some(out);
-        *done = n;
-        true
     }
 
-    /// Writes partition r's output of batch n into sink transaction n, once.
-    fn write_output(&mut self, n: u64, r: u32, node: NodeId, cx: &mut Cx<'_, P>) {
+    /// Computes state partition (n, r) on `node` from `state` (that of (n−1, r)): the node then
+    /// holds it. Returns what the operator emitted, and whether this is the first reduce of
+    /// (n, r) to complete (which counts the batch's records of r applied and sizes the state).
+    fn reduce(
+        &mut self,
+        n: u64,
+        r: u32,
+        mut state: OperatorState,
+        node: NodeId,
+        cx: &mut Cx<'_, P>,
+    ) -> Option<(Vec<Output>, bool)> {
+        let b = self.batches.get(&n)?;
+        let out = self.apply_batch(b, r, &mut state, |_| true, cx);
+        let ri = r as usize;
+        let first = !b.applied[ri];
+        if first {
+            let mut keys: Vec<u32> = b.by_r.get(ri).into_iter().flatten().map(|x| x.key).collect();
+            keys.sort_unstable();
+            keys.dedup();
+            let per_key = if self.windowed {
+                (cx.sem.window.length.as_nanos() / cx.sem.window.slide.as_nanos().max(1)).max(1)
+            } else {
+                1
+            };
+            let (delta, size) = (keys.len() as u64 * self.bpk * per_key, state.size_bytes(self.bpk));
+            let b = self.batches.get_mut(&n)?;
+            b.applied[ri] = true;
+            b.delta_bytes[ri] = delta;
+            b.state_bytes[ri] = size;
+            cx.records(Flow::Applied, b.count_r[ri]);
+        }
+        self.states.hold(n, r, node, state);
+        Some((out, first))
+    }
+
+    /// Writes partition r's output of batch n into sink transaction n, once per (n, r).
+    fn write_output(&mut self, n: u64, r: u32, node: NodeId, out: Vec<Output>, cx: &mut Cx<'_, P>) {
         let guard = if self.sink == SinkMode::Transactional {
             &mut self.staged
         } else {
             &mut self.coordinator
         };
-        if guard.contains(&(n, r)) {
+        if !guard.insert((n, r)) && !self.planted.has(Bug::NoOutputDedupe) {
             return;
         }
-        let Some(out) = self.batches.get(&n).and_then(|b| b.outputs[r as usize].clone()) else {
-            return;
-        };
-        guard.insert((n, r));
         cx.emit(node, out, Some(TxnId(n)));
     }
 }

@@ -34,6 +34,7 @@ mod policy;
 
 pub use policy::PassiveStandby;
 
+use crate::pipeline::rebuild::replay_promise;
 use crate::pipeline::{Pipeline, SourceConfig};
 use crate::spec::EngineSpec;
 use ftsim_sim::config::{Choice, at_least, choice, within};
@@ -90,10 +91,7 @@ impl EngineSpec for PassiveStandby {
     type Engine = Pipeline<PassiveStandby>;
 
     fn promise(_cfg: &Config, _kind: JobKind, sink: SinkMode) -> Guarantee {
-        match sink {
-            SinkMode::Idempotent => Guarantee::ExactlyOnce,
-            SinkMode::Append | SinkMode::Transactional => Guarantee::AtLeastOnce,
-        }
+        replay_promise(sink)
     }
 
     fn build(sc: &Scenario, cfg: &Config) -> Self::Engine {

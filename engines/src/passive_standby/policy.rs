@@ -181,10 +181,7 @@ impl Policy for PassiveStandby {
     }
 
     fn failed(&mut self, core: &mut Core, node: NodeId, cx: &mut PCtx<'_, Self>) -> Takeover {
-        self.rebuilds.sources_lost(core);
-        for (p, _) in core.sources.iter().enumerate().filter(|(_, s)| s.lost) {
-            self.log.lose(p as u32);
-        }
+        self.rebuilds.sources_lost(core, &mut self.log);
         // Checkpoints held by the failed node are gone: their tasks checkpoint again at once.
         for g in 0..self.held.len() {
             if matches!(self.held[g], Some((Holder::Node(n), _)) if n == node) {
@@ -206,11 +203,8 @@ impl Policy for PassiveStandby {
         standby.map_or(Takeover::Spare, Takeover::On)
     }
 
-    fn resume_at(&mut self, core: &Core, part: u32, _cx: &mut PCtx<'_, Self>) -> u64 {
-        (0..core.route.len() as u32)
-            .map(|g| self.log.start(part, g))
-            .min()
-            .unwrap_or(0)
+    fn resume_at(&mut self, _core: &Core, part: u32, _cx: &mut PCtx<'_, Self>) -> u64 {
+        self.log.resume_at(part)
     }
 
     fn placed(

@@ -89,6 +89,11 @@ impl OutputLog {
         self.start[part as usize][group as usize]
     }
 
+    /// Where a restarted source `part` resumes reading: where the oldest of its logs began.
+    pub fn resume_at(&self, part: u32) -> u64 {
+        self.start[part as usize].iter().copied().min().unwrap_or(0)
+    }
+
     /// Source `part` is lost: its logs are gone (its partition is read again from where the
     /// first of them started).
     pub fn lose(&mut self, part: u32) {

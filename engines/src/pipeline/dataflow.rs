@@ -10,10 +10,11 @@
 //!   lost (those messages died with the node or will be dropped);
 //! - a batch carries `upto`, the offset its source had read up to: every record of the partition
 //!   below it that the receiving task owns is in this batch or an earlier one on the channel;
-//! - `sent_wm[i]` is the last watermark source `p` sent to task `i`, reset when task `i` is placed
-//!   again: a task learns a partition's watermark with the records that move it, or, for windows,
-//!   by a bare watermark message at the end of the partition, every `watermark_interval` and when
-//!   the input ends;
+//! - `sent_wm[i]` is the last watermark source `p` sent to task `i`, reset when task `i` or source
+//!   `p` is placed again (what a source sent from a dead node before its failure was detected
+//!   never arrived): a task learns a partition's watermark with the records that move it, or,
+//!   for windows, by a bare watermark message at the end of the partition, every
+//!   `watermark_interval` and when the input ends;
 //! - a source never advertises a watermark past the one at its `wm_upto` offset (a scheme that may
 //!   still replay a record there holds it, so that no window fires without that record).
 

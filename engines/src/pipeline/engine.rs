@@ -78,6 +78,14 @@ pub trait Policy: Sized {
         let _ = core;
         cx.log.available(PartitionId(part), cx.now())
     }
+    /// A spare the scheme asked for itself (with `cx.request_spare`, say standby nodes at the
+    /// start) is ready, or `None`: no spare was left. The pipeline's own requests (after a
+    /// failure, naming the failed node) are answered to it first: a spare answering the scheme's
+    /// request for a node the pipeline awaits a spare for goes to the pipeline, and the scheme
+    /// gets the next answer for that node (spares are interchangeable).
+    fn spare(&mut self, core: &mut Core, asked_for: NodeId, node: Option<NodeId>, cx: &mut PCtx<'_, Self>) {
+        let _ = (core, asked_for, node, cx);
+    }
     /// One of the scheme's messages arrived at `to`.
     fn message(&mut self, core: &mut Core, from: NodeId, to: NodeId, msg: Self::Msg, cx: &mut PCtx<'_, Self>) {
         let _ = (core, from, to, msg, cx);
@@ -139,14 +147,14 @@ impl<P: Policy> Pipeline<P> {
         }
     }
 
-    /// A node failed: its tasks are lost and wait for a spare; the cluster manager restarts a
-    /// failed worker, which joins again once it is back.
     /// Source `part` reads what it may.
     pub fn poll(&mut self, part: u32, cx: &mut PCtx<'_, P>) {
         let limit = self.policy.read_limit(&self.core, part);
         self.core.poll(part, limit, cx);
     }
 
+    /// A node failed (`crashed`), or the scheme gave it up: its tasks are lost and go where the
+    /// scheme says; the cluster manager restarts a crashed worker, which joins again once back.
     fn on_failure(&mut self, node: NodeId, crashed: bool, cx: &mut PCtx<'_, P>) {
         if crashed && node != self.core.shape.master {
             cx.restart_node(node);
@@ -162,7 +170,7 @@ impl<P: Policy> Pipeline<P> {
                 cx.request_spare(node);
             }
             Takeover::On(standby) => {
-                cx.log_event("takeover", Some(standby), format!("the tasks of node {node}"));
+                cx.log_event("moved", Some(standby), format!("the tasks of node {node} move here"));
                 self.place(node, Some(standby), cx);
             }
         }
@@ -287,6 +295,8 @@ impl<P: Policy> Engine for Pipeline<P> {
                 if let Some(i) = self.awaiting.iter().position(|n| *n == failed) {
                     self.awaiting.remove(i);
                     self.place(failed, node, cx);
+                } else {
+                    self.policy.spare(&mut self.core, failed, node, cx);
                 }
             }
             Event::NodeRestarted { node } => {

@@ -31,8 +31,9 @@
 //!   the copy and the upstreams replay.
 //! - **active standby**: every stateful task has a replica on another node that receives the
 //!   same batches (a second send where `Core::ship` sends, counted as fault-tolerance traffic)
-//!   and applies them in the same order; only the primary emits (`Policy::applied`); on a
-//!   failure the replica is promoted at once and a new one is built by copying state.
+//!   and applies each channel's batches in the same order; only the primary emits
+//!   (`Policy::applied`); on a failure the replica is promoted at once and a new one is built by
+//!   copying state.
 //! - **Storm acking**: sources give every record a random 64-bit tuple id from the engine's
 //!   stream and register it with an acker task chosen by hashing the id; a task acks (a policy
 //!   message carrying the XOR of the ids) once it applied a record; sources replay what is not

@@ -10,9 +10,21 @@
 
 use super::{Batch, Core, Msg, OutputLog};
 use crate::pipeline::reader::CoreTag;
+use ftsim_sim::Guarantee;
 use ftsim_sim::engine::{Ctx, Flow};
+use ftsim_sim::scenario::SinkMode;
 use ftsim_sim::{Cell, NodeId, SimTime, Table};
 use std::collections::BTreeMap;
+
+/// The promise of a scheme that rebuilds a task exactly (saved state plus a precise replay) but
+/// has no commit protocol: outputs emitted since the saved state are emitted again, which a sink
+/// upserting by output id collapses.
+pub fn replay_promise(sink: SinkMode) -> Guarantee {
+    match sink {
+        SinkMode::Idempotent => Guarantee::ExactlyOnce,
+        SinkMode::Append | SinkMode::Transactional => Guarantee::AtLeastOnce,
+    }
+}
 
 /// A task being rebuilt.
 #[derive(Debug)]
@@ -43,11 +55,12 @@ impl Rebuilds {
         }
     }
 
-    /// A failure was detected: remember how far each lost source had read, so that a replay
-    /// must reach that far.
-    pub fn sources_lost(&mut self, core: &Core) {
+    /// A failure was detected: the lost sources' logs are gone with them (each will read again
+    /// from where its oldest log began), and a replay must reach as far as they had read.
+    pub fn sources_lost(&mut self, core: &Core, log: &mut OutputLog) {
         for (p, s) in core.sources.iter().enumerate().filter(|(_, s)| s.lost) {
             self.read_before_loss[p] = self.read_before_loss[p].max(s.reader.next);
+            log.lose(p as u32);
         }
     }
 

@@ -129,11 +129,16 @@ impl Core {
     }
 
     /// Rebuilds task `i` from the durable source log itself, the backup of last resort (its state
-    /// was lost with every copy of it): every record of its key group `group` that the sources
-    /// have read past its `seen` goes into its queue, partition by partition, ahead of anything
-    /// that arrives later. Returns the records queued.
+    /// was lost with every copy of it), or fills the gap between a copied state and what the
+    /// sources began sending it: every record of its key group `group` that the sources have
+    /// read past its `seen` goes into its queue, partition by partition, ahead of anything queued
+    /// (behind the batch being applied, if any) and of anything that arrives later. What was
+    /// queued or arrives later below the new `seen` is then dropped as already applied, so a task
+    /// may be scanned while input for it is queued or on its way. Returns the records queued.
     pub fn scan<PM, T: From<CoreTag>>(&mut self, i: u32, group: u32, cx: &mut Ctx<'_, Msg<PM>, T>) -> u64 {
         let mut queued = 0;
+        // Ahead of what is queued, behind the head if it is being applied.
+        let ahead = usize::from(self.tasks[i as usize].busy);
         for (p, s) in self.sources.iter().enumerate() {
             let part = p as u32;
             let from = self.tasks[i as usize].seen[p];
@@ -153,7 +158,7 @@ impl Core {
                 wm: cx.log.watermark_at(ftsim_sim::PartitionId(part), to),
                 records,
             };
-            self.tasks[i as usize].queue.push_back((cx.now(), batch));
+            self.tasks[i as usize].queue.insert(ahead + p, (cx.now(), batch));
         }
         self.start_task(i, cx);
         queued
@@ -232,7 +237,11 @@ impl Core {
             return None;
         }
         for p in &sources {
-            self.sources[*p as usize].lost = false;
+            let s = &mut self.sources[*p as usize];
+            s.lost = false;
+            // Watermarks it sent while its node was dead but not yet known to be never arrived:
+            // it sends every task its watermark again.
+            s.sent_wm.fill(SimTime::ZERO);
         }
         for &i in &tasks {
             self.tasks[i as usize].lost = false;

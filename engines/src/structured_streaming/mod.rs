@@ -8,29 +8,36 @@
 //!   offsets write-ahead log in durable storage, and runs the batch only once that write is
 //!   done; batches run one at a time (a trigger that comes while a batch runs starts the next
 //!   batch as soon as it ends);
-//! - each reduce task commits its state-store version (the keys that batch changed ×
-//!   `state_bytes_per_key`) to durable storage before it finishes; after the batch the driver
-//!   commits the sink transaction and writes the commit log;
+//! - each reduce task commits its state-store version of the batch to durable storage (the write
+//!   costs the keys that batch changed × `state_bytes_per_key`; the version is the partition's
+//!   state after the batch) and finishes only once the write has completed; after the batch the
+//!   driver commits the sink transaction and writes the commit log;
 //! - on a worker or driver crash, after detection the whole query restarts: workers' memory is
-//!   gone; after `restart_delay` (worker crash) or the driver's restart (`cluster.restart_delay`)
-//!   the driver reads its logs, and re-runs every batch after the last one in the commit log from
-//!   the logged offsets; each state partition is read back from its last version (the full state
-//!   size) by the first task that needs it. No lineage, no parallel recompute.
+//!   gone; the failed worker leaves the pool, and a spare and its restart are asked for (each
+//!   joins the pool when ready); after `restart_delay` (worker crash) or the driver's restart
+//!   (`cluster.restart_delay`) the driver reads its logs, once a live worker is in the pool, and
+//!   re-runs every batch after the last one in the commit log from the logged offsets, emitting
+//!   from the recomputed state; each state partition is read back from its last durable version
+//!   at or before that batch (the full state size) by the first task that needs it. No lineage,
+//!   no parallel recompute.
 //!
 //! Invariants: at most one batch is in flight (every earlier batch's completion is durable
 //! before the next one is cut); while the query is down the driver schedules nothing and the
 //! run cannot finish; a query restart ends the driver's incarnation, so nothing the failed query
-//! issued for the driver (clocks, log writes, a pending restart) reaches the engine.
+//! issued for the driver (clocks, log writes, a pending restart) reaches the engine; `restored`
+//! is reported for every failure the restart answers (workers lost while the driver was down
+//! included) when the query runs again, on at least one live worker.
 //!
 //! Promise: exactly-once with transactional (the sink keeps batch ids) and idempotent sinks;
 //! at-least-once with an append sink (a re-run batch writes again).
 //!
 //! Simplifications: real Spark survives an executor loss by retrying its tasks and reloading
 //! state stores elsewhere; here any crash restarts the query. Speculation works as in `dstream`.
-//! The crashed worker is not replaced: the query restarts on the survivors.
+//! A state-store version is read as the newest durable one at or before the one asked for.
 
 pub(crate) mod policy;
 pub(crate) mod query;
+pub(crate) mod store;
 
 use crate::microbatch::{MicroBatch, Settings, TaskConfig, promise};
 use crate::spec::EngineSpec;

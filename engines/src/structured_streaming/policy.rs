@@ -2,9 +2,10 @@
 //! core's events to triggers, the offsets log, state-store versions and query restarts.
 
 use super::StructuredStreaming;
-use crate::microbatch::{AttemptId, BlockId, Cx, MicroBatch, Policy, Reduced, Scope, Tag};
-use ftsim_sim::NodeId;
+use crate::microbatch::{AttemptId, BlockId, Cx, MicroBatch, Policy, Reduced, Scope};
 use ftsim_sim::engine::Scoped;
+use ftsim_sim::planted::Bug;
+use ftsim_sim::{NodeId, OperatorState};
 use std::convert::Infallible;
 
 /// Structured Streaming timers and storage operations.
@@ -12,15 +13,15 @@ use std::convert::Infallible;
 pub enum SsTag {
     /// The failed query restarts (a timer of the driver's).
     Restart,
-    /// An attempt's state-store delta is written.
-    DeltaWrite(AttemptId),
+    /// An attempt's state-store version (batch, partition) is written, carrying its state.
+    DeltaWrite(AttemptId, u64, u32, Box<OperatorState>),
 }
 
 impl Scoped<Scope> for SsTag {
     fn scope(&self) -> Option<Scope> {
         match self {
             SsTag::Restart => Some(Scope::Master),
-            SsTag::DeltaWrite(_) => None,
+            SsTag::DeltaWrite(..) => None,
         }
     }
 }
@@ -53,17 +54,13 @@ impl Policy for StructuredStreaming {
     }
 
     fn reduce_applied(mb: &mut MicroBatch<Self>, done: Reduced, cx: &mut Cx<'_, Self>) -> bool {
-        // The state store commits this batch's delta before the task ends.
-        let (a, r) = (done.attempt, done.r as usize);
-        let bytes = mb.batches.get(&done.batch).map_or(0, |b| b.delta_bytes[r]);
-        cx.storage_write(mb.attempts[a].node, bytes, true, Tag::Policy(SsTag::DeltaWrite(a)));
-        false
+        // The state store commits this batch's version before the task ends.
+        mb.commit_version(done, cx);
+        mb.planted.has(Bug::StateStoreEarly)
     }
 
     fn batch_durable(mb: &mut MicroBatch<Self>, n: u64, cx: &mut Cx<'_, Self>) {
-        if let Some(b) = mb.batches.get_mut(&n) {
-            b.by_r = Vec::new();
-        }
+        mb.forget_batch(n);
         if mb.policy.trigger_due && mb.ready_for_batch() {
             mb.generate_batch(cx);
         }
@@ -79,10 +76,16 @@ impl Policy for StructuredStreaming {
     }
 
     fn master_restore(mb: &mut MicroBatch<Self>, fresh: &[NodeId], cx: &mut Cx<'_, Self>) {
-        // Workers that died while the driver was down need no restart of their own: this is one.
-        mb.handled.extend(fresh.iter().copied());
+        // Workers that died while the driver was down need no restart of their own (this is
+        // one), but their failures are restored with it.
+        mb.awaiting_resume.extend(fresh.iter().copied());
         mb.reset_query(cx);
         mb.policy.query_down = false;
+    }
+
+    fn may_resume(mb: &MicroBatch<Self>) -> bool {
+        // The query runs again only on a live worker.
+        !mb.workers.is_empty()
     }
 
     fn master_resumed(mb: &mut MicroBatch<Self>, _fresh: Vec<NodeId>, _cx: &mut Cx<'_, Self>) {
@@ -99,8 +102,8 @@ impl Policy for StructuredStreaming {
 
     fn on_tag(mb: &mut MicroBatch<Self>, tag: SsTag, cx: &mut Cx<'_, Self>) {
         match tag {
-            SsTag::Restart => mb.read_metadata(cx),
-            SsTag::DeltaWrite(a) => mb.report_finished(a, cx),
+            SsTag::Restart => mb.resume(cx),
+            SsTag::DeltaWrite(a, n, r, state) => mb.on_version_written(a, n, r, *state, cx),
         }
     }
 }

@@ -2,9 +2,9 @@
 //! crash from the last batch in the commit log.
 //!
 //! Invariants: batch n's input is every offset available at its trigger past batch n−1's end,
-//! split into ranges of at least one record; after a restart no attempt is live, every batch
-//! after the last one in the commit log waits to run again, and only that batch's state
-//! partitions exist (in storage, as state-store versions).
+//! split into ranges of at least one record; after a restart no attempt is live, no worker holds
+//! a state partition in memory, every batch after the last one in the commit log waits to run
+//! again, and only that batch's state partitions exist (in storage, as state-store versions).
 
 use super::StructuredStreaming;
 use super::policy::SsTag;
@@ -73,6 +73,7 @@ impl MicroBatch<StructuredStreaming> {
                 rerun.extend(b.maps.iter().chain(&b.reduces).copied());
             }
         }
+        self.states.clear_memory();
         for task in &mut self.tasks {
             task.out = Loc::Lost;
         }

@@ -44,6 +44,7 @@ mod policy;
 
 pub use policy::UpstreamBackup;
 
+use crate::pipeline::rebuild::replay_promise;
 use crate::pipeline::{Pipeline, SourceConfig};
 use crate::spec::EngineSpec;
 use ftsim_sim::config::at_least;
@@ -72,10 +73,7 @@ impl EngineSpec for UpstreamBackup {
     type Engine = Pipeline<UpstreamBackup>;
 
     fn promise(_cfg: &Config, _kind: JobKind, sink: SinkMode) -> Guarantee {
-        match sink {
-            SinkMode::Idempotent => Guarantee::ExactlyOnce,
-            SinkMode::Append | SinkMode::Transactional => Guarantee::AtLeastOnce,
-        }
+        replay_promise(sink)
     }
 
     fn build(sc: &Scenario, cfg: &Config) -> Self::Engine {

@@ -147,18 +147,12 @@ impl Policy for UpstreamBackup {
 
     fn failed(&mut self, core: &mut Core, _node: NodeId, _cx: &mut PCtx<'_, Self>) -> Takeover {
         // A lost source's logs are gone with it; it will read again from where they began.
-        self.rebuilds.sources_lost(core);
-        for (p, _) in core.sources.iter().enumerate().filter(|(_, s)| s.lost) {
-            self.log.lose(p as u32);
-        }
+        self.rebuilds.sources_lost(core, &mut self.log);
         Takeover::Spare
     }
 
-    fn resume_at(&mut self, core: &Core, part: u32, _cx: &mut PCtx<'_, Self>) -> u64 {
-        (0..core.route.len() as u32)
-            .map(|g| self.log.start(part, g))
-            .min()
-            .unwrap_or(0)
+    fn resume_at(&mut self, _core: &Core, part: u32, _cx: &mut PCtx<'_, Self>) -> u64 {
+        self.log.resume_at(part)
     }
 
     fn placed(
