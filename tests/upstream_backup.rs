@@ -41,7 +41,9 @@ fn the_standbys_catch_up_grows_with_load_as_the_replay_span_times_lambda_over_on
         let (catch_up, replayed) = recovery(&r).unwrap_or_else(|| panic!("{cost}: caught up"));
         let span = replayed / rate;
         let predicted = span * lambda / (1.0 - lambda);
-        eprintln!("state cost {cost}: λ {lambda:.3}, span {span:.1} s, catch-up {catch_up:.1} s, predicted {predicted:.1} s");
+        eprintln!(
+            "state cost {cost}: λ {lambda:.3}, span {span:.1} s, catch-up {catch_up:.1} s, predicted {predicted:.1} s"
+        );
         assert!(
             (catch_up / predicted - 1.0).abs() <= 0.25,
             "{cost}: λ = {lambda:.3}, span {span:.1}s: caught up in {catch_up:.1}s, predicted {predicted:.1}s"
