@@ -1,22 +1,27 @@
 //! The kernel alone, in the classic hold model: N events pending; each pop schedules one new
-//! event at an exponential delay, so the queue stays at N. Three variants side by side:
-//! - `binaryheap`: a bare `BinaryHeap<Reverse<(u64, u64)>>` loop, the floor;
-//! - `event_queue`: ftsim's `EventQueue` (same heap plus the (time, seq) order and a payload);
+//! event at an exponential delay, so the queue stays at N. Side by side, in one run:
+//! - `binaryheap`, `quadheap`, `radix`: bare queues of `(time, seq)` pairs (benches/bare), the
+//!   floors: std's `BinaryHeap`, a 4-ary heap and a radix heap;
+//! - `event_queue`: ftsim's `EventQueue` (a radix heap over times, payloads in a slab, ties in
+//!   push order);
 //! - `kernel_run`: the whole kernel (`kernel::run`) driving an engine whose only work is timers:
-//!   dispatch, the command buffer and the cancelled-timer check included.
+//!   dispatch, the command buffer and the cancelled-timer check included; its time includes
+//!   scheduling the N initial timers.
 //!
 //! Delays are drawn up front from one ChaCha stream so that every variant does the same work.
 #![allow(missing_docs)] // criterion_group! generates undocumented items
 
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+mod bare;
+
+use bare::{Bare, QuadHeap, Radix, StdHeap};
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use ftsim_sim::engine::{Ctx, Engine, Event};
 use ftsim_sim::queue::EventQueue;
 use ftsim_sim::scenario::Overrides;
 use ftsim_sim::{Scenario, SimDuration, SimTime, SourceLog};
 use rand::SeedableRng;
 use rand_distr::{Distribution, Exp};
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::hint::black_box;
 use std::path::Path;
 
@@ -29,27 +34,36 @@ fn delays() -> Vec<u64> {
     (0..(1 << 16)).map(|_| exp.sample(&mut rng) as u64 + 1).collect()
 }
 
+/// The hold model on a bare queue `Q` with `n` pending.
+fn hold_bare<Q: Bare>(g: &mut BenchmarkGroup<'_, WallTime>, name: &str, n: usize, d: &[u64]) {
+    g.bench_with_input(BenchmarkId::new(name, n), &n, |b, &n| {
+        let mut q = Q::with_capacity(n);
+        for i in 0..n as u64 {
+            q.push(d[i as usize % d.len()], i);
+        }
+        let mut seq = n as u64;
+        let mut k = 0usize;
+        b.iter(|| {
+            for _ in 0..OPS {
+                let (t, _) = q.pop().expect("never empty");
+                q.push(t + d[k & 0xffff], seq);
+                seq += 1;
+                k += 1;
+            }
+            black_box(q.len())
+        });
+    });
+}
+
 fn bench_heap(c: &mut Criterion) {
     let d = delays();
     let mut g = c.benchmark_group("hold");
     g.throughput(Throughput::Elements(OPS));
     g.sample_size(10);
     for n in SIZES {
-        g.bench_with_input(BenchmarkId::new("binaryheap", n), &n, |b, &n| {
-            let mut heap: BinaryHeap<Reverse<(u64, u64)>> =
-                (0..n as u64).map(|i| Reverse((d[i as usize % d.len()], i))).collect();
-            let mut seq = n as u64;
-            let mut k = 0usize;
-            b.iter(|| {
-                for _ in 0..OPS {
-                    let Reverse((t, _)) = heap.pop().expect("never empty");
-                    heap.push(Reverse((t + d[k & 0xffff], seq)));
-                    seq += 1;
-                    k += 1;
-                }
-                black_box(heap.len())
-            });
-        });
+        hold_bare::<StdHeap>(&mut g, "binaryheap", n, &d);
+        hold_bare::<QuadHeap>(&mut g, "quadheap", n, &d);
+        hold_bare::<Radix>(&mut g, "radix", n, &d);
         g.bench_with_input(BenchmarkId::new("event_queue", n), &n, |b, &n| {
             let mut q: EventQueue<u32> = EventQueue::with_capacity(n);
             for i in 0..n {
@@ -58,7 +72,7 @@ fn bench_heap(c: &mut Criterion) {
             let mut k = 0usize;
             b.iter(|| {
                 for _ in 0..OPS {
-                    let (t, _, e) = q.pop().expect("never empty");
+                    let (t, e) = q.pop().expect("never empty");
                     q.push(SimTime(t.0 + d[k & 0xffff]), e);
                     k += 1;
                 }
