@@ -6,8 +6,8 @@
 //! p99 for 5 consecutive buckets. Buckets with no output neither break nor extend the streak
 //! (window jobs emit only when windows close).
 
-use crate::metrics::Sink;
-use crate::oracle::{Check, Expected, Guarantee, Verdict, check_planted};
+use crate::metrics::{Latency, Sink};
+use crate::oracle::{Check, Expected, Guarantee, Verdict, check_shown};
 use crate::outcome::{EventRow, FailureRecord, RunOutput, RunStats, Table};
 use crate::scenario::Scenario;
 use crate::time::{SimDuration, SimTime};
@@ -119,8 +119,7 @@ impl RunReport {
             stats,
             tables,
         } = out;
-        let visible = sink.visible();
-        let check = check_planted(expected, &visible, sc.planted);
+        let check = check_shown(expected, sink.shown());
         let series = series(&sink, sc.run.bucket);
         for f in &mut failures {
             f.caught_up = caught_up(&sink, sc, f);
@@ -168,9 +167,9 @@ fn series(sink: &Sink, bucket: SimDuration) -> Vec<SeriesRow> {
         .map(|(i, b)| SeriesRow {
             t_s: i as f64 * w,
             throughput_rps: b.outputs as f64 / w,
-            p50_ms: pct(&b.latency, 0.5),
-            p99_ms: pct(&b.latency, 0.99),
-            max_ms: (!b.latency.is_empty()).then(|| ms(b.latency.max())),
+            p50_ms: b.latency.map(|l| ms(l.p50)),
+            p99_ms: b.latency.map(|l| ms(l.p99)),
+            max_ms: b.latency.map(|l| ms(l.max)),
             backlog: b.backlog,
         })
         .collect()
@@ -179,12 +178,8 @@ fn series(sink: &Sink, bucket: SimDuration) -> Vec<SeriesRow> {
 fn caught_up(sink: &Sink, sc: &Scenario, f: &FailureRecord) -> Option<SimTime> {
     let restored = f.restored?;
     let bw = sc.run.bucket.as_nanos();
-    let first_pre = (sc.run.warmup.as_nanos() / bw) as usize;
-    let last_pre = (f.injected.0 / bw) as usize; // exclusive: the crash bucket is not "before"
-    let mut pre = Histogram::<u64>::new_from(&sink.overall);
-    for b in sink.buckets.iter().take(last_pre).skip(first_pre) {
-        let _ = pre.add(&b.latency);
-    }
+    // Buckets after the warmup and before the crash's own bucket.
+    let pre = sink.before(f.injected)?;
     if pre.is_empty() {
         return None;
     }
@@ -193,10 +188,10 @@ fn caught_up(sink: &Sink, sc: &Scenario, f: &FailureRecord) -> Option<SimTime> {
     let mut streak_start: Option<usize> = None;
     let mut streak = 0;
     for (i, b) in sink.buckets.iter().enumerate().skip((restored.0 / bw) as usize) {
-        if b.latency.is_empty() {
+        let Some(Latency { p99, .. }) = b.latency else {
             continue;
-        }
-        if ms(b.latency.value_at_quantile(0.99)) <= pre_p99 + tolerance {
+        };
+        if ms(p99) <= pre_p99 + tolerance {
             streak_start.get_or_insert(i);
             streak += 1;
             if streak >= 5 {
