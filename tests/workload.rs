@@ -11,8 +11,9 @@ fn log(workload: &str) -> SourceLog {
 }
 
 fn all(l: &SourceLog) -> Vec<ftsim_sim::Record> {
+    let r = l.reader();
     (0..l.partitions())
-        .flat_map(|p| l.partition(PartitionId(p)).to_vec())
+        .flat_map(|p| r.slice(PartitionId(p), 0, u64::MAX))
         .collect()
 }
 
@@ -66,8 +67,9 @@ fn out_of_order_records_lag_their_arrival_by_at_most_the_configured_bound() {
 #[test]
 fn arrivals_are_ordered_within_a_partition_and_offsets_are_dense() {
     let l = log("rate = 5000\nprofile = \"poisson\"");
+    let reader = l.reader();
     for p in 0..l.partitions() {
-        let recs = l.partition(PartitionId(p));
+        let recs = reader.slice(PartitionId(p), 0, u64::MAX);
         assert!(recs.windows(2).all(|w| w[0].arrival <= w[1].arrival));
         assert!(
             recs.iter()
@@ -75,7 +77,7 @@ fn arrivals_are_ordered_within_a_partition_and_offsets_are_dense() {
                 .all(|(i, r)| r.offset as usize == i && r.part == p)
         );
         assert_eq!(
-            l.available(PartitionId(p), ftsim_sim::SimTime(u64::MAX)),
+            reader.available(PartitionId(p), ftsim_sim::SimTime(u64::MAX)),
             recs.len() as u64
         );
     }
@@ -86,4 +88,37 @@ fn the_same_seed_generates_the_same_log() {
     let a = all(&log("rate = 2000\nprofile = \"poisson\"\nkey_dist = \"zipf\""));
     let b = all(&log("rate = 2000\nprofile = \"poisson\"\nkey_dist = \"zipf\""));
     assert!(a == b);
+}
+
+#[test]
+fn records_generated_again_on_demand_are_the_ones_the_first_pass_generated() {
+    use ftsim_sim::{Record, SimTime};
+    use rand::{RngExt, SeedableRng};
+    let sc = scenario(
+        "[run]\nduration = \"20s\"\nseed = 9\n[cluster]\nnodes = 3\n[workload]\nrate = 3000\nprofile = \"bursty\"\nkey_dist = \"zipf\"\nout_of_order = 0.2\n[job]\nkind = \"window-count\"\n",
+    );
+    let mut first: Vec<Vec<Record>> = vec![Vec::new(); 3];
+    let l = SourceLog::generate_with(&sc, |r| first[r.part as usize].push(*r));
+    assert_eq!(l.total(), first.iter().map(|p| p.len() as u64).sum::<u64>());
+    // Reads at random places, across chunk edges, in any order, through one reader.
+    let reader = l.reader();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+    for _ in 0..2_000 {
+        let p = rng.random_range(0..3u32);
+        let recs = &first[p as usize];
+        let from = rng.random_range(0..recs.len() as u64);
+        let to = (from + rng.random_range(0..700)).min(recs.len() as u64 + 5);
+        let part = PartitionId(p);
+        assert_eq!(
+            reader.slice(part, from, to),
+            recs[from as usize..(to as usize).min(recs.len())]
+        );
+        assert_eq!(reader.record(part, from), Some(recs[from as usize]));
+        let now = SimTime(rng.random_range(0..21_000_000_000));
+        let avail = recs.iter().filter(|r| r.arrival <= now).count() as u64;
+        assert_eq!(reader.available(part, now), avail, "partition {p} at {now}");
+        let wm = reader.watermark_at(part, from + 1);
+        let last = recs[from as usize];
+        assert_eq!(wm, last.wm_before.max(last.event_time - sc.job.max_out_of_orderness));
+    }
 }

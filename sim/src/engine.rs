@@ -28,7 +28,7 @@ pub use crate::outcome::{Cell, Flow, Table, TableChart};
 use crate::rng::SimRng;
 use crate::scenario::Scenario;
 use crate::time::{SimDuration, SimTime};
-use crate::workload::SourceLog;
+use crate::workload::LogReader;
 
 /// What the kernel tells an engine.
 #[derive(Debug)]
@@ -172,7 +172,7 @@ pub struct Ctx<'a, M, T> {
     /// The scenario being run.
     pub scenario: &'a Scenario,
     /// The durable input log.
-    pub log: &'a SourceLog,
+    pub log: &'a LogReader<'a>,
     /// The job's semantics.
     pub sem: &'a Semantics,
     /// The engine's own random stream.
@@ -185,7 +185,7 @@ impl<'a, M, T> Ctx<'a, M, T> {
     pub(crate) fn new(
         now: SimTime,
         scenario: &'a Scenario,
-        log: &'a SourceLog,
+        log: &'a LogReader<'a>,
         sem: &'a Semantics,
         rng: &'a mut SimRng,
         next_id: &'a mut u64,

@@ -24,7 +24,7 @@ use crate::queue::EventQueue;
 use crate::rng::{mix64, stream};
 use crate::scenario::{Fault, Scenario};
 use crate::time::SimTime;
-use crate::workload::SourceLog;
+use crate::workload::{LogReader, SourceLog};
 use rustc_hash::FxHashSet;
 
 enum Internal<M, T> {
@@ -82,7 +82,7 @@ pub fn run<E: Engine>(
 
 struct Kernel<'a, M, T> {
     sc: &'a Scenario,
-    log: &'a SourceLog,
+    log: LogReader<'a>,
     sem: Semantics,
     queue: EventQueue<Internal<M, T>>,
     cluster: Cluster<T>,
@@ -112,14 +112,16 @@ impl<'a, M, T> Kernel<'a, M, T> {
         queue.push(SimTime(sc.run.bucket.as_nanos()), Internal::Sample(0));
         Kernel {
             sc,
-            log,
+            log: log.reader(),
             sem: Semantics::new(&sc.job, log.partitions()),
             queue,
             cluster: Cluster::new(&sc.cluster, &sc.faults),
             sink: Sink::new(
                 sc.job.sink,
+                sc.job.kind,
                 sc.run.bucket,
                 SimTime(sc.run.warmup.as_nanos()),
+                &crash_instants(sc),
                 sc.planted,
             ),
             cancelled: FxHashSet::default(),
@@ -138,7 +140,7 @@ impl<'a, M, T> Kernel<'a, M, T> {
     fn run<E: Engine<Msg = M, Tag = T>>(mut self, engine: &mut E, on_progress: &mut dyn FnMut(SimTime)) -> RunOutput {
         let limit = SimTime(self.sc.run.duration.as_nanos()) + self.sc.run.drain;
         self.dispatch(engine, None);
-        while let Some((time, _, ev)) = self.queue.pop() {
+        while let Some((time, ev)) = self.queue.pop() {
             if time > limit {
                 break;
             }
@@ -188,7 +190,7 @@ impl<'a, M, T> Kernel<'a, M, T> {
                 }
             }
             Internal::Timer { id, inc, tag, owner } => {
-                let cancelled = self.cancelled.remove(&id);
+                let cancelled = !self.cancelled.is_empty() && self.cancelled.remove(&id);
                 let owner_gone = owner.is_some_and(|(n, e)| !self.cluster.is_alive(n) || self.cluster.epoch(n) != e);
                 (!cancelled && !owner_gone).then_some((Event::Timer { id, tag }, inc))
             }
@@ -351,7 +353,7 @@ impl<'a, M, T> Kernel<'a, M, T> {
         let mut cx = Ctx::new(
             self.now,
             self.sc,
-            self.log,
+            &self.log,
             &self.sem,
             &mut self.rng,
             &mut self.next_id,
@@ -519,7 +521,7 @@ impl<'a, M, T> Kernel<'a, M, T> {
             );
         }
         let end_bucket = (self.now.0.saturating_sub(1) / self.sc.run.bucket.as_nanos()) as usize;
-        self.sink.bucket_at(end_bucket);
+        self.sink.close(end_bucket);
         self.stats.uncommitted = self.sink.pending_outputs() as u64;
         RunOutput {
             sink: self.sink,
@@ -529,6 +531,15 @@ impl<'a, M, T> Kernel<'a, M, T> {
             tables: engine.tables(),
         }
     }
+}
+
+/// The instants of the scenario's crash faults (the sink gathers the latency before each).
+fn crash_instants(sc: &Scenario) -> Vec<SimTime> {
+    sc.faults
+        .iter()
+        .filter(|f| matches!(f, Fault::Crash { .. }))
+        .map(Fault::at)
+        .collect()
 }
 
 /// The incarnation `msg`'s scope has now (0 for what names no scope).

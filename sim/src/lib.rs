@@ -34,7 +34,7 @@ pub use outcome::{Cell, Flow, Ledger, Table, TableChart};
 pub use report::RunReport;
 pub use scenario::{Scenario, ScenarioError};
 pub use time::{SimDuration, SimTime};
-pub use workload::{Record, SourceLog};
+pub use workload::{LogReader, Record, SourceLog};
 
 /// What every engine of one `ftsim run` shares: the generated input and the oracle's answer.
 pub struct Prepared {
@@ -45,11 +45,12 @@ pub struct Prepared {
 }
 
 impl Prepared {
-    /// Generates the log of `scenario` and evaluates the oracle over it.
+    /// Generates the log of `scenario` and evaluates the oracle over it, in one pass.
     pub fn new(scenario: &Scenario) -> Prepared {
-        let log = SourceLog::generate(scenario);
-        let sem = Semantics::new(&scenario.job, log.partitions());
-        let expected = oracle::expected(&sem, &log);
+        let sem = Semantics::new(&scenario.job, scenario.workload.partitions);
+        let mut oracle = oracle::Oracle::new(&sem);
+        let log = SourceLog::generate_with(scenario, |r| oracle.add(r));
+        let expected = oracle.finish(log.final_watermark());
         Prepared { log, expected }
     }
 }

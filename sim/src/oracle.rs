@@ -19,7 +19,8 @@ use crate::ids::PartitionId;
 use crate::job::{Output, Semantics};
 use crate::planted::{Bug, Planted};
 use crate::scenario::JobKind;
-use crate::workload::SourceLog;
+use crate::time::SimTime;
+use crate::workload::{Record, SourceLog};
 use rustc_hash::FxHashMap;
 use std::fmt;
 
@@ -114,48 +115,111 @@ impl fmt::Display for Verdict {
     }
 }
 
-/// The expected output of a job over a log, sorted by `(key, sub)`.
+/// The expected output of a job over a log: for a running count, each key's number of records
+/// (its right outputs are the values 1..n); for a window count, every `(key, window start,
+/// count)`. Both sorted by key (then window).
 #[derive(Debug, Clone)]
 pub struct Expected {
-    /// `(key, sub, value)` triples, sorted and unique by `(key, sub)`.
-    pub outputs: Vec<(u64, u64, u64)>,
+    /// Which stateful operator.
+    pub kind: JobKind,
+    counts: Vec<(u64, u64)>,
+    windows: Vec<(u64, u64, u64)>,
+}
+
+impl Expected {
+    /// A running count's expected output: `(key, records)` per key.
+    pub fn counts(mut per_key: Vec<(u64, u64)>) -> Expected {
+        per_key.retain(|(_, n)| *n > 0);
+        per_key.sort_unstable();
+        Expected {
+            kind: JobKind::RunningCount,
+            counts: per_key,
+            windows: Vec::new(),
+        }
+    }
+    /// A window count's (or any job's, spelled out) expected output: `(key, sub, value)`,
+    /// unique by `(key, sub)`.
+    pub fn windows(mut outputs: Vec<(u64, u64, u64)>) -> Expected {
+        outputs.sort_unstable();
+        Expected {
+            kind: JobKind::WindowCount,
+            counts: Vec::new(),
+            windows: outputs,
+        }
+    }
+    /// Number of expected outputs.
+    pub fn len(&self) -> u64 {
+        self.counts.iter().map(|(_, n)| n).sum::<u64>() + self.windows.len() as u64
+    }
+    /// True when nothing is expected.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Every expected output as `(key, sub, value)`, sorted (a running count's spelled out:
+    /// for tests and small runs).
+    pub fn outputs(&self) -> Vec<(u64, u64, u64)> {
+        let counts = self.counts.iter().flat_map(|&(k, n)| (1..=n).map(move |c| (k, c, c)));
+        counts.chain(self.windows.iter().copied()).collect()
+    }
+}
+
+/// The oracle: the job evaluated sequentially over the log, one record at a time in log order
+/// per partition (the order across partitions does not change the answer).
+#[derive(Debug)]
+pub struct Oracle<'a> {
+    sem: &'a Semantics,
+    counts: FxHashMap<u64, u64>,
+    windows: FxHashMap<(u64, u64), u64>,
+}
+
+impl<'a> Oracle<'a> {
+    /// An oracle that has read nothing.
+    pub fn new(sem: &'a Semantics) -> Self {
+        Oracle {
+            sem,
+            counts: FxHashMap::default(),
+            windows: FxHashMap::default(),
+        }
+    }
+    /// Reads one record of the log.
+    pub fn add(&mut self, r: &Record) {
+        if !self.sem.keeps(r) {
+            return;
+        }
+        match self.sem.kind {
+            JobKind::RunningCount => *self.counts.entry(u64::from(r.key)).or_insert(0) += 1,
+            JobKind::WindowCount => {
+                for start in self.sem.windows_of(r) {
+                    *self.windows.entry((u64::from(r.key), start)).or_insert(0) += 1;
+                }
+            }
+        }
+    }
+    /// The expected output, once the whole log is read; `final_wm` is the watermark every
+    /// partition reaches at its end (windows it does not close never fire).
+    pub fn finish(self, final_wm: SimTime) -> Expected {
+        match self.sem.kind {
+            JobKind::RunningCount => Expected::counts(self.counts.into_iter().collect()),
+            JobKind::WindowCount => Expected::windows(
+                self.windows
+                    .into_iter()
+                    .filter(|((_, s), _)| self.sem.fire_time(*s) <= final_wm.0)
+                    .map(|((k, s), c)| (k, s, c))
+                    .collect(),
+            ),
+        }
+    }
 }
 
 /// Evaluates the job sequentially, failure-free, over the whole log.
 pub fn expected(sem: &Semantics, log: &SourceLog) -> Expected {
-    let mut outputs = Vec::new();
-    match sem.kind {
-        JobKind::RunningCount => {
-            let mut counts: FxHashMap<u64, u64> = FxHashMap::default();
-            for p in 0..log.partitions() {
-                for r in log.partition(PartitionId(p)).iter().filter(|r| sem.keeps(r)) {
-                    *counts.entry(u64::from(r.key)).or_insert(0) += 1;
-                }
-            }
-            for (k, n) in counts {
-                outputs.extend((1..=n).map(|c| (k, c, c)));
-            }
-        }
-        JobKind::WindowCount => {
-            let mut windows: FxHashMap<(u64, u64), u64> = FxHashMap::default();
-            for p in 0..log.partitions() {
-                for r in log.partition(PartitionId(p)).iter().filter(|r| sem.keeps(r)) {
-                    for start in sem.windows_of(r) {
-                        *windows.entry((u64::from(r.key), start)).or_insert(0) += 1;
-                    }
-                }
-            }
-            let final_wm = log.final_watermark().0;
-            outputs.extend(
-                windows
-                    .into_iter()
-                    .filter(|((_, s), _)| sem.fire_time(*s) <= final_wm)
-                    .map(|((k, s), c)| (k, s, c)),
-            );
-        }
+    let mut oracle = Oracle::new(sem);
+    let reader = log.reader();
+    for p in 0..log.partitions() {
+        let p = PartitionId(p);
+        reader.each(p, 0, log.len(p), |r| oracle.add(r));
     }
-    outputs.sort_unstable();
-    Expected { outputs }
+    oracle.finish(log.final_watermark())
 }
 
 /// What the comparison of a run's sink with the oracle found.
@@ -182,52 +246,237 @@ pub fn check(expected: &Expected, visible: &[Output]) -> Check {
 
 /// [`check`], with the bugs a test planted.
 pub fn check_planted(expected: &Expected, visible: &[Output], planted: Planted) -> Check {
-    let mut seen: Vec<(u64, u64, u64)> = visible.iter().map(|o| (o.key, o.sub, o.value)).collect();
-    seen.sort_unstable();
-    let (mut lost, mut duplicated, mut wrong) = (0u64, 0u64, 0u64);
-    let mut i = 0;
-    for &(k, s, v) in &expected.outputs {
-        while i < seen.len() && (seen[i].0, seen[i].1) < (k, s) {
-            wrong += 1; // an id the oracle never emits
-            i += 1;
-        }
-        let (mut right, mut below, mut above) = (0u64, 0u64, 0u64);
-        while i < seen.len() && (seen[i].0, seen[i].1) == (k, s) {
-            match seen[i].2.cmp(&v) {
-                std::cmp::Ordering::Equal => right += 1,
-                std::cmp::Ordering::Less => below += 1,
-                std::cmp::Ordering::Greater => above += 1,
-            }
-            i += 1;
-        }
-        wrong += above;
-        if right > 0 {
-            let extra = if planted.has(Bug::OracleUndercountsDuplicates) && right >= 2 {
-                right - 2
-            } else {
-                right - 1
-            };
-            duplicated += extra + below;
-        } else if below > 0 || above == 0 {
-            // Missing, or only ever shown short of its records: input was dropped.
-            lost += 1;
-            duplicated += below.saturating_sub(1);
-        }
-        // Shown only inflated: every record counted, some more than once (counted in `wrong`).
+    let mut shown = Shown::new(expected.kind, false, planted);
+    for o in visible {
+        shown.add(o);
     }
-    wrong += (seen.len() - i) as u64;
-    let verdict = match (lost > 0, duplicated > 0 || wrong > 0) {
+    check_shown(expected, &shown)
+}
+
+/// Compares what a sink shows with the oracle.
+pub fn check_shown(expected: &Expected, shown: &Shown) -> Check {
+    let mut t = Tally::default();
+    match &shown.outputs {
+        Outputs::Runs(runs) => t.runs(expected, runs, shown.planted),
+        Outputs::List(list) => {
+            let mut seen = list.clone();
+            seen.sort_unstable();
+            t.triples(expected, &seen, shown.planted);
+        }
+        Outputs::Upserts(map) => {
+            let mut seen: Vec<(u64, u64, u64)> = map.values().copied().collect();
+            seen.sort_unstable();
+            t.triples(expected, &seen, shown.planted);
+        }
+    }
+    let verdict = match (t.lost > 0, t.duplicated > 0 || t.wrong > 0) {
         (false, false) => Verdict::ExactlyOnce,
         (false, true) => Verdict::AtLeastOnce,
         (true, false) => Verdict::AtMostOnce,
         (true, true) => Verdict::Violated,
     };
     Check {
-        expected: expected.outputs.len() as u64,
-        visible: seen.len() as u64,
-        lost,
-        duplicated,
-        wrong,
+        expected: expected.len(),
+        visible: t.visible,
+        lost: t.lost,
+        duplicated: t.duplicated,
+        wrong: t.wrong,
         verdict,
+    }
+}
+
+/// The extra copies of an output shown `right` (≥ 1) times with its right value.
+fn extra_copies(right: u64, planted: Planted) -> u64 {
+    if planted.has(Bug::OracleUndercountsDuplicates) {
+        right.saturating_sub(2)
+    } else {
+        right - 1
+    }
+}
+
+/// The counts of a comparison.
+#[derive(Default)]
+struct Tally {
+    visible: u64,
+    lost: u64,
+    duplicated: u64,
+    wrong: u64,
+}
+
+impl Tally {
+    /// Any outputs, spelled out and sorted, against the expected ones spelled out.
+    fn triples(&mut self, expected: &Expected, seen: &[(u64, u64, u64)], planted: Planted) {
+        self.visible += seen.len() as u64;
+        let mut i = 0;
+        for (k, s, v) in expected.outputs() {
+            while i < seen.len() && (seen[i].0, seen[i].1) < (k, s) {
+                self.wrong += 1; // an id the oracle never emits
+                i += 1;
+            }
+            let (mut right, mut below, mut above) = (0u64, 0u64, 0u64);
+            while i < seen.len() && (seen[i].0, seen[i].1) == (k, s) {
+                match seen[i].2.cmp(&v) {
+                    std::cmp::Ordering::Equal => right += 1,
+                    std::cmp::Ordering::Less => below += 1,
+                    std::cmp::Ordering::Greater => above += 1,
+                }
+                i += 1;
+            }
+            self.wrong += above;
+            if right > 0 {
+                self.duplicated += extra_copies(right, planted) + below;
+            } else if below > 0 || above == 0 {
+                // Missing, or only ever shown short of its records: input was dropped.
+                self.lost += 1;
+                self.duplicated += below.saturating_sub(1);
+            }
+            // Shown only inflated: every record counted, some more than once (counted in `wrong`).
+        }
+        self.wrong += (seen.len() - i) as u64;
+    }
+
+    /// A running count's shown values per key against each key's record count: of key `k`
+    /// seen `n` times, a value in 1..n shown `m` times is right once and `m − 1` times
+    /// duplicated, one never shown is lost, and every showing of a value outside 1..n is wrong.
+    /// (The same classification as [`Tally::triples`], since a running count's output id is its
+    /// value.)
+    fn runs(&mut self, expected: &Expected, shown: &FxHashMap<u64, Runs>, planted: Planted) {
+        let mut keys: Vec<u64> = shown.keys().copied().collect();
+        keys.sort_unstable();
+        let mut exp = expected.counts.iter().peekable();
+        for k in keys {
+            while let Some(&&(ek, n)) = exp.peek()
+                && ek < k
+            {
+                self.lost += n;
+                exp.next();
+            }
+            let n = match exp.peek() {
+                Some(&&(ek, n)) if ek == k => {
+                    exp.next();
+                    n
+                }
+                _ => 0,
+            };
+            let mut covered = 0;
+            for &(lo, hi, m) in &shown[&k].0 {
+                let len = hi - lo + 1;
+                self.visible += len * m;
+                let (a, b) = (lo.max(1), hi.min(n));
+                let inside = if b >= a { b - a + 1 } else { 0 };
+                covered += inside;
+                self.duplicated += inside * extra_copies(m, planted);
+                self.wrong += (len - inside) * m;
+            }
+            self.lost += n - covered;
+        }
+        self.lost += exp.map(|(_, n)| n).sum::<u64>();
+    }
+}
+
+/// A running count's shown values of one key: disjoint runs `(lo, hi, times)` of consecutive
+/// values shown the same number of times, sorted. A key whose values show once each, in order,
+/// as a correct run emits them, is one run whatever its count.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Runs(Vec<(u64, u64, u64)>);
+
+impl Runs {
+    /// Adds one showing of `v`; with `collapse` (an upserting sink) a value shows at most once.
+    pub fn add(&mut self, v: u64, collapse: bool) {
+        let runs = &mut self.0;
+        if let Some(last) = runs.last_mut()
+            && last.2 == 1
+            && last.1.checked_add(1) == Some(v)
+        {
+            last.1 = v;
+            return;
+        }
+        let i = runs.partition_point(|r| r.1 < v);
+        if i < runs.len() && runs[i].0 <= v {
+            if collapse {
+                return;
+            }
+            let (lo, hi, m) = runs[i];
+            let mut parts = Vec::with_capacity(3);
+            if lo < v {
+                parts.push((lo, v - 1, m));
+            }
+            parts.push((v, v, m + 1));
+            if v < hi {
+                parts.push((v + 1, hi, m));
+            }
+            let at = i + usize::from(lo < v);
+            runs.splice(i..=i, parts);
+            self.merge_around(at);
+        } else {
+            runs.insert(i, (v, v, 1));
+            self.merge_around(i);
+        }
+    }
+
+    /// Merges run `i` with its neighbours where they touch and show as often.
+    fn merge_around(&mut self, i: usize) {
+        let runs = &mut self.0;
+        let touches = |a: (u64, u64, u64), b: (u64, u64, u64)| a.2 == b.2 && a.1 + 1 == b.0;
+        let mut i = i;
+        if i > 0 && touches(runs[i - 1], runs[i]) {
+            runs[i - 1].1 = runs[i].1;
+            runs.remove(i);
+            i -= 1;
+        }
+        if i + 1 < runs.len() && touches(runs[i], runs[i + 1]) {
+            runs[i].1 = runs[i + 1].1;
+            runs.remove(i + 1);
+        }
+    }
+}
+
+/// What a sink shows, kept as compactly as the check allows: a running count's values as
+/// [`Runs`] per key (memory grows with the keys and the anomalies, not with the outputs), a
+/// window count's outputs as they are (upserted by id for an idempotent sink).
+#[derive(Debug)]
+pub struct Shown {
+    planted: Planted,
+    upserts: bool,
+    outputs: Outputs,
+}
+
+#[derive(Debug)]
+enum Outputs {
+    Runs(FxHashMap<u64, Runs>),
+    List(Vec<(u64, u64, u64)>),
+    Upserts(FxHashMap<(u64, u64), (u64, u64, u64)>),
+}
+
+impl Shown {
+    /// Nothing shown yet, for a job of `kind` on a sink that upserts by output id (`upserts`).
+    pub fn new(kind: JobKind, upserts: bool, planted: Planted) -> Shown {
+        let outputs = match (kind, upserts) {
+            (JobKind::RunningCount, _) => Outputs::Runs(FxHashMap::default()),
+            (JobKind::WindowCount, false) => Outputs::List(Vec::new()),
+            (JobKind::WindowCount, true) => Outputs::Upserts(FxHashMap::default()),
+        };
+        Shown {
+            planted,
+            upserts,
+            outputs,
+        }
+    }
+    /// Shows `o` (an upserting sink replaces what it showed under the same id).
+    pub fn add(&mut self, o: &Output) {
+        match &mut self.outputs {
+            Outputs::Runs(runs) => {
+                runs.entry(o.key).or_default().add(o.value, self.upserts);
+            }
+            Outputs::List(list) => list.push((o.key, o.sub, o.value)),
+            Outputs::Upserts(map) => {
+                let id = if self.planted.has(Bug::IdempotentByValue) {
+                    (o.key, o.value)
+                } else {
+                    (o.key, o.sub)
+                };
+                map.insert(id, (o.key, o.sub, o.value));
+            }
+        }
     }
 }

@@ -25,7 +25,7 @@ impl<P: Policy> MicroBatch<P> {
 
     /// Adds a block over offsets `from..to` of partition `part`, held in memory by `locs`.
     pub(crate) fn new_block(&mut self, part: u32, from: u64, to: u64, locs: Vec<NodeId>, cx: &Cx<'_, P>) -> BlockId {
-        let per_r = self.per_r(cx.log.slice(PartitionId(part), from, to), cx);
+        let per_r = self.per_r(&cx.log.slice(PartitionId(part), from, to), cx);
         self.blocks.push(Block {
             part,
             from,
@@ -71,7 +71,7 @@ impl<P: Policy> MicroBatch<P> {
             let blk = &mut self.blocks[b];
             blk.batch = Some(n);
             records += blk.len();
-            for r in cx.log.slice(PartitionId(blk.part), blk.from, blk.to) {
+            for r in &cx.log.slice(PartitionId(blk.part), blk.from, blk.to) {
                 if cx.sem.keeps(r) {
                     by_r[cx.sem.task_of(u64::from(r.key)) as usize].push(*r);
                 }

@@ -146,7 +146,7 @@ impl Core {
     pub fn read<PM, T>(&self, p: u32, from: u64, to: u64, cx: &mut Ctx<'_, Msg<PM>, T>) -> Vec<(u32, Batch)> {
         let part = PartitionId(p);
         let wm = cx.log.watermark_at(part, to.min(self.sources[p as usize].wm_upto));
-        let groups = by_group(cx.sem, cx.log.slice(part, from, to));
+        let groups = by_group(cx.sem, &cx.log.slice(part, from, to));
         let kept: usize = groups.iter().map(Vec::len).sum();
         cx.records(Flow::Read, to - from);
         cx.records(Flow::Filtered, to - from - kept as u64);

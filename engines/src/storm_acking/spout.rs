@@ -156,7 +156,9 @@ impl StormAcking {
         for (root, (offset, epoch)) in expired {
             spout.left(epoch);
             spout.failed.insert(offset);
-            let r = &cx.log.slice(PartitionId(part), offset, offset + 1)[0];
+            let Some(r) = &cx.log.record(PartitionId(part), offset) else {
+                continue;
+            };
             let task = core.route[cx.sem.task_of(u64::from(r.key)) as usize];
             if !core.tasks[task as usize].lost && self.inflight.holds(task, r, root) {
                 queued += 1;
@@ -185,7 +187,7 @@ impl StormAcking {
     pub(super) fn replayed(&mut self, core: &mut Core, part: u32, offsets: &[u64], cx: &mut PCtx<'_, Self>) {
         self.spouts[part as usize].replaying = false;
         let log = PartitionId(part);
-        let records: Vec<Record> = offsets.iter().map(|o| cx.log.slice(log, *o, *o + 1)[0]).collect();
+        let records: Vec<Record> = offsets.iter().filter_map(|o| cx.log.record(log, *o)).collect();
         cx.records(ftsim_sim::Flow::Read, records.len() as u64);
         self.counts.replayed += records.len() as u64;
         let mut by_task: BTreeMap<u32, Vec<Record>> = BTreeMap::new();

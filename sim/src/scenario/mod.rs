@@ -35,8 +35,12 @@ pub mod limits {
     pub const MAX_RATE: f64 = 5_000_000.0;
     /// Longest run.
     pub const MAX_DURATION_S: u64 = 3_600;
-    /// Most records a run may generate (rate × duration).
-    pub const MAX_RECORDS: f64 = 20_000_000.0;
+    /// Most records a run may generate (rate × duration): the source log is generated on
+    /// demand, so this bounds the run's time and its log index (32 bytes per 512 records), not
+    /// a log held in memory.
+    pub const MAX_RECORDS: f64 = 10_000_000_000.0;
+    /// Most records one partition may hold (offsets are 32-bit).
+    pub const MAX_PARTITION_RECORDS: f64 = 4_000_000_000.0;
     /// Most distinct keys.
     pub const MAX_KEYS: u64 = 100_000_000;
     /// Most source partitions.

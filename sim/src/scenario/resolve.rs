@@ -205,6 +205,17 @@ pub(crate) fn resolve(raw: RawScenario, path: &Path) -> R<Scenario> {
         out_of_order: float_in("workload.out_of_order", w.out_of_order, 0.0, 0.0, 1.0)?,
         out_of_order_max: dur("workload.out_of_order_max", w.out_of_order_max.as_ref(), "500ms")?,
     };
+    let per_partition = rate * duration.as_secs_f64() / f64::from(workload.partitions);
+    if per_partition > limits::MAX_PARTITION_RECORDS {
+        return Err(FieldError::new(
+            "workload.partitions",
+            format!(
+                "{} partitions would take {per_partition:.0} records each, past the limit of {:.0} per partition; use more partitions",
+                workload.partitions,
+                limits::MAX_PARTITION_RECORDS
+            ),
+        ));
+    }
 
     let kind_text = j
         .kind
