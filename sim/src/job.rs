@@ -104,6 +104,8 @@ impl Semantics {
             counts: FxHashMap::default(),
             windows: BTreeMap::new(),
             part_wm: vec![SimTime::ZERO; self.partitions as usize],
+            global: SimTime::ZERO,
+            at_global: self.partitions,
             closed: 0,
         }
     }
@@ -119,11 +121,18 @@ impl Semantics {
 
 /// The state of one stateful task: per-key counts, or per-(window, key) counts with the watermark
 /// seen from each source partition. Cloning it is taking a snapshot.
+///
+/// Open windows are kept by start, each with its keys' counts in a hash map whose order is never
+/// observed: a window that fires emits its keys sorted. `global` is the minimum of `part_wm`
+/// and `at_global` how many partitions sit at it, so that raising one partition's watermark
+/// costs a scan of them all only when the last partition at the minimum moves.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OperatorState {
     counts: FxHashMap<u64, u64>,
-    windows: BTreeMap<(u64, u64), u64>,
+    windows: BTreeMap<u64, FxHashMap<u64, u64>>,
     part_wm: Vec<SimTime>,
+    global: SimTime,
+    at_global: u32,
     /// Windows that fire at or before this instant were emitted: no record opens them again.
     closed: u64,
 }
@@ -145,7 +154,7 @@ impl OperatorState {
             }
             JobKind::WindowCount => {
                 for start in sem.windows_of(r).filter(|s| sem.fire_time(*s) > self.closed) {
-                    *self.windows.entry((start, key)).or_insert(0) += 1;
+                    *self.windows.entry(start).or_default().entry(key).or_insert(0) += 1;
                 }
             }
         }
@@ -161,22 +170,31 @@ impl OperatorState {
             if wm <= *w {
                 return;
             }
-            *w = wm;
+            let old = std::mem::replace(w, wm);
+            if old == self.global {
+                self.at_global -= 1;
+                if self.at_global == 0 {
+                    self.global = self.part_wm.iter().min().copied().unwrap_or(SimTime::ZERO);
+                    self.at_global = self.part_wm.iter().filter(|w| **w == self.global).count() as u32;
+                }
+            }
         }
-        let global = self.part_wm.iter().min().copied().unwrap_or(SimTime::ZERO).0;
+        let global = self.global.0;
         self.closed = self.closed.max(global);
         let len = sem.window.length.as_nanos();
-        while let Some((&(start, key), &count)) = self.windows.first_key_value() {
+        while let Some(entry) = self.windows.first_entry() {
+            let start = *entry.key();
             if sem.fire_time(start) > global {
                 break;
             }
-            self.windows.pop_first();
-            out.push(Output {
+            let mut keys: Vec<(u64, u64)> = entry.remove().into_iter().collect();
+            keys.sort_unstable();
+            out.extend(keys.into_iter().map(|(key, count)| Output {
                 key,
                 sub: start,
                 value: count,
                 origin: SimTime(start + len),
-            });
+            }));
         }
     }
 
@@ -184,7 +202,7 @@ impl OperatorState {
     /// replay after those windows fired elsewhere): they are dropped and never opened again.
     pub fn close_through(&mut self, sem: &Semantics, t: u64) {
         self.closed = self.closed.max(t);
-        self.windows.retain(|(start, _), _| sem.fire_time(*start) > t);
+        self.windows.retain(|start, _| sem.fire_time(*start) > t);
     }
     /// The instant up to which every window has fired and been emitted.
     pub fn closed(&self) -> u64 {
@@ -192,11 +210,11 @@ impl OperatorState {
     }
     /// The minimum watermark over all partitions this state has seen.
     pub fn watermark(&self) -> SimTime {
-        self.part_wm.iter().min().copied().unwrap_or(SimTime::ZERO)
+        self.global
     }
     /// Number of keys (running count) or open (window, key) entries held.
     pub fn entries(&self) -> u64 {
-        (self.counts.len() + self.windows.len()) as u64
+        (self.counts.len() + self.windows.values().map(FxHashMap::len).sum::<usize>()) as u64
     }
     /// Size of a snapshot of this state, given the bytes per key.
     pub fn size_bytes(&self, bytes_per_key: u64) -> u64 {

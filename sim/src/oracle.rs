@@ -169,7 +169,8 @@ impl Expected {
 pub struct Oracle<'a> {
     sem: &'a Semantics,
     counts: FxHashMap<u64, u64>,
-    windows: FxHashMap<(u64, u64), u64>,
+    /// Per window start, each key's count.
+    windows: FxHashMap<u64, FxHashMap<u64, u64>>,
 }
 
 impl<'a> Oracle<'a> {
@@ -190,7 +191,12 @@ impl<'a> Oracle<'a> {
             JobKind::RunningCount => *self.counts.entry(u64::from(r.key)).or_insert(0) += 1,
             JobKind::WindowCount => {
                 for start in self.sem.windows_of(r) {
-                    *self.windows.entry((u64::from(r.key), start)).or_insert(0) += 1;
+                    *self
+                        .windows
+                        .entry(start)
+                        .or_default()
+                        .entry(u64::from(r.key))
+                        .or_insert(0) += 1;
                 }
             }
         }
@@ -203,8 +209,8 @@ impl<'a> Oracle<'a> {
             JobKind::WindowCount => Expected::windows(
                 self.windows
                     .into_iter()
-                    .filter(|((_, s), _)| self.sem.fire_time(*s) <= final_wm.0)
-                    .map(|((k, s), c)| (k, s, c))
+                    .filter(|(s, _)| self.sem.fire_time(*s) <= final_wm.0)
+                    .flat_map(|(s, keys)| keys.into_iter().map(move |(k, c)| (k, s, c)))
                     .collect(),
             ),
         }
