@@ -295,3 +295,28 @@ fn a_running_counts_compact_check_agrees_with_the_spelled_out_one() {
         panic!("{e}");
     }
 }
+
+#[test]
+fn an_oracle_counting_windows_densely_agrees_with_one_counting_sparsely() {
+    use ftsim_sim::oracle::Oracle;
+    let s = sem(
+        "kind = \"window-count\"\nwindow = \"10s\"\nslide = \"5s\"\nmax_out_of_orderness = \"0s\"",
+        1,
+    );
+    let recs: Vec<Record> = (0..3_000u64).map(|i| rec((i * 7 % 13) as u32, i * 20)).collect();
+    let log = SourceLog::from_records(vec![recs.clone()], SimDuration::ZERO, 100);
+    let sparse = expected(&s, &log);
+    // Dense arrays of 13 keys, and of 5 (keys 5 to 12 fall past them and are counted all the same).
+    for dense in [13, 5] {
+        let mut o = Oracle::new(&s, dense);
+        for r in log.reader().slice(ftsim_sim::PartitionId(0), 0, u64::MAX) {
+            o.add(&r);
+        }
+        assert_eq!(
+            o.finish(log.final_watermark()).outputs(),
+            sparse.outputs(),
+            "dense {dense}"
+        );
+    }
+    assert!(sparse.len() > 13 * 5);
+}

@@ -168,18 +168,35 @@ impl Expected {
 #[derive(Debug)]
 pub struct Oracle<'a> {
     sem: &'a Semantics,
+    /// Count each window's keys in an array this long (0: in a hash map).
+    dense: u64,
     counts: FxHashMap<u64, u64>,
-    /// Per window start, each key's count.
-    windows: FxHashMap<u64, FxHashMap<u64, u64>>,
+    /// Per window start, each key's count; `index` finds a start's entry, `last` is the entry
+    /// the previous record counted in (consecutive records mostly share their window).
+    windows: Vec<(u64, KeyCounts)>,
+    index: FxHashMap<u64, usize>,
+    last: Option<(u64, usize)>,
+}
+
+/// One window's count per key.
+#[derive(Debug)]
+enum KeyCounts {
+    Dense(Vec<u64>),
+    Sparse(FxHashMap<u64, u64>),
 }
 
 impl<'a> Oracle<'a> {
-    /// An oracle that has read nothing.
-    pub fn new(sem: &'a Semantics) -> Self {
+    /// An oracle that has read nothing. With `dense > 0` the log's keys are below it and a
+    /// window's keys are counted in an array that long (fast where windows see most keys),
+    /// otherwise in a hash map.
+    pub fn new(sem: &'a Semantics, dense: u64) -> Self {
         Oracle {
             sem,
+            dense,
             counts: FxHashMap::default(),
-            windows: FxHashMap::default(),
+            windows: Vec::new(),
+            index: FxHashMap::default(),
+            last: None,
         }
     }
     /// Reads one record of the log.
@@ -187,39 +204,81 @@ impl<'a> Oracle<'a> {
         if !self.sem.keeps(r) {
             return;
         }
+        let key = u64::from(r.key);
         match self.sem.kind {
-            JobKind::RunningCount => *self.counts.entry(u64::from(r.key)).or_insert(0) += 1,
+            JobKind::RunningCount => *self.counts.entry(key).or_insert(0) += 1,
             JobKind::WindowCount => {
                 for start in self.sem.windows_of(r) {
-                    *self
-                        .windows
-                        .entry(start)
-                        .or_default()
-                        .entry(u64::from(r.key))
-                        .or_insert(0) += 1;
+                    let i = self.window(start);
+                    match &mut self.windows[i].1 {
+                        KeyCounts::Dense(v) if key < v.len() as u64 => v[key as usize] += 1,
+                        KeyCounts::Dense(v) => {
+                            // A key past the bound the oracle was given: counted all the same.
+                            let mut m: FxHashMap<u64, u64> = v
+                                .iter()
+                                .enumerate()
+                                .filter(|(_, c)| **c > 0)
+                                .map(|(k, c)| (k as u64, *c))
+                                .collect();
+                            m.insert(key, 1);
+                            self.windows[i].1 = KeyCounts::Sparse(m);
+                        }
+                        KeyCounts::Sparse(m) => *m.entry(key).or_insert(0) += 1,
+                    }
                 }
             }
         }
+    }
+    /// The entry of window `start`, made if new.
+    fn window(&mut self, start: u64) -> usize {
+        if let Some((s, i)) = self.last
+            && s == start
+        {
+            return i;
+        }
+        let next = self.windows.len();
+        let i = *self.index.entry(start).or_insert(next);
+        if i == next {
+            let counts = if self.dense > 0 {
+                KeyCounts::Dense(vec![0; self.dense as usize])
+            } else {
+                KeyCounts::Sparse(FxHashMap::default())
+            };
+            self.windows.push((start, counts));
+        }
+        self.last = Some((start, i));
+        i
     }
     /// The expected output, once the whole log is read; `final_wm` is the watermark every
     /// partition reaches at its end (windows it does not close never fire).
     pub fn finish(self, final_wm: SimTime) -> Expected {
         match self.sem.kind {
             JobKind::RunningCount => Expected::counts(self.counts.into_iter().collect()),
-            JobKind::WindowCount => Expected::windows(
-                self.windows
-                    .into_iter()
-                    .filter(|(s, _)| self.sem.fire_time(*s) <= final_wm.0)
-                    .flat_map(|(s, keys)| keys.into_iter().map(move |(k, c)| (k, s, c)))
-                    .collect(),
-            ),
+            JobKind::WindowCount => {
+                let mut out = Vec::new();
+                for (s, counts) in self.windows {
+                    if self.sem.fire_time(s) > final_wm.0 {
+                        continue;
+                    }
+                    match counts {
+                        KeyCounts::Dense(v) => out.extend(
+                            v.into_iter()
+                                .enumerate()
+                                .filter(|(_, c)| *c > 0)
+                                .map(|(k, c)| (k as u64, s, c)),
+                        ),
+                        KeyCounts::Sparse(m) => out.extend(m.into_iter().map(|(k, c)| (k, s, c))),
+                    }
+                }
+                Expected::windows(out)
+            }
         }
     }
 }
 
 /// Evaluates the job sequentially, failure-free, over the whole log.
 pub fn expected(sem: &Semantics, log: &SourceLog) -> Expected {
-    let mut oracle = Oracle::new(sem);
+    let mut oracle = Oracle::new(sem, 0);
     let reader = log.reader();
     for p in 0..log.partitions() {
         let p = PartitionId(p);
