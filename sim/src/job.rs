@@ -16,7 +16,7 @@ use crate::scenario::{JobKind, JobSpec, WindowSpec};
 use crate::time::{SimDuration, SimTime};
 use crate::workload::Record;
 use rustc_hash::FxHashMap;
-use std::collections::BTreeMap;
+use std::collections::VecDeque;
 
 /// One emission of the job: `(key, sub)` identifies it, `value` is what it says.
 ///
@@ -102,7 +102,7 @@ impl Semantics {
     pub fn new_state(&self) -> OperatorState {
         OperatorState {
             counts: FxHashMap::default(),
-            windows: BTreeMap::new(),
+            windows: VecDeque::new(),
             part_wm: vec![SimTime::ZERO; self.partitions as usize],
             global: SimTime::ZERO,
             at_global: self.partitions,
@@ -122,14 +122,15 @@ impl Semantics {
 /// The state of one stateful task: per-key counts, or per-(window, key) counts with the watermark
 /// seen from each source partition. Cloning it is taking a snapshot.
 ///
-/// Open windows are kept by start, each with its keys' counts in a hash map whose order is never
-/// observed: a window that fires emits its keys sorted. `global` is the minimum of `part_wm`
+/// Open windows are kept sorted by start (a record almost always counts in the newest), each
+/// with its keys' counts in a hash map whose order is never observed: a window that fires
+/// emits its keys sorted. `global` is the minimum of `part_wm`
 /// and `at_global` how many partitions sit at it, so that raising one partition's watermark
 /// costs a scan of them all only when the last partition at the minimum moves.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OperatorState {
     counts: FxHashMap<u64, u64>,
-    windows: BTreeMap<u64, FxHashMap<u64, u64>>,
+    windows: VecDeque<(u64, FxHashMap<u64, u64>)>,
     part_wm: Vec<SimTime>,
     global: SimTime,
     at_global: u32,
@@ -153,11 +154,32 @@ impl OperatorState {
                 });
             }
             JobKind::WindowCount => {
-                for start in sem.windows_of(r).filter(|s| sem.fire_time(*s) > self.closed) {
-                    *self.windows.entry(start).or_default().entry(key).or_insert(0) += 1;
+                let closed = self.closed;
+                for start in sem.windows_of(r).filter(|s| sem.fire_time(*s) > closed) {
+                    *self.window(start).entry(key).or_insert(0) += 1;
                 }
             }
         }
+    }
+
+    /// The counts of the open window `start`, opened if new.
+    fn window(&mut self, start: u64) -> &mut FxHashMap<u64, u64> {
+        let w = &mut self.windows;
+        let i = match w.back() {
+            Some((s, _)) if *s == start => w.len() - 1,
+            Some((s, _)) if *s < start => {
+                w.push_back((start, FxHashMap::default()));
+                w.len() - 1
+            }
+            _ => match w.binary_search_by_key(&start, |(s, _)| *s) {
+                Ok(i) => i,
+                Err(i) => {
+                    w.insert(i, (start, FxHashMap::default()));
+                    i
+                }
+            },
+        };
+        &mut w[i].1
     }
 
     /// Raises the watermark seen from partition `part` to `wm` (never lowers it) and emits every
@@ -182,12 +204,15 @@ impl OperatorState {
         let global = self.global.0;
         self.closed = self.closed.max(global);
         let len = sem.window.length.as_nanos();
-        while let Some(entry) = self.windows.first_entry() {
-            let start = *entry.key();
+        while let Some((start, _)) = self.windows.front() {
+            let start = *start;
             if sem.fire_time(start) > global {
                 break;
             }
-            let mut keys: Vec<(u64, u64)> = entry.remove().into_iter().collect();
+            let Some((_, counts)) = self.windows.pop_front() else {
+                break;
+            };
+            let mut keys: Vec<(u64, u64)> = counts.into_iter().collect();
             keys.sort_unstable();
             out.extend(keys.into_iter().map(|(key, count)| Output {
                 key,
@@ -202,7 +227,7 @@ impl OperatorState {
     /// replay after those windows fired elsewhere): they are dropped and never opened again.
     pub fn close_through(&mut self, sem: &Semantics, t: u64) {
         self.closed = self.closed.max(t);
-        self.windows.retain(|start, _| sem.fire_time(*start) > t);
+        self.windows.retain(|(start, _)| sem.fire_time(*start) > t);
     }
     /// The instant up to which every window has fired and been emitted.
     pub fn closed(&self) -> u64 {
@@ -214,7 +239,7 @@ impl OperatorState {
     }
     /// Number of keys (running count) or open (window, key) entries held.
     pub fn entries(&self) -> u64 {
-        (self.counts.len() + self.windows.values().map(FxHashMap::len).sum::<usize>()) as u64
+        (self.counts.len() + self.windows.iter().map(|(_, w)| w.len()).sum::<usize>()) as u64
     }
     /// Size of a snapshot of this state, given the bytes per key.
     pub fn size_bytes(&self, bytes_per_key: u64) -> u64 {

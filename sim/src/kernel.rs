@@ -1,6 +1,6 @@
 //! The run loop: one event queue, one cluster, one sink, one engine.
 //!
-//! The kernel pops events in `(time, seq)` order, applies cluster physics (crashes, cores, NICs,
+//! The kernel pops events in `(time, insertion)` order, applies cluster physics (crashes, cores, NICs,
 //! storage), hands engine-visible events to the engine and carries out the commands it answers
 //! with. Everything an engine may observe is decided here, in one place. A run stops when the
 //! input has ended and the engine reports it has finished, when nothing is left to happen, or at
@@ -44,7 +44,7 @@ enum Internal<M, T> {
     WorkEnd {
         node: NodeId,
         epoch: u32,
-        core: usize,
+        core: u32,
         id: WorkId,
     },
     StorageEnd {
@@ -195,7 +195,7 @@ impl<'a, M, T> Kernel<'a, M, T> {
                 (!cancelled && !owner_gone).then_some((Event::Timer { id, tag }, inc))
             }
             Internal::WorkEnd { node, epoch, core, id } => {
-                let (tag, inc) = self.cluster.complete(self.now, node, epoch, core, id)?;
+                let (tag, inc) = self.cluster.complete(self.now, node, epoch, core as usize, id)?;
                 self.start_work(node);
                 Some((Event::WorkDone { node, id, tag }, inc))
             }
@@ -279,10 +279,9 @@ impl<'a, M, T> Kernel<'a, M, T> {
                 kind & 0xff
             ));
         }
+        let node = node.map_or(u64::from(u32::MAX), |n| u64::from(n.0));
         let h = &mut self.stats.trace_hash;
-        for x in [self.now.0, kind, node.map_or(u64::MAX, |n| u64::from(n.0))] {
-            *h = mix64(*h ^ x);
-        }
+        *h = mix64(h.rotate_left(5) ^ self.now.0 ^ kind.rotate_left(40) ^ (node << 20));
     }
 
     fn breach(&mut self, what: &str) {
@@ -332,7 +331,7 @@ impl<'a, M, T> Kernel<'a, M, T> {
             Internal::WorkEnd {
                 node: s.node,
                 epoch: s.epoch,
-                core: s.core,
+                core: s.core as u32,
                 id: s.id,
             },
         );

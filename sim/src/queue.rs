@@ -10,8 +10,9 @@
 //!   those whose highest bit differing from `last` is bit `i − 1`. Equal times always share a
 //!   bucket and move between buckets in the order they were pushed, which is what keeps
 //!   same-instant events first-in first-out without a sequence number;
-//! - payloads move with their times: an event is moved only when its bucket is spread, which
-//!   happens to it a few times at most (each move takes it to a lower bucket).
+//! - payloads live in a slab (`slots`), reused last-freed first, and never move: buckets move
+//!   16-byte `(time, slot)` pairs, several times over an event's life (each move takes it to a
+//!   lower bucket), however large the event.
 //!
 //! Cancellation is lazy: a cancelled entry stays in the queue and is skipped by the owner when it
 //! pops (see [`crate::kernel`]).
@@ -26,13 +27,16 @@ fn bucket_of(diff: u64) -> usize {
 
 /// A priority queue of events ordered by `(time, insertion order)`, for monotone times.
 pub struct EventQueue<E> {
-    /// The events at `last`, in push order.
-    now: VecDeque<E>,
-    /// Later events with their times, by the highest bit in which their time differs from `last`.
-    buckets: [Vec<(u64, E)>; 64],
+    /// Slots of the events at `last`, in push order.
+    now: VecDeque<u32>,
+    /// `(time, slot)` of later events, by the highest bit in which their time differs from `last`.
+    buckets: [Vec<(u64, u32)>; 64],
     /// The time of the last pop.
     last: u64,
     len: usize,
+    /// The events' payloads; `free` lists the empty slots, last freed first.
+    slots: Vec<Option<E>>,
+    free: Vec<u32>,
 }
 
 impl<E> Default for EventQueue<E> {
@@ -46,22 +50,34 @@ impl<E> EventQueue<E> {
     pub fn new() -> Self {
         Self::with_capacity(0)
     }
-    /// An empty queue with room for `n` events at the present instant.
+    /// An empty queue with room for `n` events.
     pub fn with_capacity(n: usize) -> Self {
         EventQueue {
-            now: VecDeque::with_capacity(n),
+            now: VecDeque::new(),
             buckets: std::array::from_fn(|_| Vec::new()),
             last: 0,
             len: 0,
+            slots: Vec::with_capacity(n),
+            free: Vec::new(),
         }
     }
     /// Schedules `event` at `time` (at the last popped time, if `time` is before it).
     pub fn push(&mut self, time: SimTime, event: E) {
+        let slot = match self.free.pop() {
+            Some(s) => {
+                self.slots[s as usize] = Some(event);
+                s
+            }
+            None => {
+                self.slots.push(Some(event));
+                (self.slots.len() - 1) as u32
+            }
+        };
         self.len += 1;
         let t = time.0.max(self.last);
         match bucket_of(t ^ self.last) {
-            0 => self.now.push_back(event),
-            b => self.buckets[b - 1].push((t, event)),
+            0 => self.now.push_back(slot),
+            b => self.buckets[b - 1].push((t, slot)),
         }
     }
     /// Removes and returns the earliest event.
@@ -69,7 +85,9 @@ impl<E> EventQueue<E> {
         if self.now.is_empty() && !self.refill() {
             return None;
         }
-        let event = self.now.pop_front()?;
+        let slot = self.now.pop_front()?;
+        let event = self.slots[slot as usize].take()?;
+        self.free.push(slot);
         self.len -= 1;
         Some((SimTime(self.last), event))
     }
@@ -81,14 +99,15 @@ impl<E> EventQueue<E> {
         };
         let mut moving = std::mem::take(&mut self.buckets[i]);
         self.last = moving.iter().map(|(t, _)| *t).min().unwrap_or(self.last);
-        for (t, event) in moving.drain(..) {
+        for &(t, slot) in &moving {
             match bucket_of(t ^ self.last) {
-                0 => self.now.push_back(event),
-                b => self.buckets[b - 1].push((t, event)),
+                0 => self.now.push_back(slot),
+                b => self.buckets[b - 1].push((t, slot)),
             }
         }
         // Hand the emptied allocation back (nothing moved into bucket `i`), so that a busy
         // bucket does not reallocate.
+        moving.clear();
         self.buckets[i] = moving;
         true
     }

@@ -171,8 +171,8 @@ impl Policy for PassiveStandby {
         }
     }
 
-    fn shipped(&mut self, _core: &mut Core, part: u32, task: u32, batch: &Batch, _cx: &mut PCtx<'_, Self>) {
-        self.log.push(part, task, batch);
+    fn shipped(&mut self, _core: &mut Core, part: u32, task: u32, batch: &Batch, cx: &mut PCtx<'_, Self>) {
+        self.log.push(part, task, batch, cx.sem);
     }
 
     fn applied(&mut self, core: &mut Core, task: u32, _batch: &Batch, out: Vec<Output>, cx: &mut PCtx<'_, Self>) {

@@ -27,10 +27,12 @@ impl Snapshot {
     }
 }
 
-/// The output logs of every source, per key group.
+/// The output logs of every source, per key group. Each logged batch carries the instant its
+/// last window fires (0 for a running count), so that trimming by fired windows looks at no
+/// record twice.
 #[derive(Debug, Clone)]
 pub struct OutputLog {
-    logs: Vec<Vec<VecDeque<Batch>>>,
+    logs: Vec<Vec<VecDeque<(u64, Batch)>>>,
     start: Vec<Vec<u64>>,
     records: u64,
 }
@@ -48,17 +50,18 @@ impl OutputLog {
     }
 
     /// Logs a batch source `part` shipped to key group `group`.
-    pub fn push(&mut self, part: u32, group: u32, batch: &Batch) {
+    pub fn push(&mut self, part: u32, group: u32, batch: &Batch, sem: &Semantics) {
         self.records += batch.records.len() as u64;
-        self.logs[part as usize][group as usize].push_back(batch.clone());
+        let last_fire = batch.records.iter().map(|r| sem.last_fire(r)).max().unwrap_or(0);
+        self.logs[part as usize][group as usize].push_back((last_fire, batch.clone()));
     }
 
     /// Drops the prefix of the log `part → group` that `keep` says is no longer needed; the log
     /// then starts at the `upto` of the last batch dropped.
-    fn trim(&mut self, part: u32, group: u32, mut drop: impl FnMut(&Batch) -> bool) {
+    fn trim(&mut self, part: u32, group: u32, mut drop: impl FnMut(u64, &Batch) -> bool) {
         let log = &mut self.logs[part as usize][group as usize];
-        while let Some(b) = log.front() {
-            if !drop(b) {
+        while let Some((last_fire, b)) = log.front() {
+            if !drop(*last_fire, b) {
                 break;
             }
             self.records -= b.records.len() as u64;
@@ -69,18 +72,18 @@ impl OutputLog {
 
     /// The task of `group` holds everything of `part` below `seen` durably (a checkpoint).
     pub fn trim_seen(&mut self, part: u32, group: u32, seen: u64) {
-        self.trim(part, group, |b| b.upto <= seen);
+        self.trim(part, group, |_, b| b.upto <= seen);
     }
 
     /// The task of `group` emitted every window firing at or before `fired`: a batch whose
     /// records count only in such windows is no longer needed.
-    pub fn trim_fired(&mut self, part: u32, group: u32, sem: &Semantics, fired: u64) {
-        self.trim(part, group, |b| b.records.iter().all(|r| sem.last_fire(r) <= fired));
+    pub fn trim_fired(&mut self, part: u32, group: u32, fired: u64) {
+        self.trim(part, group, |last_fire, _| last_fire <= fired);
     }
 
     /// The log of `part → group`, oldest first.
     pub fn batches(&self, part: u32, group: u32) -> impl Iterator<Item = &Batch> {
-        self.logs[part as usize][group as usize].iter()
+        self.logs[part as usize][group as usize].iter().map(|(_, b)| b)
     }
 
     /// Where the log of `part → group` starts: the offset of `part` below which the task of
@@ -98,7 +101,7 @@ impl OutputLog {
     /// first of them started).
     pub fn lose(&mut self, part: u32) {
         for log in &mut self.logs[part as usize] {
-            self.records -= log.iter().map(|b| b.records.len() as u64).sum::<u64>();
+            self.records -= log.iter().map(|(_, b)| b.records.len() as u64).sum::<u64>();
             log.clear();
         }
     }

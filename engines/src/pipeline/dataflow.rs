@@ -22,7 +22,7 @@ use super::reader::{CoreTag, ReadCfg, SourceReader};
 use super::tasks::{Stateful, TO_LOST_TASK};
 use super::{Batch, Msg, Placement, Shape};
 use ftsim_sim::engine::{Ctx, Flow, Traffic};
-use ftsim_sim::{NodeId, PartitionId, Record, Scenario, Semantics, SimDuration, SimTime};
+use ftsim_sim::{LogReader, NodeId, PartitionId, Record, Scenario, Semantics, SimDuration, SimTime};
 
 /// A source task.
 #[derive(Debug)]
@@ -40,12 +40,15 @@ pub struct Source {
     pub wm_upto: u64,
 }
 
-/// Splits `records` (filter applied) into one list per key group, keeping log order.
-fn by_group(sem: &Semantics, records: &[Record]) -> Vec<Vec<Record>> {
+/// Splits the records `from..to` of partition `part` (filter applied) into one list per key
+/// group, keeping log order.
+fn by_group(sem: &Semantics, log: &LogReader<'_>, part: PartitionId, from: u64, to: u64) -> Vec<Vec<Record>> {
     let mut out: Vec<Vec<Record>> = (0..sem.parallelism).map(|_| Vec::new()).collect();
-    for r in records.iter().filter(|r| sem.keeps(r)) {
-        out[sem.task_of(u64::from(r.key)) as usize].push(*r);
-    }
+    log.each(part, from, to, |r| {
+        if sem.keeps(r) {
+            out[sem.task_of(u64::from(r.key)) as usize].push(*r);
+        }
+    });
     out
 }
 
@@ -146,7 +149,7 @@ impl Core {
     pub fn read<PM, T>(&self, p: u32, from: u64, to: u64, cx: &mut Ctx<'_, Msg<PM>, T>) -> Vec<(u32, Batch)> {
         let part = PartitionId(p);
         let wm = cx.log.watermark_at(part, to.min(self.sources[p as usize].wm_upto));
-        let groups = by_group(cx.sem, &cx.log.slice(part, from, to));
+        let groups = by_group(cx.sem, cx.log, part, from, to);
         let kept: usize = groups.iter().map(Vec::len).sum();
         cx.records(Flow::Read, to - from);
         cx.records(Flow::Filtered, to - from - kept as u64);

@@ -135,8 +135,8 @@ impl Policy for UpstreamBackup {
         }
     }
 
-    fn shipped(&mut self, _core: &mut Core, part: u32, task: u32, batch: &Batch, _cx: &mut PCtx<'_, Self>) {
-        self.log.push(part, task, batch);
+    fn shipped(&mut self, _core: &mut Core, part: u32, task: u32, batch: &Batch, cx: &mut PCtx<'_, Self>) {
+        self.log.push(part, task, batch, cx.sem);
     }
 
     fn applied(&mut self, core: &mut Core, task: u32, batch: &Batch, out: Vec<Output>, cx: &mut PCtx<'_, Self>) {
@@ -182,7 +182,7 @@ impl Policy for UpstreamBackup {
         tasks.is_empty()
     }
 
-    fn message(&mut self, core: &mut Core, _from: NodeId, _to: NodeId, msg: UbMsg, cx: &mut PCtx<'_, Self>) {
+    fn message(&mut self, core: &mut Core, _from: NodeId, _to: NodeId, msg: UbMsg, _cx: &mut PCtx<'_, Self>) {
         let UbMsg::Ack {
             group,
             part,
@@ -197,7 +197,7 @@ impl Policy for UpstreamBackup {
         }
         if self.windowed {
             self.fired[group as usize] = self.fired[group as usize].max(fired);
-            self.log.trim_fired(part, group, cx.sem, fired);
+            self.log.trim_fired(part, group, fired);
         }
     }
 
