@@ -19,7 +19,7 @@ impl MicroBatch<DStream> {
             let winner = atts
                 .iter()
                 .copied()
-                .find(|a| self.attempts[*a].finished && self.workers.contains(&self.attempts[*a].node));
+                .find(|a| self.attempts[*a].finished && self.is_worker(self.attempts[*a].node));
             for a in atts {
                 self.kill(a, cx);
             }

@@ -87,7 +87,7 @@ impl Mb {
             .locs
             .iter()
             .copied()
-            .find(|n| !self.dead.contains(n) && self.workers.contains(n));
+            .find(|n| !self.dead.contains(n) && self.is_worker(*n));
         let exclude: Vec<NodeId> = blk
             .locs
             .iter()

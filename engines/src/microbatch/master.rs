@@ -57,7 +57,7 @@ impl<P: Policy> MicroBatch<P> {
             self.slots[w.0 as usize] = self.cores;
         }
         for a in &self.attempts {
-            if a.live && self.workers.contains(&a.node) {
+            if a.live && self.is_worker(a.node) {
                 self.slots[a.node.0 as usize] -= 1;
             }
         }

@@ -26,7 +26,7 @@ impl<P: Policy> MicroBatch<P> {
 
     /// A spare or a restarted node is ready: it joins the pool.
     pub(crate) fn join(&mut self, node: NodeId, cx: &mut Cx<'_, P>) {
-        if self.workers.contains(&node) {
+        if self.is_worker(node) {
             return;
         }
         let at = self.workers.partition_point(|w| w.0 < node.0);

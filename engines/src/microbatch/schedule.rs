@@ -13,6 +13,11 @@ use super::{Cx, Job, MicroBatch, Policy};
 use ftsim_sim::{NodeId, SimDuration};
 
 impl<P: Policy> MicroBatch<P> {
+    /// Whether `n` is a live worker, as the master sees it (`workers` is sorted).
+    pub(crate) fn is_worker(&self, n: NodeId) -> bool {
+        self.workers.binary_search(&n).is_ok()
+    }
+
     fn free_total(&self) -> u32 {
         self.workers.iter().map(|w| self.slots[w.0 as usize]).sum()
     }
@@ -27,12 +32,22 @@ impl<P: Policy> MicroBatch<P> {
             return;
         }
         let keys: Vec<(u64, u8, TaskId)> = self.pending.iter().copied().collect();
+        // Whether each batch's maps are all ready, looked at once per batch in this pass (a
+        // launch changes no map's readiness).
+        let mut maps_ready: std::collections::BTreeMap<u64, bool> = std::collections::BTreeMap::new();
         for key in keys {
             if free == 0 {
                 break;
             }
             let t = key.2;
-            if !self.ready(t) {
+            let ready = match self.tasks[t].kind {
+                Kind::Reduce { batch, r } => {
+                    let maps = *maps_ready.entry(batch).or_insert_with(|| self.maps_ready(batch));
+                    maps && self.state_loc(batch - 1, r).is_some()
+                }
+                _ => self.ready(t),
+            };
+            if !ready {
                 continue;
             }
             let Some(node) = self.place(t, None) else { continue };
@@ -58,16 +73,18 @@ impl<P: Policy> MicroBatch<P> {
         (task.status == Status::Done && task.out != Loc::Lost).then_some(task.out)
     }
 
+    /// Whether every map output of batch `n` is in a worker's memory.
+    fn maps_ready(&self, n: u64) -> bool {
+        self.batches
+            .get(&n)
+            .is_some_and(|b| b.maps.iter().all(|m| self.map_ready(*m)))
+    }
+
     /// Whether every input of task `t` exists.
     pub(crate) fn ready(&self, t: TaskId) -> bool {
         match self.tasks[t].kind {
             Kind::Map { .. } => true,
-            Kind::Reduce { batch, r } => {
-                let Some(b) = self.batches.get(&batch) else {
-                    return false;
-                };
-                b.maps.iter().all(|m| self.map_ready(*m)) && self.state_loc(batch - 1, r).is_some()
-            }
+            Kind::Reduce { batch, r } => self.maps_ready(batch) && self.state_loc(batch - 1, r).is_some(),
             Kind::Job(j) => j.ready(self),
         }
     }
@@ -85,7 +102,7 @@ impl<P: Policy> MicroBatch<P> {
 
     /// A live node with a free core for `t`: a preferred one if any is free, else the freest.
     pub(crate) fn place(&self, t: TaskId, exclude: Option<NodeId>) -> Option<NodeId> {
-        let ok = |n: &NodeId| Some(*n) != exclude && self.slots[n.0 as usize] > 0 && self.workers.contains(n);
+        let ok = |n: &NodeId| Some(*n) != exclude && self.slots[n.0 as usize] > 0 && self.is_worker(*n);
         let best = |c: &mut dyn Iterator<Item = NodeId>| {
             c.filter(ok)
                 .max_by_key(|n| (self.slots[n.0 as usize], std::cmp::Reverse(n.0)))
@@ -127,7 +144,7 @@ impl<P: Policy> MicroBatch<P> {
         }
         let node = self.attempts[a].node;
         self.attempts[a].live = false;
-        if self.workers.contains(&node) {
+        if self.is_worker(node) {
             self.slots[node.0 as usize] += 1;
         }
         let t = self.attempts[a].task;
@@ -178,11 +195,10 @@ impl<P: Policy> MicroBatch<P> {
         {
             cx.cancel(att.node, w);
         }
-        let node = att.node;
-        if self.workers.contains(&node) {
+        let (node, t) = (att.node, att.task);
+        if self.is_worker(node) {
             self.slots[node.0 as usize] += 1;
         }
-        let t = att.task;
         self.tasks[t].attempts.retain(|x| *x != a);
     }
 
