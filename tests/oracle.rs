@@ -320,3 +320,39 @@ fn an_oracle_counting_windows_densely_agrees_with_one_counting_sparsely() {
     }
     assert!(sparse.len() > 13 * 5);
 }
+
+#[test]
+fn a_run_that_did_not_finish_keeps_a_promise_only_if_it_repeated_nothing_the_promise_forbids() {
+    use ftsim_sim::Guarantee;
+    use ftsim_sim::oracle::Check;
+    let with = |duplicated: u64, wrong: u64| Check {
+        expected: 10,
+        visible: 10,
+        lost: 3,
+        duplicated,
+        wrong,
+        verdict: Verdict::Violated,
+    };
+    let (clean, dup, inflated, both) = (with(0, 0), with(2, 0), with(0, 2), with(2, 2));
+    // Missing outputs may still be on their way: they never break a promise by themselves.
+    for g in [
+        Guarantee::ExactlyOnce,
+        Guarantee::AtMostOnce,
+        Guarantee::AtLeastOnce,
+        Guarantee::None,
+    ] {
+        assert!(g.kept(&clean, false), "{g}: nothing repeated");
+    }
+    // A repeat breaks the promises that forbid repeats, whatever else is missing.
+    for g in [Guarantee::ExactlyOnce, Guarantee::AtMostOnce] {
+        for c in [&dup, &inflated, &both] {
+            assert!(!g.kept(c, false), "{g}: {c:?}");
+        }
+    }
+    for g in [Guarantee::AtLeastOnce, Guarantee::None] {
+        assert!(g.kept(&both, false), "{g} allows repeats");
+    }
+    // A finished run is judged by its verdict alone.
+    assert!(!Guarantee::ExactlyOnce.kept(&clean, true));
+    assert!(Guarantee::None.kept(&both, true));
+}

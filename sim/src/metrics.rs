@@ -78,8 +78,6 @@ pub struct Sink {
     /// Per crash instant (bucket index, exclusive), the latency of the outputs visible from the
     /// warmup's bucket up to that bucket.
     before: Vec<(usize, Histogram<u64>)>,
-    /// Outputs visible after the warmup.
-    pub counted: u64,
     shown: Shown,
     pending: BTreeMap<TxnId, Vec<Output>>,
 }
@@ -106,7 +104,6 @@ impl Sink {
             open: histogram(),
             overall: histogram(),
             before: ends.into_iter().map(|b| (b, histogram())).collect(),
-            counted: 0,
             shown: Shown::new(kind, mode == SinkMode::Idempotent, planted),
             pending: BTreeMap::new(),
         }
@@ -147,7 +144,6 @@ impl Sink {
             let _ = self.open.record(lat_us);
             if after_warmup {
                 let _ = self.overall.record(lat_us);
-                self.counted += 1;
             }
             if b >= first_pre {
                 for (end, h) in &mut self.before {
