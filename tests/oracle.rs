@@ -356,3 +356,22 @@ fn a_run_that_did_not_finish_keeps_a_promise_only_if_it_repeated_nothing_the_pro
     assert!(!Guarantee::ExactlyOnce.kept(&clean, true));
     assert!(Guarantee::None.kept(&both, true));
 }
+
+#[test]
+fn a_window_whose_end_the_final_watermark_reaches_exactly_fires() {
+    let log = SourceLog::from_records(
+        vec![
+            vec![rec(1, 1_000), rec(3, 15_000), rec(1, 20_000)],
+            vec![rec(2, 20_000)],
+        ],
+        SimDuration::ZERO,
+        100,
+    );
+    let s = sem(
+        "kind = \"window-count\"\nwindow = \"10s\"\nmax_out_of_orderness = \"0s\"",
+        2,
+    );
+    // Final watermark = min(20 s, 20 s) = 20 s: it reaches [10,20)'s end, so that window fires;
+    // [20,30) stays open.
+    assert_eq!(expected(&s, &log).outputs(), vec![(1, 0, 1), (3, 10_000_000_000, 1)]);
+}
