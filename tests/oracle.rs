@@ -181,6 +181,10 @@ fn the_check_calls_losses_together_with_repeats_or_inflation_violated() {
     let w = expect(&[(7, 0, 5), (8, 0, 5)]);
     let c = check(&w, &[out(7, 0, 6), out(8, 0, 4)]);
     assert_eq!(c.verdict, Verdict::Violated);
+    // One window shown short of a record and again with one too many, never right: a record
+    // was dropped and another counted twice.
+    let c = check(&w, &[out(7, 0, 4), out(7, 0, 6), out(8, 0, 5)]);
+    assert_eq!((c.lost, c.duplicated, c.wrong, c.verdict), (1, 0, 1, Verdict::Violated));
 }
 
 /// What a sink does to one expected output, for the property below.
