@@ -40,14 +40,8 @@ impl<P: Policy> MicroBatch<P> {
                 break;
             }
             let t = key.2;
-            let ready = match self.tasks[t].kind {
-                Kind::Reduce { batch, r } => {
-                    let maps = *maps_ready.entry(batch).or_insert_with(|| self.maps_ready(batch));
-                    maps && self.state_loc(batch - 1, r).is_some()
-                }
-                _ => self.ready(t),
-            };
-            if !ready {
+            let cached = &mut |mb: &Self, b: u64| *maps_ready.entry(b).or_insert_with(|| mb.maps_ready(b));
+            if !self.ready_with(t, cached) {
                 continue;
             }
             let Some(node) = self.place(t, None) else { continue };
@@ -82,9 +76,14 @@ impl<P: Policy> MicroBatch<P> {
 
     /// Whether every input of task `t` exists.
     pub(crate) fn ready(&self, t: TaskId) -> bool {
+        self.ready_with(t, &mut |mb: &Self, b: u64| mb.maps_ready(b))
+    }
+
+    /// [`Self::ready`], asking `maps` whether a batch's map outputs are all ready.
+    fn ready_with(&self, t: TaskId, maps: &mut dyn FnMut(&Self, u64) -> bool) -> bool {
         match self.tasks[t].kind {
             Kind::Map { .. } => true,
-            Kind::Reduce { batch, r } => self.maps_ready(batch) && self.state_loc(batch - 1, r).is_some(),
+            Kind::Reduce { batch, r } => maps(self, batch) && self.state_loc(batch - 1, r).is_some(),
             Kind::Job(j) => j.ready(self),
         }
     }
