@@ -162,6 +162,15 @@ impl OperatorState {
         }
     }
 
+    /// Adds `n` records of `key` to window `start`, as `n` applied records counting in that
+    /// window would (window count; nothing if the window fired and was emitted already). The
+    /// map-side combined form of [`OperatorState::apply`].
+    pub fn add_to_window(&mut self, sem: &Semantics, start: u64, key: u64, n: u64) {
+        if sem.fire_time(start) > self.closed {
+            *self.window(start).entry(key).or_insert(0) += n;
+        }
+    }
+
     /// The counts of the open window `start`, opened if new.
     fn window(&mut self, start: u64) -> &mut FxHashMap<u64, u64> {
         let w = &mut self.windows;

@@ -11,7 +11,7 @@
 
 use super::DStream;
 use super::policy::DsTag;
-use crate::microbatch::{Cx, MicroBatch, Reduced, Status, Tag};
+use crate::microbatch::{Cx, Input, MicroBatch, Reduced, Status, Tag};
 use ftsim_sim::OperatorState;
 
 impl MicroBatch<DStream> {
@@ -64,7 +64,7 @@ impl MicroBatch<DStream> {
         let droppable: Vec<u64> = self
             .batches_in(self.policy.trimmed, last)
             .filter(|b| {
-                !b.by_r.is_empty()
+                !b.input.is_dropped()
                     && b.reduces.iter().all(|t| self.tasks[*t].status == Status::Done)
                     && !active.iter().any(|(_, _, from, to)| *from < b.n && b.n <= *to)
             })
@@ -72,12 +72,12 @@ impl MicroBatch<DStream> {
             .collect();
         for n in droppable {
             if let Some(b) = self.batches.get_mut(&n) {
-                b.by_r = Vec::new();
+                b.input = Input::Dropped;
             }
         }
         let trimmed = self
             .batches_in(self.policy.trimmed, last)
-            .take_while(|b| b.by_r.is_empty())
+            .take_while(|b| b.input.is_dropped())
             .last()
             .map(|b| b.n);
         if let Some(n) = trimmed {

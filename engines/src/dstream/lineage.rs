@@ -110,8 +110,8 @@ impl Mb {
         };
         let mut sub_records = vec![0u64; subs as usize];
         for b in self.batches_in(from, h) {
-            for rec in b.by_r.get(r as usize).into_iter().flatten() {
-                sub_records[(mix64(u64::from(rec.key)) % u64::from(subs)) as usize] += 1;
+            for (key, n) in self.input_keys(b, r, cx) {
+                sub_records[(mix64(u64::from(key)) % u64::from(subs)) as usize] += u64::from(n);
             }
         }
         let first = failed.first().copied();
@@ -197,7 +197,7 @@ impl Mb {
             skipped.is_none_or(|(p, a, b)| x.part != p || off < a || off >= b)
         };
         for b in self.batches_in(after, rc.to) {
-            self.apply_batch(b, rc.r, &mut state, kept, cx);
+            self.apply_batch(b, rc.r, &mut state, skipped.is_some().then_some(&kept), cx);
         }
         state
     }

@@ -7,8 +7,9 @@
 //! once (the sink remembers); a batch's records are counted read (and its filtered ones
 //! filtered) when it is allocated.
 
-use super::model::{Batch, Block, BlockId, Kind, Loc, Status, Task};
+use super::model::{Batch, Block, BlockId, Input, Kind, Loc, Status, Task};
 use super::protocol::{Clock, Tag};
+use super::share::Shares;
 use super::{Cx, MicroBatch, Policy};
 use ftsim_sim::engine::Flow;
 use ftsim_sim::{NodeId, PartitionId, Record, TxnId};
@@ -65,19 +66,21 @@ impl<P: Policy> MicroBatch<P> {
             cx.progress(PartitionId(p as u32), self.alloc_next[p]);
         }
         let pn = self.parallelism as usize;
-        let mut by_r: Vec<Vec<Record>> = (0..pn).map(|_| Vec::new()).collect();
+        let mut shares = Shares::new(cx.sem);
+        let mut count_r = vec![0u64; pn];
         let mut records = 0;
         for &b in &blocks {
             let blk = &mut self.blocks[b];
             blk.batch = Some(n);
             records += blk.len();
-            for r in &cx.log.slice(PartitionId(blk.part), blk.from, blk.to) {
-                if cx.sem.keeps(r) {
-                    by_r[cx.sem.task_of(u64::from(r.key)) as usize].push(*r);
+            cx.log.each(PartitionId(blk.part), blk.from, blk.to, |rec| {
+                if cx.sem.keeps(rec) {
+                    let r = cx.sem.task_of(u64::from(rec.key));
+                    count_r[r as usize] += 1;
+                    shares.push(cx.sem, r, rec);
                 }
-            }
+            });
         }
-        let count_r: Vec<u64> = by_r.iter().map(|v| v.len() as u64).collect();
         cx.records(Flow::Read, records);
         cx.records(Flow::Filtered, records - count_r.iter().sum::<u64>());
         self.batches.insert(
@@ -93,7 +96,7 @@ impl<P: Policy> MicroBatch<P> {
                 reduces: Vec::new(),
                 end: self.alloc_next.clone(),
                 records,
-                by_r,
+                input: Input::Held(shares.finish()),
                 count_r,
                 applied: vec![false; pn],
                 state_bytes: vec![0; pn],

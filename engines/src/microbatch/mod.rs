@@ -90,6 +90,7 @@ pub(crate) mod policy;
 pub(crate) mod pool;
 pub(crate) mod protocol;
 pub(crate) mod schedule;
+pub(crate) mod share;
 pub(crate) mod speculation;
 pub(crate) mod state;
 pub(crate) mod table;
@@ -101,7 +102,7 @@ use ftsim_sim::{Guarantee, SimDuration, engine_config};
 
 pub use engine::MicroBatch;
 pub use inputs::Inputs;
-pub use model::{AttemptId, Batch, BlockId, TaskId};
+pub use model::{AttemptId, Batch, BlockId, Input, TaskId};
 pub(crate) use model::{Kind, Loc, Status};
 pub use policy::{Cx, Job, Policy, Reduced};
 pub use protocol::{Clock, Msg, Scope, Tag};

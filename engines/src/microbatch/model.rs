@@ -10,7 +10,8 @@
 //!   attempt that has not computed yet holds an `input` state;
 //! - a batch's `applied[r]` turns true once, when the first reduce of partition r completes.
 
-use ftsim_sim::{NodeId, OperatorState, Record, SimTime, WorkId};
+use super::share::Share;
+use ftsim_sim::{NodeId, OperatorState, SimTime, WorkId};
 
 /// Index into the block list.
 pub type BlockId = usize;
@@ -129,6 +130,31 @@ pub struct Attempt {
     pub input: Option<OperatorState>,
 }
 
+/// A batch's input records, per state partition: block by block in allocation order, in log order
+/// within a block.
+///
+/// Invariant: `Held` and `Lineage` give the same records. `Held` keeps each state partition's
+/// [`Share`] in memory until every state partition has applied it once; from then on the records
+/// are read again from the durable source log through the batch's blocks when a rerun or a
+/// recovery needs them (the lineage is the blocks' offsets, a few words, not the records).
+/// `Dropped`: no one may need them any more.
+#[derive(Debug)]
+pub enum Input {
+    /// The shares, per state partition.
+    Held(Vec<Share>),
+    /// Read again from the source log on demand.
+    Lineage,
+    /// Gone.
+    Dropped,
+}
+
+impl Input {
+    /// The records are gone.
+    pub fn is_dropped(&self) -> bool {
+        matches!(self, Input::Dropped)
+    }
+}
+
 /// One batch (D-Streams timestep / Structured Streaming micro-batch).
 #[derive(Debug)]
 pub struct Batch {
@@ -152,10 +178,8 @@ pub struct Batch {
     pub end: Vec<u64>,
     /// Records (before the filter).
     pub records: u64,
-    /// Filtered records per state partition, block by block in allocation order, in log order
-    /// within a block (kept while a reduce, a rerun or the policy's lineage may need them; empty
-    /// once dropped).
-    pub by_r: Vec<Vec<Record>>,
+    /// Its filtered input records per state partition (see [`Input`]).
+    pub input: Input,
     /// Filtered record count per state partition.
     pub count_r: Vec<u64>,
     /// Per state partition: a reduce of it has completed (its records are counted applied).

@@ -14,7 +14,8 @@
 //! - a state changes only by [`MicroBatch::apply_batch`]: a batch's records of its partition in
 //!   the batch's order, then every source partition's watermark advanced to the batch's end.
 
-use super::model::Batch;
+use super::model::{Batch, Input};
+use super::share::{Share, keys_of};
 use super::{Cx, MicroBatch, Policy};
 use ftsim_sim::{NodeId, OperatorState, Output, PartitionId, Record};
 use std::collections::BTreeMap;
@@ -91,7 +92,33 @@ impl<P: Policy> MicroBatch<P> {
             .map_or_else(|| cx.sem.new_state(), |(_, s)| s.clone())
     }
 
-    /// Applies batch `b`'s records of partition r that `keep` admits to `state`, then advances
+    /// Batch `b`'s input records of state partition r, read again from the source log through
+    /// its blocks, in order.
+    fn lineage_records(&self, b: &Batch, r: u32, cx: &Cx<'_, P>) -> Vec<Record> {
+        let mut out = Vec::with_capacity(b.count_r.get(r as usize).copied().unwrap_or(0) as usize);
+        for &blk in &b.blocks {
+            let blk = &self.blocks[blk];
+            cx.log.each(PartitionId(blk.part), blk.from, blk.to, |rec| {
+                if cx.sem.keeps(rec) && cx.sem.task_of(u64::from(rec.key)) == r {
+                    out.push(*rec);
+                }
+            });
+        }
+        out
+    }
+
+    /// The distinct keys of batch `b`'s input in state partition r, with their record counts,
+    /// sorted by key (none once its input is dropped).
+    pub(crate) fn input_keys(&self, b: &Batch, r: u32, cx: &Cx<'_, P>) -> Vec<(u32, u32)> {
+        match &b.input {
+            Input::Held(shares) => shares.get(r as usize).map(Share::keys).unwrap_or_default(),
+            Input::Lineage => keys_of(self.lineage_records(b, r, cx).iter()),
+            Input::Dropped => Vec::new(),
+        }
+    }
+
+    /// Applies batch `b`'s records of partition r (those `keep` admits, if given: they are then
+    /// read again from the source log) to `state`, then advances
     /// every source partition's watermark to the batch's end offset (windows fire by event time);
     /// returns what the operator emitted.
     pub(crate) fn apply_batch(
@@ -99,12 +126,26 @@ impl<P: Policy> MicroBatch<P> {
         b: &Batch,
         r: u32,
         state: &mut OperatorState,
-        keep: impl Fn(&Record) -> bool,
+        keep: Option<&dyn Fn(&Record) -> bool>,
         cx: &Cx<'_, P>,
     ) -> Vec<Output> {
         let mut out = Vec::new();
-        for rec in b.by_r.get(r as usize).into_iter().flatten().filter(|x| keep(x)) {
-            state.apply(cx.sem, rec, &mut out);
+        match (&b.input, keep) {
+            (Input::Held(shares), None) => {
+                if let Some(share) = shares.get(r as usize) {
+                    share.apply(cx.sem, state, &mut out);
+                }
+            }
+            (Input::Dropped, _) => {}
+            (_, keep) => {
+                for rec in self
+                    .lineage_records(b, r, cx)
+                    .iter()
+                    .filter(|x| keep.is_none_or(|k| k(x)))
+                {
+                    state.apply(cx.sem, rec, &mut out);
+                }
+            }
         }
         if self.windowed {
             for (p, end) in b.end.iter().enumerate() {

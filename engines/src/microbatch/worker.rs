@@ -10,7 +10,7 @@
 //! the master's commit coordinator); batch n's records of partition r are counted applied once,
 //! by the first reduce of (n, r) to complete.
 
-use super::model::{AttemptId, Kind, Loc};
+use super::model::{AttemptId, Input, Kind, Loc};
 use super::protocol::{Msg, Tag};
 use super::{Cx, Job, MicroBatch, Policy, Reduced};
 use ftsim_sim::engine::Flow;
@@ -146,13 +146,11 @@ impl<P: Policy> MicroBatch<P> {
         cx: &mut Cx<'_, P>,
     ) -> Option<(Vec<Output>, bool)> {
         let b = self.batches.get(&n)?;
-        let out = self.apply_batch(b, r, &mut state, |_| true, cx);
+        let out = self.apply_batch(b, r, &mut state, None, cx);
         let ri = r as usize;
         let first = !b.applied[ri];
         if first {
-            let mut keys: Vec<u32> = b.by_r.get(ri).into_iter().flatten().map(|x| x.key).collect();
-            keys.sort_unstable();
-            keys.dedup();
+            let keys = self.input_keys(b, r, cx);
             let per_key = if self.windowed {
                 (cx.sem.window.length.as_nanos() / cx.sem.window.slide.as_nanos().max(1)).max(1)
             } else {
@@ -161,6 +159,9 @@ impl<P: Policy> MicroBatch<P> {
             let (delta, size) = (keys.len() as u64 * self.bpk * per_key, state.size_bytes(self.bpk));
             let b = self.batches.get_mut(&n)?;
             b.applied[ri] = true;
+            if b.applied.iter().all(|a| *a) && matches!(b.input, Input::Held(_)) {
+                b.input = Input::Lineage;
+            }
             b.delta_bytes[ri] = delta;
             b.state_bytes[ri] = size;
             cx.records(Flow::Applied, b.count_r[ri]);

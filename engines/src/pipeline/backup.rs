@@ -2,13 +2,14 @@
 //! group (the batches it shipped, trimmed as the downstream task no longer needs them), and the
 //! snapshot of a task's state (a checkpoint), with the offsets and the fired windows it covers.
 //!
-//! Invariants: a log holds, in shipping order, every batch of its channel from its trim point on;
+//! Invariants: a log holds, in shipping order, every batch of its channel from its trim point on,
+//! as offsets into the source log (its records are read again from there on a replay);
 //! trimming only drops a prefix (a log is replayed whole, in order, so that the channel stays
 //! FIFO); a snapshot is the state, its `seen` offsets and its fired frontier taken together, so
 //! replaying every record at or past `seen` into it rebuilds the task exactly.
 
 use super::Batch;
-use ftsim_sim::{OperatorState, Semantics};
+use ftsim_sim::{LogReader, OperatorState, PartitionId, Semantics, SimTime};
 use std::collections::VecDeque;
 
 /// A task's state at a point, as a checkpoint holds it.
@@ -27,12 +28,30 @@ impl Snapshot {
     }
 }
 
+/// One shipped batch as a log keeps it: not its records, but where they are in the durable
+/// source log. The records of the batch are those of the partition in `first..upto` that pass the
+/// filter and belong to the log's key group, so they are read again from the source log on a
+/// replay (a pure function of the seed), and the log costs a few words per batch, not per record.
+#[derive(Debug, Clone, Copy)]
+struct Logged {
+    /// Offset of the batch's first record.
+    first: u64,
+    /// The batch's `upto`.
+    upto: u64,
+    /// The batch's watermark.
+    wm: SimTime,
+    /// The instant its last window fires (0 for a running count).
+    last_fire: u64,
+    /// Records in the batch.
+    count: u64,
+}
+
 /// The output logs of every source, per key group. Each logged batch carries the instant its
 /// last window fires (0 for a running count), so that trimming by fired windows looks at no
 /// record twice.
 #[derive(Debug, Clone)]
 pub struct OutputLog {
-    logs: Vec<Vec<VecDeque<(u64, Batch)>>>,
+    logs: Vec<Vec<VecDeque<Logged>>>,
     start: Vec<Vec<u64>>,
     records: u64,
 }
@@ -49,22 +68,30 @@ impl OutputLog {
         }
     }
 
-    /// Logs a batch source `part` shipped to key group `group`.
+    /// Logs a batch source `part` shipped to key group `group` (a non-empty batch of the
+    /// records of that group, as a source's read makes it).
     pub fn push(&mut self, part: u32, group: u32, batch: &Batch, sem: &Semantics) {
+        let Some(first) = batch.records.first() else { return };
+        debug_assert!(batch.records.iter().all(|r| sem.task_of(u64::from(r.key)) == group));
         self.records += batch.records.len() as u64;
-        let last_fire = batch.records.iter().map(|r| sem.last_fire(r)).max().unwrap_or(0);
-        self.logs[part as usize][group as usize].push_back((last_fire, batch.clone()));
+        self.logs[part as usize][group as usize].push_back(Logged {
+            first: u64::from(first.offset),
+            upto: batch.upto,
+            wm: batch.wm,
+            last_fire: batch.records.iter().map(|r| sem.last_fire(r)).max().unwrap_or(0),
+            count: batch.records.len() as u64,
+        });
     }
 
     /// Drops the prefix of the log `part → group` that `keep` says is no longer needed; the log
     /// then starts at the `upto` of the last batch dropped.
-    fn trim(&mut self, part: u32, group: u32, mut drop: impl FnMut(u64, &Batch) -> bool) {
+    fn trim(&mut self, part: u32, group: u32, mut drop: impl FnMut(&Logged) -> bool) {
         let log = &mut self.logs[part as usize][group as usize];
-        while let Some((last_fire, b)) = log.front() {
-            if !drop(*last_fire, b) {
+        while let Some(b) = log.front() {
+            if !drop(b) {
                 break;
             }
-            self.records -= b.records.len() as u64;
+            self.records -= b.count;
             self.start[part as usize][group as usize] = b.upto;
             log.pop_front();
         }
@@ -72,18 +99,35 @@ impl OutputLog {
 
     /// The task of `group` holds everything of `part` below `seen` durably (a checkpoint).
     pub fn trim_seen(&mut self, part: u32, group: u32, seen: u64) {
-        self.trim(part, group, |_, b| b.upto <= seen);
+        self.trim(part, group, |b| b.upto <= seen);
     }
 
     /// The task of `group` emitted every window firing at or before `fired`: a batch whose
     /// records count only in such windows is no longer needed.
     pub fn trim_fired(&mut self, part: u32, group: u32, fired: u64) {
-        self.trim(part, group, |last_fire, _| last_fire <= fired);
+        self.trim(part, group, |b| b.last_fire <= fired);
     }
 
-    /// The log of `part → group`, oldest first.
-    pub fn batches(&self, part: u32, group: u32) -> impl Iterator<Item = &Batch> {
-        self.logs[part as usize][group as usize].iter().map(|(_, b)| b)
+    /// The log of `part → group`, oldest first, its records read again from the source log.
+    pub fn batches(&self, part: u32, group: u32, log: &LogReader<'_>, sem: &Semantics) -> Vec<Batch> {
+        self.logs[part as usize][group as usize]
+            .iter()
+            .map(|b| {
+                let mut records = Vec::with_capacity(b.count as usize);
+                log.each(PartitionId(part), b.first, b.upto, |r| {
+                    if sem.keeps(r) && sem.task_of(u64::from(r.key)) == group {
+                        records.push(*r);
+                    }
+                });
+                debug_assert_eq!(records.len() as u64, b.count);
+                Batch {
+                    part,
+                    upto: b.upto,
+                    wm: b.wm,
+                    records,
+                }
+            })
+            .collect()
     }
 
     /// Where the log of `part → group` starts: the offset of `part` below which the task of
@@ -101,7 +145,7 @@ impl OutputLog {
     /// first of them started).
     pub fn lose(&mut self, part: u32) {
         for log in &mut self.logs[part as usize] {
-            self.records -= log.iter().map(|(_, b)| b.records.len() as u64).sum::<u64>();
+            self.records -= log.iter().map(|b| b.count).sum::<u64>();
             log.clear();
         }
     }

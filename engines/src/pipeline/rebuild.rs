@@ -8,7 +8,7 @@
 //! every failure it inherited); a replay on a channel reaches at least as far as the source had
 //! read before any loss, so "caught up" means nothing of the failure is left to apply.
 
-use super::{Batch, Core, Msg, OutputLog};
+use super::{Core, Msg, OutputLog};
 use crate::pipeline::reader::CoreTag;
 use ftsim_sim::Guarantee;
 use ftsim_sim::engine::{Ctx, Flow};
@@ -84,7 +84,7 @@ impl Rebuilds {
             }
             *until = (*until).max(s.reader.next);
             let from = s.reader.node;
-            let batches: Vec<Batch> = log.batches(p as u32, g).cloned().collect();
+            let batches = log.batches(p as u32, g, cx.log, cx.sem);
             for b in batches {
                 replayed += b.records.len() as u64;
                 cx.records(Flow::Read, b.records.len() as u64);

@@ -10,7 +10,7 @@
 
 use super::StructuredStreaming;
 use super::policy::SsTag;
-use crate::microbatch::{AttemptId, Cx, MicroBatch, Reduced, Tag};
+use crate::microbatch::{AttemptId, Cx, Input, MicroBatch, Reduced, Tag};
 use ftsim_sim::OperatorState;
 use ftsim_sim::planted::Bug;
 
@@ -45,7 +45,7 @@ impl MicroBatch<StructuredStreaming> {
     /// Batch n's completion is in the commit log: its records and older versions can go.
     pub(crate) fn forget_batch(&mut self, n: u64) {
         if let Some(b) = self.batches.get_mut(&n) {
-            b.by_r = Vec::new();
+            b.input = Input::Dropped;
         }
         for r in 0..self.parallelism {
             if let Some((v, _)) = self.states.durable_at(n, r) {
