@@ -58,3 +58,30 @@ fn after_a_crash_active_standby_recovers_first_and_every_scheme_keeps_its_promis
     }
     assert!((active.1 - 2.0).abs() < 1e-6, "it takes over at detection: {active:?}");
 }
+
+#[test]
+fn bare_watermarks_between_two_nodes_travel_as_one_transmission_that_counts_every_message() {
+    // 4 nodes: 32 sources and 32 tasks, 8 of each per node, and few records, so that
+    // most messages are bare watermarks. Sent one by one, each modelled message would cost at
+    // least two kernel events (its delivery, then its task's work); gathered per pair of nodes
+    // and applied without CPU, they cost far fewer, while `messages` still counts each one.
+    let sc = scenario(
+        "scaling.toml",
+        &[
+            "cluster.nodes=4",
+            "workload.partitions=32",
+            "job.parallelism=32",
+            "workload.rate=100",
+            "run.duration=20s",
+        ],
+    );
+    let r = run(&sc, "none");
+    assert!(r.promise_kept && r.stats.finished);
+    let (messages, events) = (r.stats.messages, r.stats.sim_events);
+    let records = r.records_in;
+    assert!(
+        messages > 20 * records,
+        "bare watermarks dominate: {messages} messages for {records} records"
+    );
+    assert!(events * 4 < messages, "{events} kernel events for {messages} messages");
+}

@@ -20,9 +20,10 @@
 
 use super::reader::{CoreTag, ReadCfg, SourceReader};
 use super::tasks::{Stateful, TO_LOST_TASK};
-use super::{Batch, Msg, Placement, Shape};
+use super::{Bare, Batch, Msg, Placement, Shape};
 use ftsim_sim::engine::{Ctx, Flow, Traffic};
-use ftsim_sim::{LogReader, NodeId, PartitionId, Record, Scenario, Semantics, SimDuration, SimTime};
+use ftsim_sim::{LogReader, NodeId, Output, PartitionId, Record, Scenario, Semantics, SimDuration, SimTime};
+use std::collections::BTreeMap;
 
 /// A source task.
 #[derive(Debug)]
@@ -57,6 +58,8 @@ fn by_group(sem: &Semantics, log: &LogReader<'_>, part: PartitionId, from: u64, 
 pub struct Core {
     /// Costs and sizes.
     pub shape: Shape,
+    /// Bare batches applied at once, not yet handed to the policy.
+    pub(super) applied: Vec<(u32, Batch, Vec<Output>)>,
     /// How sources read.
     pub read: ReadCfg,
     /// How often sources send bare watermarks.
@@ -110,6 +113,7 @@ impl Core {
             .collect();
         Core {
             route: (0..shape.parallelism).collect(),
+            applied: Vec::new(),
             shape,
             read,
             wm_interval,
@@ -186,7 +190,7 @@ impl Core {
             cx.records(Flow::Dropped(TO_LOST_TASK), batch.records.len() as u64);
             return;
         }
-        t.in_flight[batch.part as usize] += 1;
+        t.in_flight.sent(batch.part);
         let bytes = self.shape.batch_bytes(batch.records.len());
         let count = if self.tuple_messages {
             batch.records.len().max(1) as u32
@@ -210,36 +214,54 @@ impl Core {
 
     /// Every source sends its watermark to the tasks that have not heard it.
     pub fn send_watermarks<PM, T>(&mut self, cx: &mut Ctx<'_, Msg<PM>, T>) {
+        let mut out = BTreeMap::new();
         for p in 0..self.sources.len() as u32 {
-            self.send_watermark(p, cx);
+            self.bare_watermarks(p, cx.log, &mut out);
         }
+        self.send_bare(out, cx);
     }
 
-    /// Source `p` sends its watermark to every stateful task that has not heard it (windows only).
+    /// Source `p` sends its watermark to every stateful task that has not heard it.
     fn send_watermark<PM, T>(&mut self, p: u32, cx: &mut Ctx<'_, Msg<PM>, T>) {
+        let mut out = BTreeMap::new();
+        self.bare_watermarks(p, cx.log, &mut out);
+        self.send_bare(out, cx);
+    }
+
+    /// Source `p`'s bare watermark for every stateful task that has not heard it (windows only),
+    /// gathered per (sending node, receiving node).
+    fn bare_watermarks(&mut self, p: u32, log: &LogReader<'_>, out: &mut BTreeMap<(NodeId, NodeId), Vec<Bare>>) {
         let s = &mut self.sources[p as usize];
         if s.lost || !self.shape.windowed {
             return;
         }
-        let wm = cx.log.watermark_at(PartitionId(p), s.reader.next.min(s.wm_upto));
+        let wm = log.watermark_at(PartitionId(p), s.reader.next.min(s.wm_upto));
         for (i, task) in self.tasks.iter_mut().enumerate() {
             if task.lost || s.sent_wm[i] >= wm {
                 continue;
             }
             s.sent_wm[i] = wm;
-            task.in_flight[p as usize] += 1;
+            task.in_flight.sent(p);
             let batch = Batch {
                 part: p,
                 upto: s.reader.next,
                 wm,
                 records: Vec::new(),
             };
-            cx.send(
-                s.reader.node,
-                task.node,
-                self.shape.batch_bytes(0),
-                Msg::Batch { task: i as u32, batch },
-            );
+            out.entry((s.reader.node, task.node)).or_default().push(Bare {
+                task: i as u32,
+                inc: task.inc,
+                batch,
+            });
+        }
+    }
+
+    /// Sends gathered bare watermarks, one transmission per pair of nodes.
+    fn send_bare<PM, T>(&self, out: BTreeMap<(NodeId, NodeId), Vec<Bare>>, cx: &mut Ctx<'_, Msg<PM>, T>) {
+        for ((from, to), items) in out {
+            let n = items.len();
+            let bytes = self.shape.batch_bytes(0) * n as u64;
+            cx.send_many(from, to, bytes, Msg::Watermarks(items), Traffic::Data, n as u32);
         }
     }
 
@@ -252,13 +274,21 @@ impl Core {
 
     /// Every source read its whole partition and, for windows, sent every task its final
     /// watermark; every task applied everything sent to it.
+    ///
+    /// The checks linear in tasks and partitions come first; the one over every (partition,
+    /// task) pair runs only once they pass, so that while the run drains an event costs no work
+    /// proportional to partitions × tasks.
     pub fn drained(&self) -> bool {
-        let windowed = self.shape.windowed;
-        self.sources.iter().enumerate().all(|(p, s)| {
-            s.reader.work.is_none()
-                && !s.lost
-                && s.reader.next == self.ends[p]
-                && (!windowed || s.sent_wm.iter().all(|w| *w >= self.end_wm[p]))
-        }) && self.tasks.iter().all(Stateful::drained)
+        self.sources
+            .iter()
+            .zip(&self.ends)
+            .all(|(s, end)| s.reader.work.is_none() && !s.lost && s.reader.next == *end)
+            && self.tasks.iter().all(Stateful::drained)
+            && (!self.shape.windowed
+                || self
+                    .sources
+                    .iter()
+                    .zip(&self.end_wm)
+                    .all(|(s, end)| s.sent_wm.iter().all(|w| w >= end)))
     }
 }

@@ -196,44 +196,24 @@ impl<P: Policy> Pipeline<P> {
             cx.restored(failed);
         }
     }
-}
 
-impl<P: Policy> Engine for Pipeline<P> {
-    type Msg = Msg<P::Msg>;
-    type Tag = Tag<P::Tag>;
-    type Scope = Scope;
-
-    fn records_in(msg: &Self::Msg) -> u64 {
-        match msg {
-            Msg::Batch { batch, .. } => batch.records.len() as u64,
-            Msg::Policy(_) => 0,
-        }
-    }
-
-    fn incarnation(&self, scope: Scope) -> u32 {
-        match scope {
-            Scope::Source(p) => self.core.sources[p as usize].inc,
-            Scope::Task(i) => self.core.tasks[i as usize].inc,
-        }
-    }
-
-    fn start(&mut self, cx: &mut PCtx<'_, P>) {
-        self.core.learn_ends(cx);
-        for p in 0..self.core.sources.len() as u32 {
-            self.poll(p, cx);
-        }
-        if self.core.shape.windowed {
-            cx.set_timer(self.core.wm_interval, CoreTag::Watermarks.into());
-        }
-        self.policy.start(&mut self.core, cx);
-    }
-
-    fn handle(&mut self, ev: Event<Self::Msg, Self::Tag>, cx: &mut PCtx<'_, P>) {
+    /// Answers one event.
+    fn dispatch(&mut self, ev: Event<Msg<P::Msg>, Tag<P::Tag>>, cx: &mut PCtx<'_, P>) {
         match ev {
             Event::Message {
                 msg: Msg::Batch { task, batch },
                 ..
             } => self.core.receive(task, batch, cx),
+            Event::Message {
+                msg: Msg::Watermarks(items),
+                ..
+            } => {
+                for b in items {
+                    if self.core.tasks[b.task as usize].inc == b.inc {
+                        self.core.receive(b.task, b.batch, cx);
+                    }
+                }
+            }
             Event::Message {
                 from,
                 to,
@@ -312,6 +292,52 @@ impl<P: Policy> Engine for Pipeline<P> {
                 }
             }
             Event::Timer { .. } | Event::WorkDone { .. } | Event::StorageDone { .. } => {}
+        }
+    }
+}
+
+impl<P: Policy> Engine for Pipeline<P> {
+    type Msg = Msg<P::Msg>;
+    type Tag = Tag<P::Tag>;
+    type Scope = Scope;
+
+    fn records_in(msg: &Self::Msg) -> u64 {
+        match msg {
+            Msg::Batch { batch, .. } => batch.records.len() as u64,
+            Msg::Watermarks(_) | Msg::Policy(_) => 0,
+        }
+    }
+
+    fn incarnation(&self, scope: Scope) -> u32 {
+        match scope {
+            Scope::Source(p) => self.core.sources[p as usize].inc,
+            Scope::Task(i) => self.core.tasks[i as usize].inc,
+        }
+    }
+
+    fn start(&mut self, cx: &mut PCtx<'_, P>) {
+        self.core.learn_ends(cx);
+        for p in 0..self.core.sources.len() as u32 {
+            self.poll(p, cx);
+        }
+        if self.core.shape.windowed {
+            cx.set_timer(self.core.wm_interval, CoreTag::Watermarks.into());
+        }
+        self.policy.start(&mut self.core, cx);
+    }
+
+    fn handle(&mut self, ev: Event<Self::Msg, Self::Tag>, cx: &mut PCtx<'_, P>) {
+        self.dispatch(ev, cx);
+        // Bare batches the event let tasks apply at once, in the order they were applied (the
+        // policy's answers may let more through).
+        loop {
+            let done = self.core.take_applied();
+            if done.is_empty() {
+                break;
+            }
+            for (task, batch, out) in done {
+                self.policy.applied(&mut self.core, task, &batch, out, cx);
+            }
         }
     }
 

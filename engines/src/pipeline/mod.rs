@@ -59,7 +59,7 @@ pub use placement::Placement;
 pub use reader::{CoreTag, ReadCfg, SourceReader};
 pub use rebuild::Rebuilds;
 pub use shape::{HEADER_BYTES, Shape};
-pub use tasks::{Stateful, apply_batch};
+pub use tasks::{InFlight, Stateful, apply_batch};
 
 use ftsim_sim::config::{at_least, within};
 use ftsim_sim::engine::Scoped;
@@ -113,8 +113,22 @@ pub enum Msg<PM> {
         /// What it carries.
         batch: Batch,
     },
+    /// Bare watermarks from the sources on one node to the tasks on another, sent together: one
+    /// transmission standing for one message of the modelled system per item.
+    Watermarks(Vec<Bare>),
     /// A message of the policy.
     Policy(PM),
+}
+
+/// A bare watermark for one task, carried in a [`Msg::Watermarks`].
+#[derive(Debug)]
+pub struct Bare {
+    /// The receiving task.
+    pub task: u32,
+    /// Its incarnation when sent: a later one never receives it.
+    pub inc: u32,
+    /// The watermark, as a batch without records.
+    pub batch: Batch,
 }
 
 /// Timer, work and storage tags of a [`Pipeline`] engine.
@@ -158,6 +172,8 @@ impl<PM: Scoped<Scope>> Scoped<Scope> for Msg<PM> {
             // A batch belongs to its receiving task's incarnation; one already on the wire is
             // delivered even if its source died meanwhile.
             Msg::Batch { task, .. } => Some(Scope::Task(*task)),
+            // Each item carries its task's incarnation.
+            Msg::Watermarks(_) => None,
             Msg::Policy(m) => m.scope(),
         }
     }

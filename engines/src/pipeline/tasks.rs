@@ -39,7 +39,7 @@ pub struct Stateful {
     /// Incarnation: bumped when the task is lost.
     pub inc: u32,
     /// Messages sent by each source and not yet received.
-    pub in_flight: Vec<u32>,
+    pub in_flight: InFlight,
     /// Per partition, the offset below which everything this task owns is applied.
     pub seen: Vec<u64>,
     /// While above zero the task applies nothing.
@@ -56,7 +56,7 @@ impl Stateful {
             busy: false,
             lost: false,
             inc: 0,
-            in_flight: vec![0; partitions as usize],
+            in_flight: InFlight::new(partitions),
             seen: vec![0; partitions as usize],
             holds: 0,
         }
@@ -64,7 +64,46 @@ impl Stateful {
 
     /// Nothing queued, in flight or being applied.
     pub fn drained(&self) -> bool {
-        !self.busy && self.queue.is_empty() && self.in_flight.iter().all(|c| *c == 0)
+        !self.busy && self.queue.is_empty() && self.in_flight.is_empty()
+    }
+}
+
+/// Messages each source sent a task that the task has not received, and their total (so that
+/// whether any is on its way is one comparison).
+#[derive(Debug, Clone)]
+pub struct InFlight {
+    per: Vec<u32>,
+    total: u64,
+}
+
+impl InFlight {
+    /// None, for `partitions` sources.
+    pub fn new(partitions: u32) -> InFlight {
+        InFlight {
+            per: vec![0; partitions as usize],
+            total: 0,
+        }
+    }
+    /// Source `p` sent one.
+    pub fn sent(&mut self, p: u32) {
+        self.per[p as usize] += 1;
+        self.total += 1;
+    }
+    /// One from source `p` arrived (nothing if none was counted: it was forgotten).
+    pub fn arrived(&mut self, p: u32) {
+        let c = &mut self.per[p as usize];
+        if *c > 0 {
+            *c -= 1;
+            self.total -= 1;
+        }
+    }
+    /// What source `p` sent is no longer expected.
+    pub fn forget(&mut self, p: u32) {
+        self.total -= u64::from(std::mem::take(&mut self.per[p as usize]));
+    }
+    /// Nothing is on its way.
+    pub fn is_empty(&self) -> bool {
+        self.total == 0
     }
 }
 
@@ -92,22 +131,36 @@ impl Core {
             cx.records(Flow::Dropped(TO_LOST_TASK), batch.records.len() as u64);
             return;
         }
-        t.in_flight[batch.part as usize] = t.in_flight[batch.part as usize].saturating_sub(1);
+        t.in_flight.arrived(batch.part);
         t.queue.push_back((cx.now(), batch));
         self.start_task(i, cx);
     }
 
-    /// Task `i` starts applying the head of its queue, if it is idle and not held.
+    /// Task `i` starts applying the head of its queue, if it is idle and not held. A head
+    /// without records (a bare watermark) needs no CPU: it is applied at once, and the next one
+    /// looked at; the policy hears of it through [`Core::take_applied`].
     pub fn start_task<PM, T: From<CoreTag>>(&mut self, i: u32, cx: &mut Ctx<'_, Msg<PM>, T>) {
-        let t = &mut self.tasks[i as usize];
-        if t.busy || t.lost || t.holds > 0 {
-            return;
-        }
-        if let Some((_, b)) = t.queue.front() {
+        loop {
+            let t = &mut self.tasks[i as usize];
+            if t.busy || t.lost || t.holds > 0 {
+                return;
+            }
+            let Some((_, b)) = t.queue.front() else { return };
             t.busy = true;
-            let work = self.shape.state_cost.mul(b.records.len() as u64);
-            cx.compute(t.node, work, CoreTag::Apply { task: i }.into());
+            if !b.records.is_empty() {
+                let work = self.shape.state_cost.mul(b.records.len() as u64);
+                cx.compute(t.node, work, CoreTag::Apply { task: i }.into());
+                return;
+            }
+            if let Some((batch, out)) = self.finish_task(i, cx) {
+                self.applied.push((i, batch, out));
+            }
         }
+    }
+
+    /// The bare batches applied at once since the last call, in order, with what they emitted.
+    pub fn take_applied(&mut self) -> Vec<(u32, Batch, Vec<Output>)> {
+        std::mem::take(&mut self.applied)
     }
 
     /// Task `i` finished the CPU work of its head batch: the batch's records it has not applied
@@ -188,7 +241,7 @@ impl Core {
         {
             // Whatever this source had in flight died with it or was never sent.
             for t in &mut self.tasks {
-                t.in_flight[p] = 0;
+                t.in_flight.forget(p as u32);
             }
             s.lost = true;
             s.reader.stop();
