@@ -122,3 +122,31 @@ fn records_generated_again_on_demand_are_the_ones_the_first_pass_generated() {
         assert_eq!(wm, last.wm_before.max(last.event_time - sc.job.max_out_of_orderness));
     }
 }
+
+#[test]
+fn how_many_records_have_arrived_is_right_at_any_instant_asked_in_any_order() {
+    use ftsim_sim::SimTime;
+    use rand::{RngExt, SeedableRng};
+    let l = log("rate = 3000\nprofile = \"bursty\"");
+    let recs = all(&l);
+    let reader = l.reader();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+    let mut t = 0u64;
+    for step in 0..4000 {
+        // Mostly forward in small steps (some repeating an instant or landing on an arrival),
+        // sometimes backward.
+        t = match step % 7 {
+            0 => rng.random_range(0..21_000_000_000),
+            1 => t,
+            2 => recs[rng.random_range(0..recs.len())].arrival.0,
+            _ => t + rng.random_range(0..3_000_000),
+        };
+        let p = rng.random_range(0..l.partitions());
+        let expected = recs.iter().filter(|r| r.part == p && r.arrival.0 <= t).count() as u64;
+        assert_eq!(
+            reader.available(PartitionId(p), SimTime(t)),
+            expected,
+            "partition {p} at {t} ns"
+        );
+    }
+}

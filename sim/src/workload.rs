@@ -303,6 +303,7 @@ impl SourceLog {
         LogReader {
             log: self,
             cache: RefCell::new((0..self.parts.len()).map(|_| PartCache::default()).collect()),
+            avail: RefCell::new(vec![(u64::MAX, 0, 0); self.parts.len()]),
         }
     }
 
@@ -337,6 +338,10 @@ struct PartCache {
 pub struct LogReader<'a> {
     log: &'a SourceLog,
     cache: RefCell<Vec<PartCache>>,
+    /// Per partition, the last answer of [`LogReader::available`]: (asked at, answer, arrival
+    /// of the record at the answer). Availability only grows with time, so the answer holds for
+    /// any instant from the one asked at until that arrival.
+    avail: RefCell<Vec<(u64, u64, u64)>>,
 }
 
 impl LogReader<'_> {
@@ -431,6 +436,21 @@ impl LogReader<'_> {
 
     /// How many records of `p` have arrived by `now` (the first offset not yet available).
     pub fn available(&self, p: PartitionId, now: SimTime) -> u64 {
+        let Some(memo) = self.avail.borrow().get(p.0 as usize).copied() else {
+            return 0;
+        };
+        let (asked, answer, next) = memo;
+        if asked <= now.0 && now.0 < next {
+            return answer;
+        }
+        let answer = self.count_available(p, now);
+        let next = self.arrival(p, answer).map_or(u64::MAX, |t| t.0);
+        self.avail.borrow_mut()[p.0 as usize] = (now.0, answer, next);
+        answer
+    }
+
+    /// [`LogReader::available`], computed.
+    fn count_available(&self, p: PartitionId, now: SimTime) -> u64 {
         let Some(part) = self.log.parts.get(p.0 as usize) else {
             return 0;
         };

@@ -34,12 +34,15 @@ impl FlinkAbs {
         let s = &mut self.sources[p as usize];
         s.reader.read_done(to);
         let mut kept = 0;
+        // Channels whose output queue grew: the only ones this read can let send.
+        let mut grew = Vec::new();
         for r in cx.log.slice(part, from, to).iter().filter(|r| cx.sem.keeps(r)) {
             kept += 1;
             let ch = cx.sem.task_of(u64::from(r.key)) as usize;
             s.bufs[ch].push(*r);
             if s.bufs[ch].len() >= cap {
                 s.flush_channel(ch, cx.log.watermark_at(part, u64::from(r.offset) + 1), windowed);
+                grew.push(ch as u32);
             }
         }
         cx.records(Flow::Read, to - from);
@@ -51,7 +54,13 @@ impl FlinkAbs {
         if to == self.ends[p as usize] {
             self.flush(p, cx);
         } else {
-            self.send_all(p, cx);
+            // Every other channel's head is a buffer waiting for credit, or nothing: barriers
+            // leave as soon as they reach the head.
+            grew.sort_unstable();
+            grew.dedup();
+            for ch in grew {
+                self.send_channel(p, ch, cx);
+            }
         }
         self.poll(p, cx);
     }
