@@ -205,6 +205,14 @@ fn a_rate_or_a_cluster_past_the_limits_is_refused() {
         &[],
         &["workload.rate", "limit"],
     );
+    refused(
+        &GOOD.replace(
+            "kind = \"running-count\"",
+            "kind = \"running-count\"\nparallelism = 16384",
+        ),
+        &["--set", "workload.partitions=1024"],
+        &["job.parallelism", "1024 × 16384", "limit of 4194304"],
+    );
 }
 
 #[test]

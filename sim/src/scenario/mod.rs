@@ -47,6 +47,10 @@ pub mod limits {
     pub const MAX_PARTITIONS: u32 = 4096;
     /// Most stateful tasks.
     pub const MAX_PARALLELISM: u32 = 16_384;
+    /// Most channels, source partitions × stateful tasks: the pipelined engines keep a few words
+    /// per channel (a buffer, a credit, the last watermark sent, what is in flight), so this
+    /// bounds their memory (under 1.5 GB at the limit with a small input).
+    pub const MAX_CHANNELS: u64 = 1 << 22;
 }
 
 /// A loaded, checked scenario.

@@ -275,6 +275,19 @@ pub(crate) fn resolve(raw: RawScenario, path: &Path) -> R<Scenario> {
         max_out_of_orderness: dur("job.max_out_of_orderness", j.max_out_of_orderness.as_ref(), "500ms")?,
     };
 
+    let channels = u64::from(workload.partitions) * u64::from(job.parallelism);
+    if channels > limits::MAX_CHANNELS {
+        return Err(FieldError::new(
+            "job.parallelism",
+            format!(
+                "workload.partitions × job.parallelism = {} × {} = {channels} channels is past the limit of {}; lower either",
+                workload.partitions,
+                job.parallelism,
+                limits::MAX_CHANNELS
+            ),
+        ));
+    }
+
     let mut faults = Vec::new();
     for (i, f) in raw.faults.unwrap_or_default().iter().enumerate() {
         faults.push(fault(i, f, &cluster, duration)?);
