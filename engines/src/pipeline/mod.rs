@@ -6,7 +6,11 @@
 //! map, filter) at the job's per-record cost and ships each record to the stateful task that owns
 //! its key; `job.parallelism` stateful tasks apply what they receive in arrival order to their
 //! [`OperatorState`](ftsim_sim::OperatorState) and emit. Watermarks travel with the records and,
-//! for windows, as bare watermark messages. Tasks start round-robin on the workers; a failed
+//! for windows, as bare watermark messages: one per (source, task) pair in the modelled system,
+//! gathered per (sending node, receiving node) into one transmission ([`Msg::Watermarks`]) that
+//! counts one message and its bytes per item, so a tick costs a kernel event per pair of nodes,
+//! not per pair of tasks; a task applies a bare watermark without CPU as soon as it reaches the
+//! head of its queue (behind the batches that came before it on its channel). Tasks start round-robin on the workers; a failed
 //! node's tasks move to a spare or, with none left, round-robin over the survivors
 //! ([`Placement`]). [`Shape`] holds the job's costs and sizes.
 //!
