@@ -134,10 +134,10 @@ pub struct Attempt {
 /// within a block.
 ///
 /// Invariant: `Held` and `Lineage` give the same records. `Held` keeps each state partition's
-/// share (`share::Share`) in memory until every state partition has applied it once; from then on the records
-/// are read again from the durable source log through the batch's blocks when a rerun or a
-/// recovery needs them (the lineage is the blocks' offsets, a few words, not the records).
-/// `Dropped`: no one may need them any more.
+/// share (`share::Share`) in memory until every state partition has applied it once; from then
+/// on the records are read again from the durable source log through the batch's blocks when a
+/// rerun or a recovery needs them (the lineage is the blocks' offsets, a few words, not the
+/// records). `Dropped`: no one may need them any more.
 #[derive(Debug)]
 pub enum Input {
     /// The shares, per state partition.
