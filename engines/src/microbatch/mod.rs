@@ -73,9 +73,13 @@
 //!   append sink's output guard (Spark's output commit coordinator) lives in the master and is
 //!   lost with it;
 //! - worker re-registration after a master restart is folded into the metadata read;
-//! - a batch's records per state partition are kept by the engine (they are a pure function of
-//!   the source log) while a reduce, a rerun or the policy's lineage may need them; where they
-//!   come from (block replicas, the log, shuffle outputs) is modelled by the fetches' costs;
+//! - a batch's records per state partition are the engine's to compute with (they are a pure
+//!   function of the source log) while a reduce, a rerun or the policy's lineage may need them;
+//!   where they come from (block replicas, the log, shuffle outputs) is modelled by the fetches'
+//!   costs. In memory the engine holds each partition's share until every partition applied it
+//!   once (a window count's share combined per (window, key), as a map-side partial aggregate
+//!   is, `share`), and after that reads the records again from the source log through the
+//!   batch's blocks, so its memory does not grow with the lineage;
 //! - a state partition moves whole: reading it from a node or from storage copies it at the
 //!   instant the attempt starts, while the fetch's bytes take their time on the network or disk.
 //!
