@@ -116,9 +116,10 @@ fn halving_the_message_timeout_roughly_halves_the_recovery_time() {
 }
 
 /// Measured at 20,000 records/s with a 1 ms network latency and a 5 s timeout: unlimited, 19,557
-/// tuples replayed after the crash and 20,156 outputs/s; 100 pending per spout, 300 replayed
-/// (the three surviving spouts' full allowance) and 20,002/s; 10 pending, 30 replayed but only
-/// 15,433/s, since each spout then waits for acks to return before it reads more.
+/// tuples replayed after the crash and 20,155 outputs/s; 100 pending per spout, 300 replayed
+/// (the three surviving spouts' full allowance) and 20,003/s; 20 pending, 60 replayed but only
+/// 17,650/s, since each spout then waits for acks to return before it reads more: three network
+/// hops and three flushes of the ack stream (10 pending, 8,868/s, falls behind the input).
 #[test]
 fn max_spout_pending_trades_throughput_for_the_size_of_the_replay() {
     let measure = |cap: u64| {
@@ -133,10 +134,10 @@ fn max_spout_pending_trades_throughput_for_the_size_of_the_replay() {
         assert_eq!(r.verdict, Verdict::AtLeastOnce, "{}: {cap}: {:?}", repro(&sc), r.check);
         (total(&r, "tuples", "replayed"), r.throughput_rps)
     };
-    let (unlimited, hundred, ten) = (measure(0), measure(100), measure(10));
-    eprintln!("replayed / throughput: unlimited {unlimited:?}, 100 {hundred:?}, 10 {ten:?}");
+    let (unlimited, hundred, twenty) = (measure(0), measure(100), measure(20));
+    eprintln!("replayed / throughput: unlimited {unlimited:?}, 100 {hundred:?}, 20 {twenty:?}");
     assert!(
-        unlimited.0 > 10.0 * hundred.0 && hundred.0 > 5.0 * ten.0,
+        unlimited.0 > 10.0 * hundred.0 && hundred.0 > 4.0 * twenty.0,
         "a smaller cap, a smaller replay"
     );
     assert_eq!(
@@ -144,7 +145,7 @@ fn max_spout_pending_trades_throughput_for_the_size_of_the_replay() {
         "three surviving spouts, each with its full allowance lost"
     );
     assert!(hundred.1 > 0.98 * unlimited.1, "100 pending keeps up with the input");
-    assert!(ten.1 < 0.85 * unlimited.1, "10 pending throttles the spouts");
+    assert!(twenty.1 < 0.9 * unlimited.1, "20 pending throttles the spouts");
 }
 
 #[test]

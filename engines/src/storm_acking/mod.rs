@@ -89,6 +89,7 @@
 mod acker;
 mod policy;
 mod spout;
+mod transfer;
 mod trident;
 
 pub use acker::{Acker, AckerIn, Rotating};
@@ -198,6 +199,8 @@ engine_config! {
         pub max_spout_pending: u64 = 0 => within(0, 100_000_000);
         /// CPU per ack-stream message (init or ack) on the acker's node.
         pub ack_cost: SimDuration = SimDuration::from_micros(1);
+        /// Storm's flush tuple period (topology.batch.flush.interval.millis, default 1 ms): a node's inits, acks and completions wait in its outbox at most this long after the first and leave in one transmission per destination node; 0: at the end of the instant.
+        pub flush_interval: SimDuration = SimDuration::from_millis(1) => within(SimDuration::ZERO, SimDuration::from_secs(1));
         /// Where the bolt's counts live: external (a store outside the cluster, updated at least once) or memory (lost with the executor).
         pub state: StateStore = StateStore::External;
         /// Trident: transactional micro-batches, state committed in txid order.
