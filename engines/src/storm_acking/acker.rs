@@ -50,6 +50,12 @@ impl<K: Ord + Copy + Hash, V> Rotating<K, V> {
         self.newest.insert(k, v);
     }
 
+    /// Puts `v` under a key `k` that no bucket holds (a fresh random tuple id) in the newest bucket.
+    #[inline]
+    pub fn insert_new(&mut self, k: K, v: V) {
+        self.newest.insert(k, v);
+    }
+
     /// Takes the entry under `k` out, wherever it is.
     pub fn remove(&mut self, k: &K) -> Option<V> {
         match self.newest.remove(k) {

@@ -293,7 +293,7 @@ impl Acking {
         cx.set_node_timer(node, self.timeout, Tag::Policy(StormTag::AckerTick(task)));
     }
     /// Node `from` sends an init or ack to the acker of its tree.
-    #[inline]
+    #[inline(always)]
     pub fn tell_acker(&mut self, from: NodeId, m: AckerIn<Target>, cx: &mut PCtx<'_, StormAcking>) {
         let (AckerIn::Init { root, .. } | AckerIn::Ack { root, .. }) = m;
         let acker = self.acker_of(root);
@@ -307,7 +307,10 @@ impl Acking {
         let (ledger, q) = (&mut self.ledgers[a], &mut self.queues[a].items);
         // Groups are processed in the order they were queued, but one may finish before an
         // earlier, longer one.
-        let i = q.partition_point(|(g, _)| *g < group);
+        let i = match q.front() {
+            Some((g, _)) if *g == group => 0,
+            _ => q.partition_point(|(g, _)| *g < group),
+        };
         let n = q.range(i..).take_while(|(g, _)| *g == group).count();
         for (_, m) in q.drain(i..i + n) {
             if let Some((root, to)) = ledger.take(m) {

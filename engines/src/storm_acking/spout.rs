@@ -161,7 +161,8 @@ impl StormAcking {
         let spout = &mut self.spouts[part as usize];
         for r in &batch.records {
             let (root, edge) = (cx.rng.random::<u64>(), cx.rng.random::<u64>());
-            spout.pending.insert(root, (u64::from(r.offset), self.epoch));
+            // A fresh random id: no tuple out has it (a repeat has probability 2⁻⁶⁴ per pair).
+            spout.pending.insert_new(root, (u64::from(r.offset), self.epoch));
             spout.unacked.insert(u64::from(r.offset));
             if !lost {
                 self.inflight.sent(
@@ -187,6 +188,8 @@ impl StormAcking {
 
     /// The acker told the spout of `part` that these trees completed: their records are done.
     pub(super) fn completed(&mut self, core: &mut Core, part: u32, roots: &[u64], cx: &mut PCtx<'_, Self>) {
+        // At its cap the spout reads nothing and arms no poll: the acks that free room wake it.
+        let held = self.read_limit_of(part) == 0;
         let spout = &mut self.spouts[part as usize];
         for root in roots {
             if let Some((offset, epoch)) = spout.pending.remove(root) {
@@ -196,8 +199,9 @@ impl StormAcking {
             }
         }
         core.sources[part as usize].wm_upto = spout.hold();
-        if self.cfg.max_spout_pending > 0 {
-            // A spout held back by its cap reads again as soon as acks free room.
+        if held {
+            // A spout held back by its cap reads again as soon as acks free room (one not held
+            // back reads on its own schedule, as every source does).
             let room = self.read_limit_of(part);
             core.poll(part, room, cx);
         }
