@@ -110,12 +110,12 @@ impl<K: Ord + Copy + Hash, V> Rotating<K, V> {
         n
     }
 
-    /// The newest bucket becomes the older and the emptied one the newest, its room shrunk to
-    /// what the other held: a bucket that grew while a failure left entries to expire does not
-    /// stay large, which would spread the next periods' entries over memory.
+    /// The newest bucket becomes the older and the emptied one the newest, its room given back:
+    /// it grows again to what this period holds, so a bucket that grew while a failure left
+    /// entries to expire does not stay large, which would spread later entries over memory.
     fn turn(&mut self) {
         std::mem::swap(&mut self.newest, &mut self.older);
-        self.newest.shrink_to(self.older.len());
+        self.newest.shrink_to(0);
     }
 
     /// Entries held.

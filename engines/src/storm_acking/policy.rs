@@ -257,8 +257,9 @@ impl InFlight {
 pub struct AckQueue {
     /// The next group's number.
     next: u64,
-    /// Each item with its group's number (ascending).
-    items: VecDeque<(u64, AckerIn<Target>)>,
+    /// Each group's number (ascending) and the transmission that brought it: the acker's items
+    /// among others (completions, already taken, or items for another acker), in order.
+    groups: VecDeque<(u64, Vec<Item>)>,
 }
 
 /// The acker tasks and their ledgers.
@@ -304,25 +305,32 @@ impl Acking {
     fn process(&mut self, core: &Core, acker: u32, group: u64, cx: &mut PCtx<'_, StormAcking>) {
         let from = core.tasks[acker as usize].node;
         let a = (acker - self.first) as usize;
-        let (ledger, q) = (&mut self.ledgers[a], &mut self.queues[a].items);
+        let q = &mut self.queues[a].groups;
         // Groups are processed in the order they were queued, but one may finish before an
         // earlier, longer one.
         let i = match q.front() {
             Some((g, _)) if *g == group => 0,
             _ => q.partition_point(|(g, _)| *g < group),
         };
-        let n = q.range(i..).take_while(|(g, _)| *g == group).count();
-        for (_, m) in q.drain(i..i + n) {
-            if let Some((root, to)) = ledger.take(m) {
+        let Some((_, items)) = q.remove(i).filter(|(g, _)| *g == group) else {
+            return;
+        };
+        let ledger = &mut self.ledgers[a];
+        for item in &items {
+            if let Item::Acker(x, m) = *item
+                && x == acker
+                && let Some((root, to)) = ledger.take(m)
+            {
                 self.transfer.push(from, Item::Done(to, root), cx);
             }
         }
+        self.transfer.recycle(items);
     }
     /// Acker task `acker` was lost: its ledger and what it had not processed are gone.
     fn lose(&mut self, acker: u32) {
         let a = (acker - self.first) as usize;
         self.ledgers[a].clear();
-        self.queues[a].items.clear();
+        self.queues[a].groups.clear();
     }
 }
 
@@ -433,45 +441,73 @@ impl StormAcking {
     /// inits and acks, each spout (or the coordinator) there takes its completions at once; items
     /// whose task no longer runs there are dropped.
     fn received(&mut self, core: &mut Core, to: NodeId, mut items: Vec<Item>, moves: u64, cx: &mut PCtx<'_, Self>) {
-        // Per acker reached: its group of this transmission and how many items it holds.
-        let mut groups = std::mem::take(&mut self.scratch.groups);
-        let mut done = std::mem::take(&mut self.scratch.done);
         // Unless tasks moved since the items left, they are all for tasks running here.
-        let check = self.acking.transfer.moved_since(moves);
-        for item in items.drain(..) {
-            if check && self.acking.transfer.homes.of_item(&item) != Some(to) {
-                continue;
-            }
-            match item {
-                Item::Acker(a, m) => {
-                    let q = &mut self.acking.queues[(a - self.acking.first) as usize];
-                    let i = match groups.iter().position(|(x, _, _)| *x == a) {
-                        Some(i) => i,
-                        None => {
-                            groups.push((a, q.next, 0));
-                            q.next += 1;
-                            groups.len() - 1
-                        }
-                    };
-                    q.items.push_back((groups[i].1, m));
-                    groups[i].2 += 1;
-                }
-                Item::Done(t, root) => done.push((t, root)),
+        if self.acking.transfer.moved_since(moves) {
+            let homes = &self.acking.transfer.homes;
+            items.retain(|item| homes.of_item(item) == Some(to));
+        }
+        // Per acker reached: its group of this transmission and how many items it holds; whom
+        // the completions are for (one spout, usually).
+        let mut groups = std::mem::take(&mut self.scratch.groups);
+        let (mut whom, mut mixed) = (None, false);
+        for item in &items {
+            match *item {
+                Item::Acker(a, _) => match groups.iter_mut().find(|(x, _, _)| *x == a) {
+                    Some((_, _, n)) => *n += 1,
+                    None => {
+                        let q = &mut self.acking.queues[(a - self.acking.first) as usize];
+                        groups.push((a, q.next, 1));
+                        q.next += 1;
+                    }
+                },
+                Item::Done(t, _) => match whom {
+                    None => whom = Some(t),
+                    Some(w) => mixed |= w != t,
+                },
             }
         }
-        self.acking.transfer.recycle(items);
-        for (acker, group, n) in groups.drain(..) {
+        for &(acker, group, n) in &groups {
             let work = self.acking.cost.mul(n);
             cx.compute(to, work, Tag::Policy(StormTag::Acked { acker, group }));
         }
-        // Completions, per spout (a stable sort: each spout's in the order they came).
-        done.sort_by_key(|(t, _)| *t);
+        let done = items.iter().filter_map(|item| match *item {
+            Item::Done(t, root) => Some((t, root)),
+            Item::Acker(..) => None,
+        });
+        match whom {
+            Some(Target::Spout(p)) if !mixed => self.completed(core, p, done.map(|(_, r)| r), cx),
+            Some(_) => self.completed_mixed(core, done, cx),
+            None => {}
+        }
+        // The acker (usually one per node) keeps the transmission until it has processed it;
+        // any other acker reached gets its own items.
+        let mut groups_left = groups.drain(..);
+        if let Some((first, group, _)) = groups_left.next() {
+            for (acker, group, _) in groups_left {
+                let own = items.iter().filter(|i| matches!(i, Item::Acker(a, _) if *a == acker));
+                let q = &mut self.acking.queues[(acker - self.acking.first) as usize];
+                q.groups.push_back((group, own.copied().collect()));
+            }
+            let q = &mut self.acking.queues[(first - self.acking.first) as usize];
+            q.groups.push_back((group, items));
+        } else {
+            drop(groups_left);
+            self.acking.transfer.recycle(items);
+        }
+        self.scratch.groups = groups;
+    }
+
+    /// Completions for several spouts (or the coordinator), each one's in the order they came.
+    fn completed_mixed(&mut self, core: &mut Core, done: impl Iterator<Item = (Target, u64)>, cx: &mut PCtx<'_, Self>) {
+        let mut all = std::mem::take(&mut self.scratch.done);
+        all.extend(done);
+        all.sort_by_key(|(t, _)| *t);
         let mut roots = std::mem::take(&mut self.scratch.roots);
-        for run in done.chunk_by(|a, b| a.0 == b.0) {
+        for run in all.chunk_by(|a, b| a.0 == b.0) {
             roots.clear();
             roots.extend(run.iter().map(|(_, r)| *r));
             match run[0].0 {
-                Target::Spout(p) => self.completed(core, p, &roots, cx),
+                Target::Spout(p) => self.completed(core, p, roots.iter().copied(), cx),
                 Target::Coordinator => {
                     if let Some(tr) = &mut self.trident {
                         tr.completed(&mut self.acking, core, &roots, cx);
@@ -479,8 +515,9 @@ impl StormAcking {
                 }
             }
         }
-        done.clear();
-        self.scratch = Scratch { groups, done, roots };
+        all.clear();
+        self.scratch.done = all;
+        self.scratch.roots = roots;
     }
 
     /// Whether everything emitted before failure epoch `mark` was acked or emitted again.

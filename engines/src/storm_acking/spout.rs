@@ -93,7 +93,7 @@ impl Offsets {
 pub struct Spout {
     /// Tuples out, by id: the offset of their record and the failure epoch they were emitted in
     /// (Storm's pending `RotatingMap`).
-    pending: Rotating<u64, (u64, u32)>,
+    pending: Rotating<u64, (u32, u32)>,
     /// Tuples out per failure epoch of their emission, by epoch (no zero counts).
     by_epoch: Vec<(u32, u64)>,
     /// Offsets not yet acked.
@@ -162,7 +162,7 @@ impl StormAcking {
         for r in &batch.records {
             let (root, edge) = (cx.rng.random::<u64>(), cx.rng.random::<u64>());
             // A fresh random id: no tuple out has it (a repeat has probability 2⁻⁶⁴ per pair).
-            spout.pending.insert_new(root, (u64::from(r.offset), self.epoch));
+            spout.pending.insert_new(root, (r.offset, self.epoch));
             spout.unacked.insert(u64::from(r.offset));
             if !lost {
                 self.inflight.sent(
@@ -187,14 +187,20 @@ impl StormAcking {
     }
 
     /// The acker told the spout of `part` that these trees completed: their records are done.
-    pub(super) fn completed(&mut self, core: &mut Core, part: u32, roots: &[u64], cx: &mut PCtx<'_, Self>) {
+    pub(super) fn completed(
+        &mut self,
+        core: &mut Core,
+        part: u32,
+        roots: impl Iterator<Item = u64>,
+        cx: &mut PCtx<'_, Self>,
+    ) {
         // At its cap the spout reads nothing and arms no poll: the acks that free room wake it.
         let held = self.read_limit_of(part) == 0;
         let spout = &mut self.spouts[part as usize];
         for root in roots {
-            if let Some((offset, epoch)) = spout.pending.remove(root) {
+            if let Some((offset, epoch)) = spout.pending.remove(&root) {
                 spout.left(epoch);
-                spout.unacked.remove(offset);
+                spout.unacked.remove(u64::from(offset));
                 self.counts.acked += 1;
             }
         }
@@ -233,7 +239,7 @@ impl StormAcking {
         let mut queued = 0;
         for (root, (offset, epoch)) in expired {
             spout.left(epoch);
-            spout.failed.insert(offset);
+            spout.failed.insert(u64::from(offset));
             if waiting.contains(&root) {
                 queued += 1;
             }

@@ -185,8 +185,9 @@ impl Transfer {
     }
 
     /// The buffer of a transmission received, emptied, for another to carry.
-    pub fn recycle(&mut self, items: Vec<Item>) {
+    pub fn recycle(&mut self, mut items: Vec<Item>) {
         if self.spare.len() < 256 && items.capacity() > 0 {
+            items.clear();
             self.spare.push(items);
         }
     }
