@@ -3,11 +3,12 @@
 //! together per destination worker.
 //!
 //! In Storm 2 an executor's emits for other workers go to its worker's transfer queue in batches
-//! of `topology.transfer.batch.size`; a *flush tuple* every `topology.batch.flush.interval.millis`
-//! (1 ms by default; the performance guide calls it `topology.flush.tuple.freq.millis`) pushes out
-//! what waits in unfilled batches; the transfer thread drains the queue and groups what it took
-//! by destination worker (`TransferDrainer`), and the Netty client writes each group as one
-//! batch of at most `storm.messaging.netty.transfer.batch.size` bytes (256 KiB by default).
+//! of `topology.transfer.batch.size` (1 by default: each at once); with batches above 1, a *flush
+//! tuple* every `topology.batch.flush.interval.millis` (1 ms by default; the performance guide
+//! calls it `topology.flush.tuple.freq.millis`) pushes out what waits in unfilled batches; the
+//! transfer thread drains the queue and groups what it took by destination worker
+//! (`TransferDrainer`), and the Netty client writes each group as one batch of at most
+//! `storm.messaging.netty.transfer.batch.size` bytes (256 KiB by default).
 //!
 //! Here every node keeps an outbox per destination node. The first item into a node's empty
 //! outboxes arms a flush `flush_interval` later on the node's own clock (a node timer: a crash
