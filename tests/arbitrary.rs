@@ -83,6 +83,8 @@ pub const ENGINES: &[(&str, &[&str])] = &[
             "state = \"memory\"\nmessage_timeout = \"10s\"",
             "max_spout_pending = 20\nmessage_timeout = \"3s\"",
             "message_timeout = \"1s\"\nackers = 1",
+            "flush_interval = \"0s\"\nmessage_timeout = \"10s\"",
+            "flush_interval = \"40ms\"\nmessage_timeout = \"2s\"\nmax_spout_pending = 50",
             "trident = true\nmessage_timeout = \"10s\"",
             "trident = true\nmessage_timeout = \"2s\"\nemit_interval = \"200ms\"",
             "trident = true\nmax_spout_pending = 3\nmessage_timeout = \"4s\"",

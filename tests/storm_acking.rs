@@ -1,7 +1,9 @@
 //! `storm-acking`: at-least-once after a crash (inflated counts, nothing lost) and exactly-once
 //! without one; recovery waits for the message timeout; `max_spout_pending` trades throughput
-//! for the size of the replay; no ackers is at-most-once with a quarter of the messages; Trident
-//! is exactly-once across crashes with a transactional sink, at least the batch interval late.
+//! for the size of the replay; no ackers is at-most-once with a quarter of the messages; the ack
+//! stream travels in flushes that cut kernel events but not the messages counted, and a crash
+//! loses what waited in the node's outbox; Trident is exactly-once across crashes with a
+//! transactional sink, at least the batch interval late.
 
 use crate::support::{repro, run};
 use ftsim_engines::Registry;
@@ -116,9 +118,10 @@ fn halving_the_message_timeout_roughly_halves_the_recovery_time() {
 }
 
 /// Measured at 20,000 records/s with a 1 ms network latency and a 5 s timeout: unlimited, 19,557
-/// tuples replayed after the crash and 20,156 outputs/s; 100 pending per spout, 300 replayed
-/// (the three surviving spouts' full allowance) and 20,002/s; 10 pending, 30 replayed but only
-/// 15,433/s, since each spout then waits for acks to return before it reads more.
+/// tuples replayed after the crash and 20,155 outputs/s; 100 pending per spout, 300 replayed
+/// (the three surviving spouts' full allowance) and 20,003/s; 20 pending, 60 replayed but only
+/// 17,616/s, since each spout then waits for acks to return before it reads more: three network
+/// hops and three flushes of the ack stream (10 pending, 8,868/s, falls behind the input).
 #[test]
 fn max_spout_pending_trades_throughput_for_the_size_of_the_replay() {
     let measure = |cap: u64| {
@@ -133,10 +136,10 @@ fn max_spout_pending_trades_throughput_for_the_size_of_the_replay() {
         assert_eq!(r.verdict, Verdict::AtLeastOnce, "{}: {cap}: {:?}", repro(&sc), r.check);
         (total(&r, "tuples", "replayed"), r.throughput_rps)
     };
-    let (unlimited, hundred, ten) = (measure(0), measure(100), measure(10));
-    eprintln!("replayed / throughput: unlimited {unlimited:?}, 100 {hundred:?}, 10 {ten:?}");
+    let (unlimited, hundred, twenty) = (measure(0), measure(100), measure(20));
+    eprintln!("replayed / throughput: unlimited {unlimited:?}, 100 {hundred:?}, 20 {twenty:?}");
     assert!(
-        unlimited.0 > 10.0 * hundred.0 && hundred.0 > 5.0 * ten.0,
+        unlimited.0 > 10.0 * hundred.0 && hundred.0 > 4.0 * twenty.0,
         "a smaller cap, a smaller replay"
     );
     assert_eq!(
@@ -144,7 +147,7 @@ fn max_spout_pending_trades_throughput_for_the_size_of_the_replay() {
         "three surviving spouts, each with its full allowance lost"
     );
     assert!(hundred.1 > 0.98 * unlimited.1, "100 pending keeps up with the input");
-    assert!(ten.1 < 0.85 * unlimited.1, "10 pending throttles the spouts");
+    assert!(twenty.1 < 0.9 * unlimited.1, "20 pending throttles the spouts");
 }
 
 #[test]
@@ -169,6 +172,81 @@ fn tracking_sends_four_times_the_messages_of_no_tracking_on_one_tuple_trees() {
     );
     let ratio = on.stats.messages as f64 / off.stats.messages as f64;
     assert!((3.9..=4.1).contains(&ratio), "tracking on / off: {ratio:.2}");
+}
+
+/// Measured without faults (300,000 records): 1,965,983 kernel events when every handler's
+/// ack-stream messages leave at once (`flush_interval = 0`), 1,036,424 with Storm's 1 ms flush,
+/// 632,889 with 10 ms; 900,000 ack-stream messages in each.
+#[test]
+fn batching_the_ack_stream_cuts_kernel_events_but_counts_every_modelled_message() {
+    let runs: Vec<RunReport> = ["0s", "1ms", "10ms"]
+        .iter()
+        .map(|f| storm(&["faults=[]", &format!("engines.storm-acking.flush_interval=\"{f}\"")]).1)
+        .collect();
+    for r in &runs {
+        assert_eq!(r.verdict, Verdict::ExactlyOnce, "{:?}", r.check);
+        assert_eq!(
+            r.stats.ft_messages,
+            3 * r.records_in,
+            "an init, an ack and a completion per tuple, however they travel"
+        );
+        assert_eq!(r.stats.messages, 4 * r.records_in, "and the tuple itself");
+    }
+    for w in runs.windows(2) {
+        assert!(
+            w[1].stats.sim_events < w[0].stats.sim_events,
+            "a longer flush, fewer transmissions: {} then {} kernel events",
+            w[0].stats.sim_events,
+            w[1].stats.sim_events
+        );
+        assert!(w[1].stats.ft_bytes < w[0].stats.ft_bytes, "fewer headers");
+    }
+    assert!(
+        runs[1].stats.sim_events * 3 < runs[0].stats.sim_events * 2,
+        "Storm's 1 ms flush saves a third of the events: {} against {}",
+        runs[1].stats.sim_events,
+        runs[0].stats.sim_events
+    );
+}
+
+/// Worker 3 runs only a count executor (two spouts and two ackers on workers 0 and 1). With its
+/// acks leaving as they are made, the crash loses only tuples it had not applied: replayed and
+/// counted once. With a 200 ms flush it also loses the acks of tuples it applied that waited in
+/// its outbox: those time out too and are counted again (at least once, nothing lost).
+#[test]
+fn a_crash_loses_the_acks_waiting_in_the_nodes_outbox_and_their_tuples_are_replayed() {
+    let crash = |flush: &str| {
+        let flush = format!("engines.storm-acking.flush_interval=\"{flush}\"");
+        let sets = [
+            flush.as_str(),
+            "workload.partitions=2",
+            "engines.storm-acking.ackers=2",
+            "engines.storm-acking.max_spout_pending=0",
+            "faults=[{at=\"20s\", crash=3}]",
+        ];
+        let (sc, r) = storm(&sets);
+        assert!(r.stats.finished && r.promise_kept, "{}: {:?}", repro(&sc), r.check);
+        assert_eq!(r.check.lost, 0, "{}", repro(&sc));
+        assert_eq!(r.stats.ledger.in_flight(), 0, "{:?}", r.stats.ledger);
+        assert!(
+            total(&r, "tuples", "replayed") > 0.0,
+            "what was sent to worker 3 is replayed"
+        );
+        r
+    };
+    let at_once = crash("0s");
+    assert_eq!(
+        at_once.verdict,
+        Verdict::ExactlyOnce,
+        "no applied tuple lost its ack: {:?}",
+        at_once.check
+    );
+    let batched = crash("200ms");
+    assert_eq!(batched.verdict, Verdict::AtLeastOnce, "{:?}", batched.check);
+    assert!(
+        batched.check.wrong > 0,
+        "applied tuples whose acks died in the outbox are counted again"
+    );
 }
 
 #[test]

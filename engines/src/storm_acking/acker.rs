@@ -13,61 +13,125 @@
 //! Invariants: an entry exists for every root the acker heard of and has not completed or
 //! expired; each root completes at most once (its entry is removed when it does).
 
-use std::collections::{BTreeMap, VecDeque};
+use rustc_hash::FxHashMap;
+use std::collections::hash_map::Entry as Slot;
+use std::hash::Hash;
 
-/// Storm's `RotatingMap`: entries live in buckets; [`Rotating::rotate`], called once per timeout,
-/// drops the oldest bucket and returns what it held. An entry put (or put again) just after a
-/// rotation therefore expires between `buckets − 1` and `buckets` timeouts later.
+/// Storm's `RotatingMap` with its two buckets (`TIMEOUT_BUCKET_NUM`, as spouts and ackers use it):
+/// entries live in the newest or the older bucket; [`Rotating::rotate`], called once per
+/// timeout, drops the older bucket and returns what it held, and the newest becomes the older.
+/// An entry put (or put again) just after a rotation therefore expires between one and two
+/// timeouts later.
+///
+/// The buckets are hash maps with a fixed hasher; nothing iterates them but
+/// [`Rotating::rotate`], which hands the expired entries back sorted by key, so no order ever
+/// depends on hashing.
 #[derive(Debug, Clone)]
 pub struct Rotating<K, V> {
-    buckets: VecDeque<BTreeMap<K, V>>,
+    newest: FxHashMap<K, V>,
+    older: FxHashMap<K, V>,
 }
 
-impl<K: Ord + Copy, V> Rotating<K, V> {
-    /// An empty map with `buckets` buckets (at least 2).
-    pub fn new(buckets: usize) -> Self {
+impl<K, V> Default for Rotating<K, V> {
+    fn default() -> Self {
         Rotating {
-            buckets: (0..buckets.max(2)).map(|_| BTreeMap::new()).collect(),
+            newest: FxHashMap::default(),
+            older: FxHashMap::default(),
         }
     }
+}
 
+impl<K: Ord + Copy + Hash, V> Rotating<K, V> {
     /// Puts `v` under `k` in the newest bucket (resetting its countdown).
     pub fn insert(&mut self, k: K, v: V) {
-        for b in self.buckets.iter_mut().skip(1) {
-            b.remove(&k);
+        if !self.older.is_empty() {
+            self.older.remove(&k);
         }
-        if let Some(newest) = self.buckets.front_mut() {
-            newest.insert(k, v);
-        }
+        self.newest.insert(k, v);
+    }
+
+    /// Puts `v` under a key `k` that no bucket holds (a fresh random tuple id) in the newest bucket.
+    #[inline]
+    pub fn insert_new(&mut self, k: K, v: V) {
+        self.newest.insert(k, v);
     }
 
     /// Takes the entry under `k` out, wherever it is.
     pub fn remove(&mut self, k: &K) -> Option<V> {
-        self.buckets.iter_mut().find_map(|b| b.remove(k))
+        match self.newest.remove(k) {
+            Some(v) => Some(v),
+            None if self.older.is_empty() => None,
+            None => self.older.remove(k),
+        }
     }
 
-    /// Drops the oldest bucket and returns its entries; a fresh bucket becomes the newest.
-    pub fn rotate(&mut self) -> BTreeMap<K, V> {
-        let expired = self.buckets.pop_back().unwrap_or_default();
-        self.buckets.push_front(BTreeMap::new());
+    /// Updates the entry under `k` (`empty` if there is none) with `f`, in the newest bucket
+    /// (resetting its countdown), or takes it out if `f` says it is done: what
+    /// [`Rotating::remove`] then [`Rotating::insert`] would do, with one lookup in the newest bucket.
+    #[inline]
+    pub fn update<R>(&mut self, k: K, empty: impl FnOnce() -> V, f: impl FnOnce(&mut V) -> (bool, R)) -> R {
+        match self.newest.entry(k) {
+            Slot::Occupied(mut o) => {
+                let (done, r) = f(o.get_mut());
+                if done {
+                    o.remove();
+                }
+                r
+            }
+            Slot::Vacant(slot) => {
+                let old = if self.older.is_empty() {
+                    None
+                } else {
+                    self.older.remove(&k)
+                };
+                let mut v = old.unwrap_or_else(empty);
+                let (done, r) = f(&mut v);
+                if !done {
+                    slot.insert(v);
+                }
+                r
+            }
+        }
+    }
+
+    /// Drops the older bucket and returns its entries, by key; the newest becomes the older.
+    pub fn rotate(&mut self) -> Vec<(K, V)> {
+        let mut expired: Vec<(K, V)> = self.older.drain().collect();
+        expired.sort_unstable_by_key(|(k, _)| *k);
+        self.turn();
         expired
+    }
+
+    /// Drops the older bucket, as [`Rotating::rotate`], and returns how many entries it held.
+    pub fn expire(&mut self) -> usize {
+        let n = self.older.len();
+        self.older.clear();
+        self.turn();
+        n
+    }
+
+    /// The newest bucket becomes the older and the emptied one the newest, its room given back:
+    /// it grows again to what this period holds, so a bucket that grew while a failure left
+    /// entries to expire does not stay large, which would spread later entries over memory.
+    fn turn(&mut self) {
+        std::mem::swap(&mut self.newest, &mut self.older);
+        self.newest.shrink_to(0);
     }
 
     /// Entries held.
     pub fn len(&self) -> usize {
-        self.buckets.iter().map(BTreeMap::len).sum()
+        self.newest.len() + self.older.len()
     }
 
     /// Whether nothing is held.
     pub fn is_empty(&self) -> bool {
-        self.buckets.iter().all(BTreeMap::is_empty)
+        self.newest.is_empty() && self.older.is_empty()
     }
 
     /// Forgets everything (the holder was lost with its node).
     pub fn clear(&mut self) {
-        for b in &mut self.buckets {
-            b.clear();
-        }
+        self.newest.clear();
+        self.older.clear();
     }
 }
 
@@ -110,34 +174,32 @@ pub struct Acker<S> {
 impl<S: Copy> Default for Acker<S> {
     fn default() -> Self {
         Acker {
-            pending: Rotating::new(2),
+            pending: Rotating::default(),
         }
     }
 }
 
 impl<S: Copy> Acker<S> {
     /// Takes in one message; returns the completed tree and whom to tell, if this completed one.
+    #[inline]
     pub fn take(&mut self, m: AckerIn<S>) -> Option<(u64, S)> {
         let (root, val, spout) = match m {
             AckerIn::Init { root, val, spout } => (root, val, Some(spout)),
             AckerIn::Ack { root, val } => (root, val, None),
         };
-        let mut e = self.pending.remove(&root).unwrap_or(Entry { spout: None, val: 0 });
-        e.val ^= val;
-        e.spout = spout.or(e.spout);
-        match e.spout {
-            Some(s) if e.val == 0 => Some((root, s)),
-            _ => {
-                self.pending.insert(root, e);
-                None
-            }
-        }
+        let empty = || Entry { spout: None, val: 0 };
+        self.pending.update(root, empty, |e| {
+            e.val ^= val;
+            e.spout = spout.or(e.spout);
+            let done = e.spout.filter(|_| e.val == 0);
+            (done.is_some(), done.map(|s| (root, s)))
+        })
     }
 
     /// A timeout passed: trees that heard nothing for two timeouts are forgotten (their spouts
     /// time them out on their own). Returns how many.
     pub fn rotate(&mut self) -> usize {
-        self.pending.rotate().len()
+        self.pending.expire()
     }
 
     /// Trees pending.
@@ -328,7 +390,7 @@ mod tests {
 
     #[test]
     fn the_rotating_map_expires_an_entry_between_one_and_two_rotations_after_it_was_put() {
-        let mut m: Rotating<u32, &str> = Rotating::new(2);
+        let mut m: Rotating<u32, &str> = Rotating::default();
         m.insert(1, "a");
         assert!(m.rotate().is_empty());
         m.insert(2, "b");

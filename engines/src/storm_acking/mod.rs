@@ -10,10 +10,31 @@
 //!   (edge id, spout task); the bolt acks the tuple once it applied it (its edge id, nothing
 //!   anchored); the acker's ledger ([`acker`], about 20 bytes per pending tree) XORs both in and,
 //!   at 0, tells the spout (*completion*), which acks the record: so three ack-stream messages
-//!   per tuple. Ack-stream messages bound for the same acker travel together, one transmission
-//!   per batch (or read) and acker, and each counts as a message in `messages`/`ft_messages`;
-//!   data tuples count one message each as well (Storm sends each tuple as its own message). An
-//!   acker spends `ack_cost` of CPU per ack-stream message on its node;
+//!   per tuple, each counted as a message in `messages`/`ft_messages`; data tuples count one
+//!   message each as well (Storm sends each tuple as its own message). An acker spends
+//!   `ack_cost` of CPU per ack-stream message on its node;
+//! - **transfer batching** ([`transfer`]): as Storm's workers queue what they send per
+//!   destination worker and flush it in batches (Storm 2 with `topology.transfer.batch.size` or
+//!   `topology.producer.batch.size` above their default of 1: a flush tuple every
+//!   `topology.batch.flush.interval.millis`, 1 ms by default, which its performance guide calls
+//!   `topology.flush.tuple.freq.millis`, pushes out unfilled batches; the transfer thread groups
+//!   what it drains by destination worker, and the Netty client writes at most
+//!   `storm.messaging.netty.transfer.batch.size`, 256 KiB, at once), every node keeps an outbox
+//!   per destination node for its inits, acks and completions. The first of them into the node's
+//!   empty outboxes arms a flush `flush_interval` later on the node's clock; at the flush every
+//!   outbox leaves as one transmission (a header plus 20 bytes per message, counted as as many
+//!   messages as it carries), and one that fills Netty's batch leaves at once. A crash loses
+//!   what had not left, so those trees time out and are replayed, as in Storm. At the receiving
+//!   node each acker gets one work item for its messages in the transmission. `flush_interval
+//!   = 0` (Storm's batch sizes of 1) sends at the end of the instant, which still puts together
+//!   what a node sends at once, as Storm's transfer thread does with what it drains.
+//!   Data tuples are not put in these outboxes: the pipelined core already sends what a spout
+//!   read for one bolt task as one transmission (counting its tuples as messages), as every
+//!   record-at-a-time engine here does, and holding them for a flush as well would delay only
+//!   storm's data, against the others', by a cost of the transport rather than of acking. The
+//!   ack stream pays the flush: each of its three hops waits up to `flush_interval`, which
+//!   delays completions, so a spout at its `max_spout_pending` cap and a window (which fires
+//!   only once its tuples are acked) wait for them, but not a running count's outputs;
 //! - **ackers**: `ackers` acker tasks (default one per worker node), extra tasks of the core
 //!   placed round-robin over the workers, lost and placed again like the other executors;
 //!   `ackers = 0` turns tracking off: the spout counts a tuple acked as soon as it is emitted
@@ -65,8 +86,11 @@
 //! costs its data message plus an init, an ack and a completion, so tracking sends four times
 //! the messages. Measured on scenarios/storm-acking.toml without faults (300,000 records): a
 //! running count sends 1,200,000 messages against 300,000 (ratio 4.00, 900,000 of them
-//! ack-stream), a window count 1,202,165 against 300,769 (3.997: watermark messages are the
-//! same in both). Storm's "about twice" is for trees of many tuples, such as its word count (a
+//! ack-stream, in 341,179 transmissions: 2.6 per transmission at 1,250 records per second and
+//! node), a window count 1,200,542 against 300,769 (3.99: 542 bare watermark messages against
+//! 769, since a spout advertises no watermark past its first record not yet acked). On
+//! scenarios/reference.toml (50,000 records per second and node) a transmission carries 20
+//! ack-stream messages. Storm's "about twice" is for trees of many tuples, such as its word count (a
 //! sentence, then a tuple per word): a tree of n tuples costs n data messages, n acks (one per
 //! tuple sent) and an init and a completion, so 2n + 2 against n, about twice for large n; the
 //! init and completion spread over the tree. With one tuple per tree they do not: 4 against 1.
@@ -84,11 +108,14 @@
 //! updates in acking mode cost nothing beyond the bolt's CPU; a Trident commit is one store
 //! write per task (the read of the old values is not modelled); a tuple's ids ride with the
 //! core's batches without adding bytes; the coordinator's ZooKeeper writes are free; an acker's
-//! CPU is the only cost of acking besides its messages.
+//! CPU is the only cost of acking besides its messages; the flush is armed by the first message
+//! into an empty outbox rather than ticking every interval (the same bound on the wait); Trident's
+//! batch, coordination and commit tuples are sent at once, outside the outboxes.
 
 mod acker;
 mod policy;
 mod spout;
+mod transfer;
 mod trident;
 
 pub use acker::{Acker, AckerIn, Rotating};
@@ -198,6 +225,8 @@ engine_config! {
         pub max_spout_pending: u64 = 0 => within(0, 100_000_000);
         /// CPU per ack-stream message (init or ack) on the acker's node.
         pub ack_cost: SimDuration = SimDuration::from_micros(1);
+        /// Storm's flush tuple period with batching on (topology.batch.flush.interval.millis, default 1 ms): a node's inits, acks and completions wait in its outboxes at most this long after the first and leave in one transmission per destination node; 0: at the end of the instant (Storm's batch sizes of 1).
+        pub flush_interval: SimDuration = SimDuration::from_millis(1) => within(SimDuration::ZERO, SimDuration::from_secs(1));
         /// Where the bolt's counts live: external (a store outside the cluster, updated at least once) or memory (lost with the executor).
         pub state: StateStore = StateStore::External;
         /// Trident: transactional micro-batches, state committed in txid order.

@@ -6,24 +6,24 @@
 //! - acker tasks are extra stateful tasks of the core (ids `first ..`), fed only by ack-stream
 //!   messages and never by watermarks; a lost acker's ledger is gone, and its trees time out at
 //!   their spouts;
-//! - `inflight[t]` holds, per record bound for task `t`, the ids of every emission of it that is
-//!   on its way or queued there, oldest first; it is emptied when the task is lost (its queue and
-//!   what was on its way die with it);
-//! - every ack-stream message counts as one message (ft_messages) and travels with the others
-//!   bound for the same acker, one transmission per batch (or read) and acker.
+//! - `inflight` holds, per task and partition, the ids of every emission on its way to the task
+//!   or queued there, in the order they were sent; it is emptied when the task is lost (its queue
+//!   and what was on its way die with it). A channel delivers in order and the task applies every
+//!   record it gets, so the ids of the record it applies are at the front of their queue;
+//! - every ack-stream message counts as one message (ft_messages) and waits in its node's outbox
+//!   for the flush that sends it with the others bound for the same node ([`super::transfer`]).
 
 use super::Config;
 use super::acker::{Acker, AckerIn};
 use super::spout::Spout;
+use super::transfer::{Item, Transfer};
 use super::trident::Trident;
-use crate::pipeline::{Batch, Core, HEADER_BYTES, Msg, PCtx, Policy, Scope, Tag, Takeover};
-use ftsim_sim::engine::{Scoped, Traffic};
+use crate::pipeline::{Batch, Core, PCtx, Policy, Scope, Tag, Takeover};
+use ftsim_sim::engine::Scoped;
 use ftsim_sim::rng::mix64;
 use ftsim_sim::{Cell, NodeId, Output, Record, Scenario, SimDuration, SimTime, Table, TableChart};
-use std::collections::BTreeMap;
-
-/// Bytes of one ack-stream message: a tree id, a 64-bit value and a task id.
-pub const ACK_BYTES: u64 = 20;
+use rustc_hash::FxHashSet;
+use std::collections::{BTreeMap, VecDeque};
 
 /// Whom an acker tells that a tree completed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -57,19 +57,13 @@ pub struct Tuple {
 /// Messages of the scheme.
 #[derive(Debug)]
 pub enum StormMsg {
-    /// Ack-stream messages for acker task `acker`.
-    ToAcker {
-        /// The acker (a core task id).
-        acker: u32,
-        /// Inits and acks.
-        items: Vec<AckerIn<Target>>,
-    },
-    /// Trees that completed, for their spout or coordinator.
-    Completed {
-        /// Whom.
-        to: Target,
-        /// The trees.
-        roots: Vec<u64>,
+    /// Ack-stream messages (inits, acks, completions) for the ackers and spouts of the
+    /// receiving node: one flush of the sender's outbox.
+    Transfer {
+        /// In the order they were put in the outbox.
+        items: Vec<Item>,
+        /// How many times tasks had been lost or placed again when it left.
+        moves: u64,
     },
     /// Trident: the coordinator's batch tuple for the spout of `part`.
     BatchTuple {
@@ -116,8 +110,8 @@ pub enum StormMsg {
 impl Scoped<Scope> for StormMsg {
     fn scope(&self) -> Option<Scope> {
         Some(match self {
-            StormMsg::ToAcker { acker, .. } => Scope::Task(*acker),
-            StormMsg::Completed { to, .. } => to.home(),
+            // Items for several tasks: the receiver drops those whose task no longer runs there.
+            StormMsg::Transfer { .. } => return None,
             StormMsg::BatchTuple { part, .. } => Scope::Source(*part),
             StormMsg::Coord { task, .. } | StormMsg::Commit { task, .. } => Scope::Task(*task),
         })
@@ -127,7 +121,7 @@ impl Scoped<Scope> for StormMsg {
 impl Target {
     /// The incarnation scope of the one told: a spout, or the coordinator (which runs beside
     /// the spout of partition 0 and dies with it).
-    fn home(self) -> Scope {
+    pub(super) fn home(self) -> Scope {
         match self {
             Target::Spout(p) => Scope::Source(p),
             Target::Coordinator => Scope::Source(0),
@@ -153,8 +147,8 @@ pub enum StormTag {
     Acked {
         /// The acker.
         acker: u32,
-        /// What it processed.
-        items: Vec<AckerIn<Target>>,
+        /// Which of the item groups queued at it ([`AckQueue`]).
+        group: u64,
     },
     /// Trident: the spout of `part` read its share of a batch attempt.
     BatchRead {
@@ -182,6 +176,8 @@ pub enum StormTag {
         /// The task's edge of it.
         edge: u64,
     },
+    /// The flush timer of a node's ack-stream outbox.
+    Flush(NodeId),
     /// Sample the tables.
     Sample,
 }
@@ -196,7 +192,7 @@ impl Scoped<Scope> for StormTag {
                 Some(Scope::Task(*a))
             }
             StormTag::CoordTick | StormTag::CoordRotate => Some(Target::Coordinator.home()),
-            StormTag::Sample => None,
+            StormTag::Flush(_) | StormTag::Sample => None,
         }
     }
 }
@@ -205,44 +201,65 @@ impl Scoped<Scope> for StormTag {
 /// here the core's batches carry the records and this table their ids).
 #[derive(Debug, Default)]
 pub struct InFlight {
-    per_task: Vec<BTreeMap<(u32, u32, u64), Tuple>>,
-    seq: u64,
+    /// Per task, per partition: the offset of each record sent and its tuple's ids, in the order
+    /// they were sent.
+    per_task: Vec<Vec<VecDeque<(u32, Tuple)>>>,
 }
 
 impl InFlight {
-    /// Empty, for `tasks` stateful tasks.
-    pub fn new(tasks: u32) -> InFlight {
+    /// Empty, for `tasks` stateful tasks fed by `partitions` partitions.
+    pub fn new(tasks: u32, partitions: u32) -> InFlight {
         InFlight {
-            per_task: (0..tasks).map(|_| BTreeMap::new()).collect(),
-            seq: 0,
+            per_task: (0..tasks)
+                .map(|_| (0..partitions).map(|_| VecDeque::new()).collect())
+                .collect(),
         }
     }
     /// Tuple `t` carrying record `r` was sent to `task`.
     pub fn sent(&mut self, task: u32, r: &Record, t: Tuple) {
-        self.seq += 1;
-        self.per_task[task as usize].insert((r.part, r.offset, self.seq), t);
+        self.per_task[task as usize][r.part as usize].push_back((r.offset, t));
     }
     /// Task `task` took record `r`: the ids of its oldest emission still on its way.
     pub fn take(&mut self, task: u32, r: &Record) -> Option<Tuple> {
-        let m = &mut self.per_task[task as usize];
-        let k = *m.range((r.part, r.offset, 0)..=(r.part, r.offset, u64::MAX)).next()?.0;
-        m.remove(&k)
+        let q = &mut self.per_task[task as usize][r.part as usize];
+        if q.front().is_some_and(|(o, _)| *o == r.offset) {
+            return q.pop_front().map(|(_, t)| t);
+        }
+        let i = q.iter().position(|(o, _)| *o == r.offset)?;
+        q.remove(i).map(|(_, t)| t)
     }
-    /// Whether a tuple of tree `root` carrying record `r` is still on its way to `task` or queued
-    /// there.
-    pub fn holds(&self, task: u32, r: &Record, root: u64) -> bool {
-        let m = &self.per_task[task as usize];
-        m.range((r.part, r.offset, 0)..=(r.part, r.offset, u64::MAX))
-            .any(|(_, t)| t.root == root)
+    /// The trees with a tuple of partition `part` still on its way to, or queued at, a task for
+    /// which `live` holds.
+    pub fn roots(&self, part: u32, live: impl Fn(u32) -> bool) -> FxHashSet<u64> {
+        let live_tasks = self.per_task.iter().enumerate().filter(|(t, _)| live(*t as u32));
+        live_tasks
+            .flat_map(|(_, parts)| parts[part as usize].iter().map(|(_, t)| t.root))
+            .collect()
     }
     /// Whether any tuple of tree `root` is still on its way to a task or queued there.
     pub fn holds_root(&self, root: u64) -> bool {
-        self.per_task.iter().any(|m| m.values().any(|t| t.root == root))
+        self.per_task
+            .iter()
+            .flatten()
+            .any(|q| q.iter().any(|(_, t)| t.root == root))
     }
     /// Task `task` was lost: what was on its way or queued there is gone.
     pub fn lose(&mut self, task: u32) {
-        self.per_task[task as usize].clear();
+        for q in &mut self.per_task[task as usize] {
+            q.clear();
+        }
     }
+}
+
+/// The inits and acks that reached an acker and wait for the CPU to process them, in groups
+/// (one per transmission received), in the order they arrived.
+#[derive(Debug, Default)]
+pub struct AckQueue {
+    /// The next group's number.
+    next: u64,
+    /// Each group's number (ascending) and the transmission that brought it: the acker's items
+    /// among others (completions, already taken, or items for another acker), in order.
+    groups: VecDeque<(u64, Vec<Item>)>,
 }
 
 /// The acker tasks and their ledgers.
@@ -252,10 +269,14 @@ pub struct Acking {
     pub first: u32,
     /// One ledger per acker.
     pub ledgers: Vec<Acker<Target>>,
+    /// One queue per acker: what it received and has not processed yet.
+    pub queues: Vec<AckQueue>,
     /// CPU per ack-stream message on the acker's node.
     pub cost: SimDuration,
     /// The message timeout (rotation period of every pending map).
     pub timeout: SimDuration,
+    /// The nodes' outboxes of ack-stream messages.
+    pub transfer: Transfer,
 }
 
 impl Acking {
@@ -272,56 +293,45 @@ impl Acking {
         let node = core.tasks[task as usize].node;
         cx.set_node_timer(node, self.timeout, Tag::Policy(StormTag::AckerTick(task)));
     }
-}
-
-/// Ack-stream messages gathered per acker, sent as one transmission each.
-#[derive(Debug, Default)]
-pub struct Outbox(BTreeMap<u32, Vec<AckerIn<Target>>>);
-
-impl Outbox {
-    /// Adds a message for the acker of its tree.
-    pub fn push(&mut self, acking: &Acking, m: AckerIn<Target>) {
+    /// Node `from` sends an init or ack to the acker of its tree.
+    #[inline(always)]
+    pub fn tell_acker(&mut self, from: NodeId, m: AckerIn<Target>, cx: &mut PCtx<'_, StormAcking>) {
         let (AckerIn::Init { root, .. } | AckerIn::Ack { root, .. }) = m;
-        self.0.entry(acking.acker_of(root)).or_default().push(m);
+        let acker = self.acker_of(root);
+        self.transfer.push(from, Item::Acker(acker, m), cx);
     }
-    /// Sends everything gathered from `from`, one transmission per acker (none to a lost one).
-    pub fn send(self, core: &Core, from: NodeId, cx: &mut PCtx<'_, StormAcking>) {
-        for (acker, items) in self.0 {
-            let t = &core.tasks[acker as usize];
-            if t.lost {
-                continue;
+    /// Acker task `acker` processed its item group `group`: trees that completed are told to
+    /// their spouts.
+    fn process(&mut self, core: &Core, acker: u32, group: u64, cx: &mut PCtx<'_, StormAcking>) {
+        let from = core.tasks[acker as usize].node;
+        let a = (acker - self.first) as usize;
+        let q = &mut self.queues[a].groups;
+        // Groups are processed in the order they were queued, but one may finish before an
+        // earlier, longer one.
+        let i = match q.front() {
+            Some((g, _)) if *g == group => 0,
+            _ => q.partition_point(|(g, _)| *g < group),
+        };
+        let Some((_, items)) = q.remove(i).filter(|(g, _)| *g == group) else {
+            return;
+        };
+        let ledger = &mut self.ledgers[a];
+        for item in &items {
+            if let Item::Acker(x, m) = *item
+                && x == acker
+                && let Some((root, to)) = ledger.take(m)
+            {
+                self.transfer.push(from, Item::Done(to, root), cx);
             }
-            let n = items.len() as u64;
-            let msg = Msg::Policy(StormMsg::ToAcker { acker, items });
-            cx.send_many(
-                from,
-                t.node,
-                HEADER_BYTES + n * ACK_BYTES,
-                msg,
-                Traffic::FaultTolerance,
-                n as u32,
-            );
         }
+        self.transfer.recycle(items);
     }
-}
-
-/// Sends `roots` from `from` to whoever `to` is, if it is not lost.
-pub fn tell(core: &Core, from: NodeId, to: Target, roots: Vec<u64>, cx: &mut PCtx<'_, StormAcking>) {
-    let Scope::Source(p) = to.home() else { return };
-    let s = &core.sources[p as usize];
-    if s.lost || roots.is_empty() {
-        return;
+    /// Acker task `acker` was lost: its ledger and what it had not processed are gone.
+    fn lose(&mut self, acker: u32) {
+        let a = (acker - self.first) as usize;
+        self.ledgers[a].clear();
+        self.queues[a].groups.clear();
     }
-    let n = roots.len() as u64;
-    let msg = Msg::Policy(StormMsg::Completed { to, roots });
-    cx.send_many(
-        from,
-        s.reader.node,
-        HEADER_BYTES + n * ACK_BYTES,
-        msg,
-        Traffic::FaultTolerance,
-        n as u32,
-    );
 }
 
 /// Per-bucket counters of tuples.
@@ -333,6 +343,17 @@ pub struct Counters {
     pub timed_out: u64,
     /// Records re-emitted (replays).
     pub replayed: u64,
+}
+
+/// Buffers [`StormAcking::received`] reuses.
+#[derive(Debug, Default)]
+struct Scratch {
+    /// Per acker reached: (acker, its group, items).
+    groups: Vec<(u32, u64, u64)>,
+    /// Completions: whom, which tree.
+    done: Vec<(Target, u64)>,
+    /// One spout's trees.
+    roots: Vec<u64>,
 }
 
 /// The storm-acking engine's state beside the dataflow.
@@ -361,6 +382,8 @@ pub struct StormAcking {
     waiting: Vec<(NodeId, u32)>,
     /// The last spout rotation that failed tuples still queued at live executors: how many, when.
     pub(super) overloaded: Option<(u64, SimTime)>,
+    /// Buffers reused by every transmission received.
+    scratch: Scratch,
     bucket: SimDuration,
     rows: Vec<Vec<Cell>>,
 }
@@ -375,10 +398,12 @@ impl StormAcking {
             acking: Acking {
                 first: groups,
                 ledgers: (0..ackers).map(|_| Acker::default()).collect(),
+                queues: (0..ackers).map(|_| AckQueue::default()).collect(),
                 cost: cfg.ack_cost,
                 timeout: cfg.message_timeout,
+                transfer: Transfer::new(cfg.flush_interval),
             },
-            inflight: InFlight::new(groups),
+            inflight: InFlight::new(groups, parts),
             spouts: (0..parts).map(|_| Spout::default()).collect(),
             committed: vec![0; parts as usize],
             trident: cfg.trident.then(|| Trident::new(sc, cfg)),
@@ -387,6 +412,7 @@ impl StormAcking {
             marks: BTreeMap::new(),
             waiting: Vec::new(),
             overloaded: None,
+            scratch: Scratch::default(),
             bucket: sc.run.bucket,
             rows: Vec::new(),
         }
@@ -403,26 +429,95 @@ impl StormAcking {
     }
 
     /// Installs the acker tasks in `core`, round-robin over the workers.
-    pub fn install(&self, core: &mut Core, sem: &ftsim_sim::Semantics) {
+    pub fn install(&mut self, core: &mut Core, sem: &ftsim_sim::Semantics) {
         for node in core.placement.round_robin(self.acking.ledgers.len() as u32) {
             core.add_task(node, sem);
         }
         self.mute_ackers(core);
+        self.acking.transfer.moved(core);
     }
 
-    /// An acker processed `items`: trees that completed are told to their spouts.
-    fn acked(&mut self, core: &Core, acker: u32, items: Vec<AckerIn<Target>>, cx: &mut PCtx<'_, Self>) {
-        let ledger = &mut self.acking.ledgers[(acker - self.acking.first) as usize];
-        let mut done: BTreeMap<Target, Vec<u64>> = BTreeMap::new();
-        for m in items {
-            if let Some((root, to)) = ledger.take(m) {
-                done.entry(to).or_default().push(root);
+    /// A flush of ack-stream messages reached `to`: each acker there gets one work item for its
+    /// inits and acks, each spout (or the coordinator) there takes its completions at once; items
+    /// whose task no longer runs there are dropped.
+    fn received(&mut self, core: &mut Core, to: NodeId, mut items: Vec<Item>, moves: u64, cx: &mut PCtx<'_, Self>) {
+        // Unless tasks moved since the items left, they are all for tasks running here.
+        if self.acking.transfer.moved_since(moves) {
+            let homes = &self.acking.transfer.homes;
+            items.retain(|item| homes.of_item(item) == Some(to));
+        }
+        // Per acker reached: its group of this transmission and how many items it holds; whom
+        // the completions are for (one spout, usually).
+        let mut groups = std::mem::take(&mut self.scratch.groups);
+        let (mut whom, mut mixed) = (None, false);
+        for item in &items {
+            match *item {
+                Item::Acker(a, _) => match groups.iter_mut().find(|(x, _, _)| *x == a) {
+                    Some((_, _, n)) => *n += 1,
+                    None => {
+                        let q = &mut self.acking.queues[(a - self.acking.first) as usize];
+                        groups.push((a, q.next, 1));
+                        q.next += 1;
+                    }
+                },
+                Item::Done(t, _) => match whom {
+                    None => whom = Some(t),
+                    Some(w) => mixed |= w != t,
+                },
             }
         }
-        let from = core.tasks[acker as usize].node;
-        for (to, roots) in done {
-            tell(core, from, to, roots, cx);
+        for &(acker, group, n) in &groups {
+            let work = self.acking.cost.mul(n);
+            cx.compute(to, work, Tag::Policy(StormTag::Acked { acker, group }));
         }
+        let done = items.iter().filter_map(|item| match *item {
+            Item::Done(t, root) => Some((t, root)),
+            Item::Acker(..) => None,
+        });
+        match whom {
+            Some(Target::Spout(p)) if !mixed => self.completed(core, p, done.map(|(_, r)| r), cx),
+            Some(_) => self.completed_mixed(core, done, cx),
+            None => {}
+        }
+        // The acker (usually one per node) keeps the transmission until it has processed it;
+        // any other acker reached gets its own items.
+        let mut groups_left = groups.drain(..);
+        if let Some((first, group, _)) = groups_left.next() {
+            for (acker, group, _) in groups_left {
+                let own = items.iter().filter(|i| matches!(i, Item::Acker(a, _) if *a == acker));
+                let q = &mut self.acking.queues[(acker - self.acking.first) as usize];
+                q.groups.push_back((group, own.copied().collect()));
+            }
+            let q = &mut self.acking.queues[(first - self.acking.first) as usize];
+            q.groups.push_back((group, items));
+        } else {
+            drop(groups_left);
+            self.acking.transfer.recycle(items);
+        }
+        self.scratch.groups = groups;
+    }
+
+    /// Completions for several spouts (or the coordinator), each one's in the order they came.
+    fn completed_mixed(&mut self, core: &mut Core, done: impl Iterator<Item = (Target, u64)>, cx: &mut PCtx<'_, Self>) {
+        let mut all = std::mem::take(&mut self.scratch.done);
+        all.extend(done);
+        all.sort_by_key(|(t, _)| *t);
+        let mut roots = std::mem::take(&mut self.scratch.roots);
+        for run in all.chunk_by(|a, b| a.0 == b.0) {
+            roots.clear();
+            roots.extend(run.iter().map(|(_, r)| *r));
+            match run[0].0 {
+                Target::Spout(p) => self.completed(core, p, roots.iter().copied(), cx),
+                Target::Coordinator => {
+                    if let Some(tr) = &mut self.trident {
+                        tr.completed(&mut self.acking, core, &roots, cx);
+                    }
+                }
+            }
+        }
+        all.clear();
+        self.scratch.done = all;
+        self.scratch.roots = roots;
     }
 
     /// Whether everything emitted before failure epoch `mark` was acked or emitted again.
@@ -485,7 +580,7 @@ impl Policy for StormAcking {
 
     fn applied(&mut self, core: &mut Core, task: u32, batch: &Batch, out: Vec<Output>, cx: &mut PCtx<'_, Self>) {
         if let Some(t) = &mut self.trident {
-            t.applied(&self.acking, &mut self.inflight, core, task, batch, cx);
+            t.applied(&mut self.acking, &mut self.inflight, core, task, batch, cx);
             return;
         }
         let node = core.tasks[task as usize].node;
@@ -493,28 +588,26 @@ impl Policy for StormAcking {
         if !self.tracking {
             return;
         }
-        let mut acks = Outbox::default();
         for r in &batch.records {
             if let Some(t) = self.inflight.take(task, r) {
-                acks.push(
-                    &self.acking,
-                    AckerIn::Ack {
-                        root: t.root,
-                        val: t.edge,
-                    },
-                );
+                let ack = AckerIn::Ack {
+                    root: t.root,
+                    val: t.edge,
+                };
+                self.acking.tell_acker(node, ack, cx);
             }
         }
-        acks.send(core, node, cx);
     }
 
     fn failed(&mut self, core: &mut Core, node: NodeId, _cx: &mut PCtx<'_, Self>) -> Takeover {
+        self.acking.transfer.lose(node);
+        self.acking.transfer.moved(core);
         self.epoch += 1;
         self.marks.insert(node, self.epoch);
         for (i, _) in core.tasks.iter().enumerate().filter(|(_, t)| t.lost) {
             let i = i as u32;
             if self.acking.is_acker(i) {
-                self.acking.ledgers[(i - self.acking.first) as usize].clear();
+                self.acking.lose(i);
             } else {
                 self.inflight.lose(i);
             }
@@ -534,12 +627,13 @@ impl Policy for StormAcking {
         tasks: &[u32],
         cx: &mut PCtx<'_, Self>,
     ) -> bool {
+        self.acking.transfer.moved(core);
         self.mute_ackers(core);
         for &a in tasks.iter().filter(|a| self.acking.is_acker(**a)) {
             self.acking.arm(core, a, cx);
         }
         match &mut self.trident {
-            Some(t) if sources.contains(&0) => t.restart(&self.acking, core, cx),
+            Some(t) if sources.contains(&0) => t.restart(&mut self.acking, core, cx),
             Some(_) => {}
             None if self.tracking => sources.iter().for_each(|p| self.arm_spout(core, *p, cx)),
             None => {}
@@ -562,17 +656,10 @@ impl Policy for StormAcking {
 
     fn message(&mut self, core: &mut Core, _from: NodeId, to: NodeId, msg: StormMsg, cx: &mut PCtx<'_, Self>) {
         match msg {
-            StormMsg::ToAcker { acker, items } => {
-                let work = self.acking.cost.mul(items.len() as u64);
-                cx.compute(to, work, Tag::Policy(StormTag::Acked { acker, items }));
-            }
-            StormMsg::Completed {
-                to: Target::Spout(p),
-                roots,
-            } => self.completed(core, p, &roots, cx),
+            StormMsg::Transfer { items, moves } => self.received(core, to, items, moves, cx),
             m => {
                 if let Some(t) = &mut self.trident {
-                    t.message(&self.acking, core, m, cx);
+                    t.message(&mut self.acking, core, &m, cx);
                 }
             }
         }
@@ -587,11 +674,12 @@ impl Policy for StormAcking {
                 self.acking.ledgers[(a - self.acking.first) as usize].rotate();
                 self.acking.arm(core, a, cx);
             }
-            StormTag::Acked { acker, items } => self.acked(core, acker, items, cx),
+            StormTag::Acked { acker, group } => self.acking.process(core, acker, group, cx),
+            StormTag::Flush(node) => self.acking.transfer.flush(node, cx),
             StormTag::Sample => self.sample(core, cx),
             t => {
                 if let Some(tr) = &mut self.trident {
-                    tr.tag(&self.acking, &mut self.inflight, core, &t, cx);
+                    tr.tag(&mut self.acking, &mut self.inflight, core, &t, cx);
                 }
             }
         }

@@ -12,44 +12,102 @@
 //!   spout resumes there and emits again everything it had out.
 
 use super::acker::{AckerIn, Rotating};
-use super::policy::{Outbox, StormAcking, StormTag, Target, Tuple};
+use super::policy::{StormAcking, StormTag, Target, Tuple};
 use crate::pipeline::{Batch, Core, PCtx, Tag};
 use ftsim_sim::{PartitionId, Record};
 use rand::RngExt;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+/// A set of offsets, held as a bitmap from the 64-offset word of its smallest member to that of
+/// its largest: a spout's unacked offsets are dense above the first one.
+#[derive(Debug, Default, Clone)]
+pub struct Offsets {
+    /// The offset of bit 0 of the first word (a multiple of 64).
+    base: u64,
+    /// The first and last words are not zero (when there are any).
+    words: VecDeque<u64>,
+    len: u64,
+}
+
+impl Offsets {
+    /// Adds `o`; false if it was there.
+    pub fn insert(&mut self, o: u64) -> bool {
+        if self.words.is_empty() {
+            self.base = o & !63;
+        }
+        while o < self.base {
+            self.words.push_front(0);
+            self.base -= 64;
+        }
+        let i = ((o - self.base) / 64) as usize;
+        if i >= self.words.len() {
+            self.words.resize(i + 1, 0);
+        }
+        let bit = 1u64 << (o % 64);
+        let new = self.words[i] & bit == 0;
+        self.words[i] |= bit;
+        self.len += u64::from(new);
+        new
+    }
+    /// Takes `o` out; false if it was not there.
+    pub fn remove(&mut self, o: u64) -> bool {
+        let Some(w) = o
+            .checked_sub(self.base)
+            .and_then(|d| usize::try_from(d / 64).ok())
+            .and_then(|i| self.words.get_mut(i))
+        else {
+            return false;
+        };
+        let bit = 1u64 << (o % 64);
+        if *w & bit == 0 {
+            return false;
+        }
+        *w &= !bit;
+        self.len -= 1;
+        while self.words.front() == Some(&0) {
+            self.words.pop_front();
+            self.base += 64;
+        }
+        while self.words.back() == Some(&0) {
+            self.words.pop_back();
+        }
+        true
+    }
+    /// The smallest offset held.
+    pub fn first(&self) -> Option<u64> {
+        let w = self.words.front()?;
+        Some(self.base + u64::from(w.trailing_zeros()))
+    }
+    /// How many offsets are held.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+    /// Whether none is.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
 
 /// One spout task's memory of its tuples (lost with it).
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Spout {
     /// Tuples out, by id: the offset of their record and the failure epoch they were emitted in
     /// (Storm's pending `RotatingMap`).
-    pending: Rotating<u64, (u64, u32)>,
-    /// Tuples out per failure epoch of their emission.
-    by_epoch: BTreeMap<u32, u64>,
+    pending: Rotating<u64, (u32, u32)>,
+    /// Tuples out per failure epoch of their emission, by epoch (no zero counts).
+    by_epoch: Vec<(u32, u64)>,
     /// Offsets not yet acked.
-    unacked: BTreeSet<u64>,
+    unacked: Offsets,
     /// Offsets whose tuple failed, waiting to be read again.
     failed: BTreeSet<u64>,
     /// A replay read is under way.
     replaying: bool,
 }
 
-impl Default for Spout {
-    fn default() -> Self {
-        Spout {
-            pending: Rotating::new(2),
-            by_epoch: BTreeMap::new(),
-            unacked: BTreeSet::new(),
-            failed: BTreeSet::new(),
-            replaying: false,
-        }
-    }
-}
-
 impl Spout {
     /// Tuples out and not acked (failed ones included).
     pub fn unacked(&self) -> u64 {
-        self.unacked.len() as u64
+        self.unacked.len()
     }
     /// Nothing out and nothing to replay.
     pub fn idle(&self) -> bool {
@@ -57,18 +115,29 @@ impl Spout {
     }
     /// The offset whose watermark the spout may advertise at most.
     fn hold(&self) -> u64 {
-        self.unacked.first().copied().unwrap_or(u64::MAX)
+        self.unacked.first().unwrap_or(u64::MAX)
     }
     /// Every tuple emitted before failure epoch `mark` was acked or failed and emitted again.
     pub fn settled(&self, mark: u32) -> bool {
-        self.by_epoch.first_key_value().is_none_or(|(e, _)| *e >= mark) && self.failed.is_empty() && !self.replaying
+        self.by_epoch.first().is_none_or(|(e, _)| *e >= mark) && self.failed.is_empty() && !self.replaying
+    }
+    /// `n` tuples were emitted in failure epoch `epoch` (the latest).
+    fn out(&mut self, epoch: u32, n: u64) {
+        if n == 0 {
+            return;
+        }
+        match self.by_epoch.last_mut() {
+            Some((e, c)) if *e == epoch => *c += n,
+            _ => self.by_epoch.push((epoch, n)),
+        }
     }
     /// A tuple out since `epoch` left (acked or failed).
     fn left(&mut self, epoch: u32) {
-        if let Some(n) = self.by_epoch.get_mut(&epoch) {
+        if let Some(i) = self.by_epoch.iter().rposition(|(e, _)| *e == epoch) {
+            let n = &mut self.by_epoch[i].1;
             *n -= 1;
             if *n == 0 {
-                self.by_epoch.remove(&epoch);
+                self.by_epoch.remove(i);
             }
         }
     }
@@ -88,12 +157,12 @@ impl StormAcking {
             return;
         }
         let lost = core.tasks[task as usize].lost;
+        let from = core.sources[part as usize].reader.node;
         let spout = &mut self.spouts[part as usize];
-        let mut inits = Outbox::default();
         for r in &batch.records {
             let (root, edge) = (cx.rng.random::<u64>(), cx.rng.random::<u64>());
-            spout.pending.insert(root, (u64::from(r.offset), self.epoch));
-            *spout.by_epoch.entry(self.epoch).or_default() += 1;
+            // A fresh random id: no tuple out has it (a repeat has probability 2⁻⁶⁴ per pair).
+            spout.pending.insert_new(root, (r.offset, self.epoch));
             spout.unacked.insert(u64::from(r.offset));
             if !lost {
                 self.inflight.sent(
@@ -106,26 +175,39 @@ impl StormAcking {
                     },
                 );
             }
-            let spout = Target::Spout(part);
-            inits.push(&self.acking, AckerIn::Init { root, val: edge, spout });
+            let init = AckerIn::Init {
+                root,
+                val: edge,
+                spout: Target::Spout(part),
+            };
+            self.acking.tell_acker(from, init, cx);
         }
-        core.sources[part as usize].wm_upto = self.spouts[part as usize].hold();
-        inits.send(core, core.sources[part as usize].reader.node, cx);
+        spout.out(self.epoch, batch.records.len() as u64);
+        core.sources[part as usize].wm_upto = spout.hold();
     }
 
     /// The acker told the spout of `part` that these trees completed: their records are done.
-    pub(super) fn completed(&mut self, core: &mut Core, part: u32, roots: &[u64], cx: &mut PCtx<'_, Self>) {
+    pub(super) fn completed(
+        &mut self,
+        core: &mut Core,
+        part: u32,
+        roots: impl Iterator<Item = u64>,
+        cx: &mut PCtx<'_, Self>,
+    ) {
+        // At its cap the spout reads nothing and arms no poll: the acks that free room wake it.
+        let held = self.read_limit_of(part) == 0;
         let spout = &mut self.spouts[part as usize];
         for root in roots {
-            if let Some((offset, epoch)) = spout.pending.remove(root) {
+            if let Some((offset, epoch)) = spout.pending.remove(&root) {
                 spout.left(epoch);
-                spout.unacked.remove(&offset);
+                spout.unacked.remove(u64::from(offset));
                 self.counts.acked += 1;
             }
         }
         core.sources[part as usize].wm_upto = spout.hold();
-        if self.cfg.max_spout_pending > 0 {
-            // A spout held back by its cap reads again as soon as acks free room.
+        if held {
+            // A spout held back by its cap reads again as soon as acks free room (one not held
+            // back reads on its own schedule, as every source does).
             let room = self.read_limit_of(part);
             core.poll(part, room, cx);
         }
@@ -152,15 +234,13 @@ impl StormAcking {
         let detail = format!("{} tuples of partition {part} timed out", expired.len());
         cx.log_event("tuples-failed", Some(node), detail);
         self.counts.timed_out += expired.len() as u64;
+        // A tuple is still queued if its ids still wait for the live task it was sent to.
+        let waiting = self.inflight.roots(part, |t| !core.tasks[t as usize].lost);
         let mut queued = 0;
         for (root, (offset, epoch)) in expired {
             spout.left(epoch);
-            spout.failed.insert(offset);
-            let Some(r) = &cx.log.record(PartitionId(part), offset) else {
-                continue;
-            };
-            let task = core.route[cx.sem.task_of(u64::from(r.key)) as usize];
-            if !core.tasks[task as usize].lost && self.inflight.holds(task, r, root) {
+            spout.failed.insert(u64::from(offset));
+            if waiting.contains(&root) {
                 queued += 1;
             }
         }
@@ -215,7 +295,7 @@ impl StormAcking {
     pub(super) fn spouts_lost(&mut self, core: &mut Core) {
         for (p, s) in core.sources.iter_mut().enumerate().filter(|(_, s)| s.lost) {
             let spout = &mut self.spouts[p];
-            let first = spout.unacked.first().copied().unwrap_or(u64::MAX);
+            let first = spout.unacked.first().unwrap_or(u64::MAX);
             self.committed[p] = first.min(s.reader.next);
             s.reader.next = self.committed[p];
             *spout = Spout::default();

@@ -30,7 +30,7 @@
 mod state;
 
 use super::acker::{AckerIn, Rotating};
-use super::policy::{Acking, Attempt, InFlight, Outbox, StormAcking, StormMsg, StormTag, Target, Tuple};
+use super::policy::{Acking, Attempt, InFlight, StormAcking, StormMsg, StormTag, Target, Tuple};
 use super::{Config, StateStore};
 use crate::pipeline::{Batch, Core, HEADER_BYTES, Msg, PCtx, Tag};
 use ftsim_sim::{Cell, NodeId, PartitionId, Scenario, Semantics, SimDuration, SimTime, Table, TableChart, TxnId};
@@ -118,7 +118,7 @@ impl Trident {
             epoch: 0,
             slow: None,
             reading: BTreeSet::new(),
-            pending: Rotating::new(2),
+            pending: Rotating::default(),
             last_emit: None,
             rows: Vec::new(),
         }
@@ -169,7 +169,7 @@ impl Trident {
 
     /// The coordinator runs again (with the spout of partition 0): it aborts what its
     /// predecessor left open and emits again the batches that were in flight.
-    pub fn restart(&mut self, acking: &Acking, core: &mut Core, cx: &mut PCtx<'_, StormAcking>) {
+    pub fn restart(&mut self, acking: &mut Acking, core: &mut Core, cx: &mut PCtx<'_, StormAcking>) {
         for t in self.stale_txns.drain(..) {
             cx.abort(t);
         }
@@ -178,7 +178,7 @@ impl Trident {
     }
 
     /// Commits the next batch if it is processed, and emits a batch if one may go.
-    fn sync(&mut self, acking: &Acking, core: &mut Core, cx: &mut PCtx<'_, StormAcking>) {
+    fn sync(&mut self, acking: &mut Acking, core: &mut Core, cx: &mut PCtx<'_, StormAcking>) {
         if core.sources[0].lost {
             return;
         }
@@ -233,7 +233,7 @@ impl Trident {
     }
 
     /// Emits batch attempt `a`: a batch tuple to every spout, one tree at one acker.
-    fn emit(&mut self, acking: &Acking, core: &Core, a: Attempt, cx: &mut PCtx<'_, StormAcking>) {
+    fn emit(&mut self, acking: &mut Acking, core: &Core, a: Attempt, cx: &mut PCtx<'_, StormAcking>) {
         let from = core.sources[0].reader.node;
         let root = cx.rng.random::<u64>();
         let spouts = core.sources.iter().map(|s| (!s.lost).then_some(s.reader.node));
@@ -257,7 +257,7 @@ impl Trident {
     }
 
     /// Sends the commit tuple of attempt `a` to every task.
-    fn send_commit(&mut self, acking: &Acking, core: &Core, a: Attempt, cx: &mut PCtx<'_, StormAcking>) {
+    fn send_commit(&mut self, acking: &mut Acking, core: &Core, a: Attempt, cx: &mut PCtx<'_, StormAcking>) {
         let from = core.sources[0].reader.node;
         let root = cx.rng.random::<u64>();
         let val = fan_out(from, tasks(core, self.groups), cx, |task, edge| StormMsg::Commit {
@@ -272,7 +272,7 @@ impl Trident {
     /// The coordinator's tuple tree `root` is born.
     fn init(
         &mut self,
-        acking: &Acking,
+        acking: &mut Acking,
         core: &Core,
         root: u64,
         val: u64,
@@ -280,16 +280,13 @@ impl Trident {
         cx: &mut PCtx<'_, StormAcking>,
     ) {
         self.pending.insert(root, what);
-        let mut out = Outbox::default();
         let spout = Target::Coordinator;
-        out.push(acking, AckerIn::Init { root, val, spout });
-        out.send(core, core.sources[0].reader.node, cx);
+        acking.tell_acker(core.sources[0].reader.node, AckerIn::Init { root, val, spout }, cx);
     }
 
     /// One of the scheme's Trident messages arrived.
-    pub fn message(&mut self, acking: &Acking, core: &mut Core, msg: StormMsg, cx: &mut PCtx<'_, StormAcking>) {
-        match msg {
-            StormMsg::Completed { roots, .. } => self.completed(acking, core, &roots, cx),
+    pub fn message(&mut self, acking: &mut Acking, core: &mut Core, msg: &StormMsg, cx: &mut PCtx<'_, StormAcking>) {
+        match *msg {
             StormMsg::BatchTuple {
                 part,
                 attempt,
@@ -330,14 +327,14 @@ impl Trident {
                 root,
                 edge,
             } => self.commit(acking, core, task, attempt, root, edge, cx),
-            StormMsg::ToAcker { .. } => {}
+            StormMsg::Transfer { .. } => {}
         }
     }
 
     /// One of the scheme's Trident timers or work items ended.
     pub fn tag(
         &mut self,
-        acking: &Acking,
+        acking: &mut Acking,
         inflight: &mut InFlight,
         core: &mut Core,
         tag: &StormTag,
@@ -376,7 +373,7 @@ impl Trident {
     #[allow(clippy::too_many_arguments)]
     fn batch_read(
         &mut self,
-        acking: &Acking,
+        acking: &mut Acking,
         inflight: &mut InFlight,
         core: &mut Core,
         part: u32,
@@ -418,16 +415,14 @@ impl Trident {
             root,
             edge: e,
         });
-        let mut out = Outbox::default();
-        out.push(acking, AckerIn::Ack { root, val });
-        out.send(core, node, cx);
+        acking.tell_acker(node, AckerIn::Ack { root, val }, cx);
     }
 
     /// Task `task` processed `batch` (the core's CPU): its tuples join their partial batches and
     /// are acked; the executor keeps nothing else.
     pub fn applied(
         &mut self,
-        acking: &Acking,
+        acking: &mut Acking,
         inflight: &mut InFlight,
         core: &mut Core,
         task: u32,
@@ -435,7 +430,7 @@ impl Trident {
         cx: &mut PCtx<'_, StormAcking>,
     ) {
         core.tasks[task as usize].state = cx.sem.new_state();
-        let mut acks = Outbox::default();
+        let node = core.tasks[task as usize].node;
         for r in &batch.records {
             let Some(Tuple {
                 root,
@@ -448,17 +443,16 @@ impl Trident {
             let partial = self.partials[task as usize].entry(a.txid).or_default();
             if partial.see(a.id) {
                 partial.records.push(*r);
-                acks.push(acking, AckerIn::Ack { root, val: edge });
+                acking.tell_acker(node, AckerIn::Ack { root, val: edge }, cx);
             }
         }
-        acks.send(core, core.tasks[task as usize].node, cx);
     }
 
     /// The commit tuple of attempt `a` reached `task`.
     #[allow(clippy::too_many_arguments)]
     fn commit(
         &mut self,
-        acking: &Acking,
+        acking: &mut Acking,
         core: &Core,
         task: u32,
         a: Attempt,
@@ -493,7 +487,7 @@ impl Trident {
     /// attempt's sink transaction and the commit tuple is acked.
     fn written(
         &mut self,
-        acking: &Acking,
+        acking: &mut Acking,
         core: &Core,
         task: u32,
         a: Attempt,
@@ -517,7 +511,13 @@ impl Trident {
     }
 
     /// Trees of the coordinator completed.
-    fn completed(&mut self, acking: &Acking, core: &mut Core, roots: &[u64], cx: &mut PCtx<'_, StormAcking>) {
+    pub(in crate::storm_acking) fn completed(
+        &mut self,
+        acking: &mut Acking,
+        core: &mut Core,
+        roots: &[u64],
+        cx: &mut PCtx<'_, StormAcking>,
+    ) {
         for root in roots {
             let Some((a, commit)) = self.pending.remove(root) else {
                 continue;
@@ -656,8 +656,6 @@ fn tasks(core: &Core, groups: u32) -> impl Iterator<Item = Option<NodeId>> + '_ 
 }
 
 /// `task` acks one tuple of tree `root`.
-fn ack(acking: &Acking, core: &Core, task: u32, root: u64, edge: u64, cx: &mut PCtx<'_, StormAcking>) {
-    let mut out = Outbox::default();
-    out.push(acking, AckerIn::Ack { root, val: edge });
-    out.send(core, core.tasks[task as usize].node, cx);
+fn ack(acking: &mut Acking, core: &Core, task: u32, root: u64, edge: u64, cx: &mut PCtx<'_, StormAcking>) {
+    acking.tell_acker(core.tasks[task as usize].node, AckerIn::Ack { root, val: edge }, cx);
 }
