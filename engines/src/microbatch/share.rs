@@ -139,10 +139,13 @@ mod tests {
         (SourceLog::generate(&sc), Semantics::new(&sc.job, 3))
     }
 
+    /// One way's outputs and keys, per (batch, state partition).
+    type Way = (Vec<Vec<Output>>, Vec<Vec<(u32, u32)>>);
+
     /// Applies the log in three batches to a state per partition, once through shares and once
     /// record by record, advancing watermarks after each batch and closing windows early before
     /// the last; returns both runs' outputs and keys.
-    fn both_ways(kind: &str) -> [(Vec<Vec<Output>>, Vec<Vec<(u32, u32)>>); 2] {
+    fn both_ways(kind: &str) -> [Way; 2] {
         let (log, sem) = log(kind);
         let reader = log.reader();
         let len: Vec<u64> = (0..3).map(|p| log.len(PartitionId(p))).collect();
