@@ -8,12 +8,12 @@
 //!   edge (a random 64-bit id too, from the engine's seeded stream); the tree is one tuple deep.
 //!   The spout tells the tuple's acker (chosen by a hash of the id) about it with an *init*
 //!   (edge id, spout task); the bolt acks the tuple once it applied it (its edge id, nothing
-//!   anchored); the acker's ledger ([`acker`], about 20 bytes per pending tree) XORs both in and,
+//!   anchored); the acker's ledger (`acker`, about 20 bytes per pending tree) XORs both in and,
 //!   at 0, tells the spout (*completion*), which acks the record: so three ack-stream messages
 //!   per tuple, each counted as a message in `messages`/`ft_messages`; data tuples count one
 //!   message each as well (Storm sends each tuple as its own message). An acker spends
 //!   `ack_cost` of CPU per ack-stream message on its node;
-//! - **transfer batching** ([`transfer`]): as Storm's workers queue what they send per
+//! - **transfer batching** (module `transfer`): as Storm's workers queue what they send per
 //!   destination worker and flush it in batches (Storm 2 with `topology.transfer.batch.size` or
 //!   `topology.producer.batch.size` above their default of 1: a flush tuple every
 //!   `topology.batch.flush.interval.millis`, 1 ms by default, which its performance guide calls
@@ -70,7 +70,7 @@
 //!   (`Source::wm_upto`), so that a window fires only once all its tuples are acked; Storm's
 //!   windowed bolts, which take the watermark from the tuples they see, would drop a tuple
 //!   replayed after its window fired as late;
-//! - **Trident** (`trident = true`, [`trident`]): the spouts emit micro-batches every
+//! - **Trident** (`trident = true`, module `trident`): the spouts emit micro-batches every
 //!   `emit_interval` with a transaction id; a batch's offsets are fixed when it is first emitted
 //!   (durable) and a replayed batch keeps its txid and offsets; each batch attempt is a tuple
 //!   tree; state updates commit strictly in txid order into a transactional state that stores
