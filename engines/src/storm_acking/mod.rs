@@ -113,8 +113,10 @@
 //! batch, coordination and commit tuples are sent at once, outside the outboxes.
 
 mod acker;
+mod msg;
 mod policy;
 mod spout;
+mod tracking;
 mod transfer;
 mod trident;
 

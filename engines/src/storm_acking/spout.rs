@@ -12,7 +12,8 @@
 //!   spout resumes there and emits again everything it had out.
 
 use super::acker::{AckerIn, Rotating};
-use super::policy::{StormAcking, StormTag, Target, Tuple};
+use super::msg::{StormTag, Target, Tuple};
+use super::policy::StormAcking;
 use crate::pipeline::{Batch, Core, PCtx, Tag};
 use ftsim_sim::{PartitionId, Record};
 use rand::RngExt;

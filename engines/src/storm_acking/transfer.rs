@@ -29,7 +29,8 @@
 //! task runs on.
 
 use super::acker::AckerIn;
-use super::policy::{StormAcking, StormMsg, StormTag, Target};
+use super::msg::{StormMsg, StormTag, Target};
+use super::policy::StormAcking;
 use crate::pipeline::{Core, HEADER_BYTES, Msg, PCtx, Scope, Tag};
 use ftsim_sim::engine::Traffic;
 use ftsim_sim::{NodeId, SimDuration};

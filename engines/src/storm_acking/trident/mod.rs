@@ -30,7 +30,9 @@
 mod state;
 
 use super::acker::{AckerIn, Rotating};
-use super::policy::{Acking, Attempt, InFlight, StormAcking, StormMsg, StormTag, Target, Tuple};
+use super::msg::{Attempt, StormMsg, StormTag, Target, Tuple};
+use super::policy::StormAcking;
+use super::tracking::{Acking, InFlight};
 use super::{Config, StateStore};
 use crate::pipeline::{Batch, Core, HEADER_BYTES, Msg, PCtx, Tag};
 use ftsim_sim::{Cell, NodeId, PartitionId, Scenario, Semantics, SimDuration, SimTime, Table, TableChart, TxnId};

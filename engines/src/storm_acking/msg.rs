@@ -1,0 +1,181 @@
+//! The storm-acking policy's messages and tags, and the ids a tuple carries.
+//!
+//! Invariant: every message and tag names the scope it belongs to (a spout's partition, an acker
+//! or the Trident coordinator), so the kernel drops what a lost one left in flight.
+
+use super::transfer::Item;
+use crate::pipeline::Scope;
+use ftsim_sim::engine::Scoped;
+use ftsim_sim::{NodeId, SimTime};
+
+/// Whom an acker tells that a tree completed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Target {
+    /// The spout of a partition (acking mode).
+    Spout(u32),
+    /// Trident's master batch coordinator.
+    Coordinator,
+}
+
+/// A Trident batch attempt: its transaction id and attempt number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Attempt {
+    /// Transaction id (1, 2, ...).
+    pub txid: u64,
+    /// Attempt (0 first, then one more per replay).
+    pub id: u32,
+}
+
+/// The ids a tuple carries: its tree and its edge, and in Trident its batch attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tuple {
+    /// The tree (spout tuple, or Trident batch attempt) it belongs to.
+    pub root: u64,
+    /// Its own edge id.
+    pub edge: u64,
+    /// Trident: the batch attempt.
+    pub batch: Option<Attempt>,
+}
+
+/// Messages of the scheme.
+#[derive(Debug)]
+pub enum StormMsg {
+    /// Ack-stream messages (inits, acks, completions) for the ackers and spouts of the
+    /// receiving node: one flush of the sender's outbox.
+    Transfer {
+        /// In the order they were put in the outbox.
+        items: Vec<Item>,
+        /// How many times tasks had been lost or placed again when it left.
+        moves: u64,
+    },
+    /// Trident: the coordinator's batch tuple for the spout of `part`.
+    BatchTuple {
+        /// The partition.
+        part: u32,
+        /// The batch attempt.
+        attempt: Attempt,
+        /// Its tree.
+        root: u64,
+        /// Its edge.
+        edge: u64,
+    },
+    /// Trident: how many tuples of a batch attempt the spout of `part` sent to `task`, and the
+    /// partition's watermark at the batch's end (a coordination tuple).
+    Coord {
+        /// The receiving task.
+        task: u32,
+        /// The batch attempt.
+        attempt: Attempt,
+        /// The partition.
+        part: u32,
+        /// Tuples sent.
+        count: u64,
+        /// The partition's watermark at the end of the batch.
+        wm: SimTime,
+        /// Its tree.
+        root: u64,
+        /// Its edge.
+        edge: u64,
+    },
+    /// Trident: commit the batch attempt's state updates at `task`.
+    Commit {
+        /// The task.
+        task: u32,
+        /// The batch attempt.
+        attempt: Attempt,
+        /// The commit's tree.
+        root: u64,
+        /// Its edge.
+        edge: u64,
+    },
+}
+
+impl Scoped<Scope> for StormMsg {
+    fn scope(&self) -> Option<Scope> {
+        Some(match self {
+            // Items for several tasks: the receiver drops those whose task no longer runs there.
+            StormMsg::Transfer { .. } => return None,
+            StormMsg::BatchTuple { part, .. } => Scope::Source(*part),
+            StormMsg::Coord { task, .. } | StormMsg::Commit { task, .. } => Scope::Task(*task),
+        })
+    }
+}
+
+impl Target {
+    /// The incarnation scope of the one told: a spout, or the coordinator (which runs beside
+    /// the spout of partition 0 and dies with it).
+    pub(super) fn home(self) -> Scope {
+        match self {
+            Target::Spout(p) => Scope::Source(p),
+            Target::Coordinator => Scope::Source(0),
+        }
+    }
+}
+
+/// Timers, work and storage tags of the scheme.
+#[derive(Debug)]
+pub enum StormTag {
+    /// The spout of a partition rotates its pending tuples (once per message timeout).
+    SpoutTick(u32),
+    /// The spout of a partition re-read these offsets from the log (a replay).
+    Replayed {
+        /// The partition.
+        part: u32,
+        /// Offsets, ascending.
+        offsets: Vec<u64>,
+    },
+    /// An acker rotates its ledger.
+    AckerTick(u32),
+    /// An acker processed these messages.
+    Acked {
+        /// The acker.
+        acker: u32,
+        /// Which of the item groups queued at it ([`AckQueue`]).
+        group: u64,
+    },
+    /// Trident: the spout of `part` read its share of a batch attempt.
+    BatchRead {
+        /// The partition.
+        part: u32,
+        /// The attempt.
+        attempt: Attempt,
+        /// The batch tuple's tree.
+        root: u64,
+        /// The batch tuple's edge.
+        edge: u64,
+    },
+    /// Trident: the coordinator looks for a batch to emit or commit.
+    CoordTick,
+    /// Trident: the coordinator rotates its pending batch and commit tuples.
+    CoordRotate,
+    /// Trident: a task's state write for a commit is durable.
+    Written {
+        /// The task.
+        task: u32,
+        /// The attempt.
+        attempt: Attempt,
+        /// The commit's tree.
+        root: u64,
+        /// The task's edge of it.
+        edge: u64,
+    },
+    /// The flush timer of a node's ack-stream outbox.
+    Flush(NodeId),
+    /// Sample the tables.
+    Sample,
+}
+
+impl Scoped<Scope> for StormTag {
+    fn scope(&self) -> Option<Scope> {
+        match self {
+            StormTag::SpoutTick(p) | StormTag::Replayed { part: p, .. } | StormTag::BatchRead { part: p, .. } => {
+                Some(Scope::Source(*p))
+            }
+            StormTag::AckerTick(a) | StormTag::Acked { acker: a, .. } | StormTag::Written { task: a, .. } => {
+                Some(Scope::Task(*a))
+            }
+            StormTag::CoordTick | StormTag::CoordRotate => Some(Target::Coordinator.home()),
+            StormTag::Flush(_) | StormTag::Sample => None,
+        }
+    }
+}
