@@ -111,7 +111,7 @@ impl Mb {
         let mut sub_records = vec![0u64; subs as usize];
         for b in self.batches_in(from, h) {
             for (key, n) in self.input_keys(b, r, cx) {
-                sub_records[(mix64(u64::from(key)) % u64::from(subs)) as usize] += u64::from(n);
+                sub_records[(mix64(u64::from(key)) % u64::from(subs)) as usize] += n;
             }
         }
         let first = failed.first().copied();

@@ -143,7 +143,7 @@ impl FlinkAbs {
             return;
         };
         if progress.first {
-            t.ckpt = Some(new_ckpt(id, cx.now(), t.in_flight.len()));
+            t.ckpt = Some(new_ckpt(id, cx.now(), t.in_flight.sources()));
         }
         if progress.complete {
             let blocked = self.cfg.mode == Mode::Aligned;
@@ -165,7 +165,7 @@ impl FlinkAbs {
     fn go_unaligned(&mut self, i: u32, id: u64, cx: &mut Ctx<'_, Msg, Tag>) {
         let now = cx.now();
         let t = &mut self.tasks[i as usize];
-        let channels = t.in_flight.len();
+        let channels = t.in_flight.sources();
         match t.ckpt.as_mut() {
             Some(c) if c.id == id && (c.unaligned || c.complete) => return,
             Some(c) if c.id == id => {}

@@ -108,7 +108,7 @@ impl FlinkAbs {
                         return;
                     };
                     s.credit[ch as usize] -= 1;
-                    self.tasks[ch as usize].in_flight[p as usize] += 1;
+                    self.tasks[ch as usize].in_flight.sent(p);
                     let bytes = self.shape.batch_bytes(records.len());
                     let msg = Msg::Data {
                         part: p,
@@ -140,7 +140,7 @@ impl FlinkAbs {
         cx: &mut Ctx<'_, Msg, Tag>,
     ) {
         let t = &mut self.tasks[task as usize];
-        t.in_flight[part as usize] = t.in_flight[part as usize].saturating_sub(1);
+        t.in_flight.arrived(part);
         if let Some(c) = t.ckpt.as_mut()
             && c.unaligned
             && !c.complete

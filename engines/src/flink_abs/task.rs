@@ -8,6 +8,7 @@
 //! writes are durable.
 
 use super::align::Aligner;
+use crate::pipeline::InFlight;
 use ftsim_sim::{NodeId, OperatorState, Record, SimTime, WorkId};
 use std::collections::VecDeque;
 
@@ -70,7 +71,7 @@ pub struct Task {
     /// Checkpoint id whose transaction takes this task's emissions.
     pub txn_ckpt: u64,
     /// Buffers in flight per channel.
-    pub in_flight: Vec<u32>,
+    pub in_flight: InFlight,
 }
 
 impl Task {
@@ -84,7 +85,7 @@ impl Task {
             align: Aligner::new(channels, blocking),
             ckpt: None,
             txn_ckpt,
-            in_flight: vec![0; channels],
+            in_flight: InFlight::new(channels as u32),
         }
     }
 
@@ -112,7 +113,7 @@ impl Task {
     /// Whether no record is queued, in flight or being applied.
     pub fn drained(&self) -> bool {
         self.current.is_none()
-            && self.in_flight.iter().all(|c| *c == 0)
+            && self.in_flight.is_empty()
             && self.input.iter().all(|(_, i)| matches!(i, In::Barrier(_)))
     }
 }

@@ -22,15 +22,15 @@ pub enum Share {
     /// Combined (window count).
     Windows {
         /// Records per key, sorted by key.
-        keys: Vec<(u32, u32)>,
+        keys: Vec<(u32, u64)>,
         /// Records per (window start, key), sorted.
-        counts: Vec<(u64, u32, u32)>,
+        counts: Vec<(u64, u32, u64)>,
     },
 }
 
 impl Share {
     /// Distinct keys and their record counts, sorted by key.
-    pub fn keys(&self) -> Vec<(u32, u32)> {
+    pub fn keys(&self) -> Vec<(u32, u64)> {
         match self {
             Share::Records(recs) => keys_of(recs.iter()),
             Share::Windows { keys, .. } => keys.clone(),
@@ -43,7 +43,7 @@ impl Share {
             Share::Records(recs) => recs.iter().for_each(|r| state.apply(sem, r, out)),
             Share::Windows { counts, .. } => {
                 for &(start, key, n) in counts {
-                    state.add_to_window(sem, start, u64::from(key), u64::from(n));
+                    state.add_to_window(sem, start, u64::from(key), n);
                 }
             }
         }
@@ -51,12 +51,12 @@ impl Share {
 }
 
 /// Distinct keys of `records` with their record counts, sorted by key.
-pub fn keys_of<'a>(records: impl Iterator<Item = &'a Record>) -> Vec<(u32, u32)> {
-    let mut keys: FxHashMap<u32, u32> = FxHashMap::default();
+pub fn keys_of<'a>(records: impl Iterator<Item = &'a Record>) -> Vec<(u32, u64)> {
+    let mut keys: FxHashMap<u32, u64> = FxHashMap::default();
     for r in records {
         *keys.entry(r.key).or_insert(0) += 1;
     }
-    let mut keys: Vec<(u32, u32)> = keys.into_iter().collect();
+    let mut keys: Vec<(u32, u64)> = keys.into_iter().collect();
     keys.sort_unstable();
     keys
 }
@@ -66,8 +66,8 @@ pub fn keys_of<'a>(records: impl Iterator<Item = &'a Record>) -> Vec<(u32, u32)>
 pub struct Shares {
     windowed: bool,
     records: Vec<Vec<Record>>,
-    keys: Vec<FxHashMap<u32, u32>>,
-    counts: Vec<FxHashMap<(u64, u32), u32>>,
+    keys: Vec<FxHashMap<u32, u64>>,
+    counts: Vec<FxHashMap<(u64, u32), u64>>,
 }
 
 impl Shares {
@@ -106,9 +106,9 @@ impl Shares {
             .into_iter()
             .zip(self.counts)
             .map(|(keys, counts)| {
-                let mut keys: Vec<(u32, u32)> = keys.into_iter().collect();
+                let mut keys: Vec<(u32, u64)> = keys.into_iter().collect();
                 keys.sort_unstable();
-                let mut counts: Vec<(u64, u32, u32)> = counts.into_iter().map(|((s, k), n)| (s, k, n)).collect();
+                let mut counts: Vec<(u64, u32, u64)> = counts.into_iter().map(|((s, k), n)| (s, k, n)).collect();
                 counts.sort_unstable();
                 Share::Windows { keys, counts }
             })
@@ -140,7 +140,7 @@ mod tests {
     }
 
     /// One way's outputs and keys, per (batch, state partition).
-    type Way = (Vec<Vec<Output>>, Vec<Vec<(u32, u32)>>);
+    type Way = (Vec<Vec<Output>>, Vec<Vec<(u32, u64)>>);
 
     /// Applies the log in three batches to a state per partition, once through shares and once
     /// record by record, advancing watermarks after each batch and closing windows early before

@@ -109,7 +109,7 @@ impl<P: Policy> MicroBatch<P> {
 
     /// The distinct keys of batch `b`'s input in state partition r, with their record counts,
     /// sorted by key (none once its input is dropped).
-    pub(crate) fn input_keys(&self, b: &Batch, r: u32, cx: &Cx<'_, P>) -> Vec<(u32, u32)> {
+    pub(crate) fn input_keys(&self, b: &Batch, r: u32, cx: &Cx<'_, P>) -> Vec<(u32, u64)> {
         match &b.input {
             Input::Held(shares) => shares.get(r as usize).map(Share::keys).unwrap_or_default(),
             Input::Lineage => keys_of(self.lineage_records(b, r, cx).iter()),

@@ -10,9 +10,9 @@
 //! gathered per (sending node, receiving node) into one transmission ([`Msg::Watermarks`]) that
 //! counts one message and its bytes per item, so a tick costs a kernel event per pair of nodes,
 //! not per pair of tasks; a task applies a bare watermark without CPU as soon as it reaches the
-//! head of its queue (behind the batches that came before it on its channel). Tasks start round-robin on the workers; a failed
-//! node's tasks move to a spare or, with none left, round-robin over the survivors
-//! ([`Placement`]). [`Shape`] holds the job's costs and sizes.
+//! head of its queue (behind the batches that came before it on its channel). Tasks start
+//! round-robin on the workers; a failed node's tasks move to a spare or, with none left,
+//! round-robin over the survivors ([`Placement`]). [`Shape`] holds the job's costs and sizes.
 //!
 //! Two ways to build on it:
 //! - **a policy on [`Pipeline`]**, which runs the whole dataflow (one message per task per read,

@@ -105,6 +105,10 @@ impl InFlight {
     pub fn is_empty(&self) -> bool {
         self.total == 0
     }
+    /// How many sources it counts for.
+    pub fn sources(&self) -> usize {
+        self.per.len()
+    }
 }
 
 /// Applies `batch` to `state` (records, then the batch's watermark) and returns what it emits.
