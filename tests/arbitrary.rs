@@ -64,6 +64,7 @@ pub const ENGINES: &[(&str, &[&str])] = &[
             "block_replication = 1\ncheckpoint_every = 3",
             "block_replication = 3\ncheckpoint_every = 2\nspeculation_multiplier = 1.0\nspeculation_quantile = 0.2\nspeculation_interval = \"10ms\"",
             "block_interval = \"50ms\"\ncheckpoint_every = 4",
+            "concurrent_jobs = 1\ncheckpoint_every = 2",
         ],
     ),
     (

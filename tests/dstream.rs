@@ -152,6 +152,54 @@ fn without_speculation_a_straggler_multiplies_batch_processing_time() {
     }
 }
 
+/// (started, processing time, scheduling delay) of each batch, seconds.
+fn runs(r: &RunReport) -> Vec<(f64, f64, f64)> {
+    let t = r.tables.iter().find(|t| t.name == "batches").expect("batches.csv");
+    let col = |c: &str| t.numbers(c).into_iter().map(|x| x.expect(c)).collect::<Vec<_>>();
+    let (start, took, delay) = (col("started_s"), col("processing_time_s"), col("scheduling_delay_s"));
+    (0..start.len()).map(|i| (start[i], took[i], delay[i])).collect()
+}
+
+#[test]
+fn with_one_job_at_a_time_a_straggler_shows_as_scheduling_delay_and_processing_time_settles() {
+    let spark = shipped(
+        STRAGGLER,
+        "dstream",
+        &["engines.dstream.speculation=false", "engines.dstream.concurrent_jobs=1"],
+    );
+    let r = run(&spark, "dstream");
+    exact(&spark, &r);
+    let all = runs(&r);
+    let normal = mean(&all.iter().filter(|b| b.0 < 10.0).map(|b| b.1).collect::<Vec<_>>());
+    // Batches that ran wholly inside the straggler's window (10 s to 30 s).
+    let slow: Vec<_> = all.iter().filter(|b| b.0 >= 11.0 && b.0 + b.1 < 30.0).collect();
+    assert!(slow.len() >= 3, "several batches ran during the straggler: {slow:?}");
+    for b in &slow {
+        assert!(
+            b.1 > 4.0 * normal && b.1 < 8.0 * normal,
+            "a batch takes as long as its slowest task, no longer: {:.2}s vs {normal:.2}s normal",
+            b.1
+        );
+    }
+    let waited = slow.iter().map(|b| b.2).fold(0.0, f64::max);
+    assert!(waited > 5.0, "later batches wait their turn instead: {waited:.2}s");
+    // Pipelined, the same batches also wait for the slow state partitions' previous batch.
+    let piped = run(
+        &shipped(STRAGGLER, "dstream", &["engines.dstream.speculation=false"]),
+        "dstream",
+    );
+    let grows: Vec<f64> = batches(&piped)
+        .into_iter()
+        .filter(|b| (11.0..20.0).contains(&b.0))
+        .map(|b| b.1)
+        .collect();
+    let (first, most) = (grows[0], grows.iter().copied().fold(0.0, f64::max));
+    assert!(
+        most > 2.0 * first,
+        "pipelined, processing time keeps growing: {first:.2}s to {most:.2}s"
+    );
+}
+
 #[test]
 fn with_speculation_a_straggler_keeps_batch_processing_time_within_twice_normal() {
     for engine in ["dstream", "structured-streaming"] {

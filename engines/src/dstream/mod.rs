@@ -50,9 +50,9 @@
 //! Simplifications (also in the report; the core's are in [`crate::microbatch`]):
 //! - receivers use no core; re-reading a block from the source log costs no storage read;
 //! - no speculation of recovery sub-tasks;
-//! - batches pipeline (the paper's model) instead of Spark's default of one job at a time
-//!   (`spark.streaming.concurrentJobs = 1`), so an overloaded or disturbed system shows longer
-//!   processing times rather than growing scheduling delays;
+//! - batches pipeline by default (the paper's model); `concurrent_jobs = 1` runs one batch's job
+//!   at a time as Spark does by default (`spark.streaming.concurrentJobs`), so that a disturbed
+//!   system shows growing scheduling delays instead of growing processing times;
 //! - `restored` is reported, once per failure, when the last state partition the failure lost is
 //!   assembled again (when its failure is handled if it lost none), provided a worker is live;
 //!   re-running its lost map tasks and in-flight tasks is part of normal scheduling after that;
@@ -92,6 +92,9 @@ engine_config! {
         pub block_replication: u32 = 2 => within(1, 8);
         /// Checkpoint the state RDD every this many batches.
         pub checkpoint_every: u64 = 10 => within(1, 100_000);
+        /// Batches whose jobs may run at once, oldest first (spark.streaming.concurrentJobs,
+        /// whose default is 1); 0: no limit, batches pipeline.
+        pub concurrent_jobs: u32 = 0 => within(0, 1_000);
         #[flatten]
         /// The core's task parameters: overhead and speculation.
         pub tasks: TaskConfig;
@@ -165,6 +168,7 @@ impl EngineSpec for DStream {
         let settings = Settings {
             batch_interval: cfg.batch_interval,
             tasks: cfg.tasks.clone(),
+            concurrent_jobs: cfg.concurrent_jobs,
         };
         MicroBatch::new(sc, settings, DStream::new(sc, cfg))
     }

@@ -159,6 +159,9 @@ impl<P: Policy> MicroBatch<P> {
         if let Some(b) = self.batches.get_mut(&n) {
             b.done = Some(cx.now());
         }
+        while self.batches.get(&self.done_below).is_some_and(|b| b.done.is_some()) {
+            self.done_below += 1;
+        }
         if self.committed.insert(n) {
             cx.commit_from(self.master, TxnId(n));
         }

@@ -41,6 +41,9 @@ pub struct MicroBatch<P: Policy> {
     pub(crate) alloc_next: Vec<u64>,
     pub(crate) batches: BTreeMap<u64, Batch>,
     pub(crate) next_batch: u64,
+    /// Every batch below this one is done (kept for `concurrent_jobs`, by a policy that never
+    /// runs a done batch again).
+    pub(crate) done_below: u64,
     pub(crate) tasks: Vec<Task<P::Job>>,
     pub(crate) attempts: Vec<Attempt>,
     /// The master's pending tasks by priority.
@@ -101,6 +104,7 @@ impl<P: Policy> MicroBatch<P> {
             alloc_next: vec![0; parts as usize],
             batches: BTreeMap::new(),
             next_batch: 1,
+            done_below: 1,
             tasks: Vec::new(),
             attempts: Vec::new(),
             pending: BTreeSet::new(),

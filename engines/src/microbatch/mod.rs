@@ -135,6 +135,9 @@ pub struct Settings {
     pub batch_interval: SimDuration,
     /// The tasks' parameters.
     pub tasks: TaskConfig,
+    /// How many batches' jobs may run at once (the oldest unfinished ones); 0: no limit, a
+    /// batch's tasks launch as soon as their inputs and a free core allow.
+    pub concurrent_jobs: u32,
 }
 
 /// Guarantees of both micro-batch engines: a task that wrote its output and died before the

@@ -31,6 +31,7 @@ impl<P: Policy> MicroBatch<P> {
         if free == 0 {
             return;
         }
+        let horizon = self.job_horizon();
         let keys: Vec<(u64, u8, TaskId)> = self.pending.iter().copied().collect();
         // Whether each batch's maps are all ready, looked at once per batch in this pass (a
         // launch changes no map's readiness).
@@ -40,6 +41,11 @@ impl<P: Policy> MicroBatch<P> {
                 break;
             }
             let t = key.2;
+            if let (Some(h), Kind::Map { batch, .. } | Kind::Reduce { batch, .. }) = (horizon, self.tasks[t].kind)
+                && batch > h
+            {
+                continue;
+            }
             let cached = &mut |mb: &Self, b: u64| *maps_ready.entry(b).or_insert_with(|| mb.maps_ready(b));
             if !self.ready_with(t, cached) {
                 continue;
@@ -49,6 +55,22 @@ impl<P: Policy> MicroBatch<P> {
             self.launch(t, node, false, cx);
             free -= 1;
         }
+    }
+
+    /// With `concurrent_jobs` = k > 0, the newest batch whose job may run: the k-th oldest
+    /// submitted batch not yet done (none while fewer than k are unfinished). Tasks of an
+    /// earlier batch (reruns, recomputes) are never held back.
+    fn job_horizon(&self) -> Option<u64> {
+        let k = self.cfg.concurrent_jobs as usize;
+        if k == 0 {
+            return None;
+        }
+        self.batches
+            .range(self.done_below..)
+            .map(|(_, b)| b)
+            .filter(|b| b.durable && b.done.is_none())
+            .nth(k - 1)
+            .map(|b| b.n)
     }
 
     /// Map task `t`'s output is in a worker's memory.

@@ -86,6 +86,8 @@ impl EngineSpec for StructuredStreaming {
         let settings = Settings {
             batch_interval: cfg.trigger_interval,
             tasks: cfg.tasks.clone(),
+            // The policy itself runs one batch at a time.
+            concurrent_jobs: 0,
         };
         let policy = StructuredStreaming {
             cfg: cfg.clone(),
