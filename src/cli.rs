@@ -180,6 +180,7 @@ fn dispatch(cli: Cli, registry: &Registry) -> Result<u8> {
                 registry,
                 &RunOptions {
                     progress: show_progress,
+                    threads: None,
                 },
             )?;
             output::write_all(&target, &sc, &results)?;
