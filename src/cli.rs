@@ -1,6 +1,7 @@
 //! Argument parsing and dispatch. Errors the user can fix (a bad scenario, an unknown engine, a bad
 //! flag, an output path that cannot be written or must not be replaced) print one line and exit
-//! with code 2, before anything is simulated. Nothing is written unless the whole run succeeded.
+//! with code 2, before anything is simulated. Nothing is written unless the whole run succeeded
+//! (a sweep writes each of its runs as it completes: see [`crate::sweep`]).
 
 mod parse_error;
 
@@ -59,9 +60,35 @@ pub enum Command {
     },
     /// List the engines, their promised guarantees per sink mode and their parameters.
     Engines,
-    /// Run a scenario over every combination of varied values × seeds, runs in parallel; write
-    /// each run's output under OUT/runs/ and sweep.csv and a chart of --metric in OUT. A rerun
-    /// into the same OUT reuses the runs already complete there.
+    /// Run a fault campaign: many fault plans drawn from a seed, every engine under each, and
+    /// check each engine's promise, books and recovery.
+    Check {
+        /// The scenario file (TOML); its faults are replaced by each case's plan.
+        scenario: PathBuf,
+        /// How many fault plans to draw.
+        #[arg(long, default_value_t = 100)]
+        cases: usize,
+        /// Threads to run cases on (default: one per core).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// The campaign seed (the scenario's own seed still drives the workload).
+        #[arg(long, default_value_t = 1, value_parser = parse_seed, allow_negative_numbers = true)]
+        seed: u64,
+        /// Check this engine instead of the scenario's list (repeatable).
+        #[arg(long = "engine", value_name = "NAME")]
+        engines: Vec<String>,
+        /// Override a scenario field (repeatable).
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        sets: Vec<String>,
+        /// No progress bar.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Run a scenario over a grid of varied values × seeds, many runs at once.
+    ///
+    /// Writes each run's output under OUT/runs/ (what ftsim run writes, charts included, and
+    /// point.toml), then sweep.csv (a row per run and engine) and a chart of --metric in OUT.
+    /// The same command into the same OUT again runs only what is missing there.
     Sweep {
         /// The scenario file (TOML).
         scenario: PathBuf,
@@ -89,49 +116,24 @@ pub enum Command {
         /// ftsim merge.
         #[arg(long, value_name = "I/N", value_parser = Shard::parse)]
         shard: Option<Shard>,
-        /// Output directory (default: results/<scenario name>-sweep).
+        /// Output directory (default: results/NAME-sweep, NAME the scenario's run.name).
         #[arg(long)]
         out: Option<PathBuf>,
         /// No progress bar.
         #[arg(long, short)]
         quiet: bool,
     },
-    /// Combine the directories of a sweep's shards into one sweep directory, as if the sweep had
-    /// run whole.
+    /// Combine the directories of a sweep's shards into one sweep directory, as if it ran whole.
     Merge {
         /// The shard directories (each written by ftsim sweep --shard).
         #[arg(required = true)]
         dirs: Vec<PathBuf>,
-        /// Output directory (default: results/<scenario name>-sweep).
+        /// Output directory (default: results/NAME-sweep, NAME the scenario's run.name).
         #[arg(long)]
         out: Option<PathBuf>,
         /// The numeric summary.csv column to chart (default: the shards' --metric).
         #[arg(long, value_parser = sweep::metric::parse_metric)]
         metric: Option<String>,
-    },
-    /// Run a fault campaign: many fault plans drawn from a seed, every engine under each, and
-    /// check each engine's promise, books and recovery.
-    Check {
-        /// The scenario file (TOML); its faults are replaced by each case's plan.
-        scenario: PathBuf,
-        /// How many fault plans to draw.
-        #[arg(long, default_value_t = 100)]
-        cases: usize,
-        /// Threads to run cases on (default: one per core).
-        #[arg(long)]
-        jobs: Option<usize>,
-        /// The campaign seed (the scenario's own seed still drives the workload).
-        #[arg(long, default_value_t = 1, value_parser = parse_seed, allow_negative_numbers = true)]
-        seed: u64,
-        /// Check this engine instead of the scenario's list (repeatable).
-        #[arg(long = "engine", value_name = "NAME")]
-        engines: Vec<String>,
-        /// Override a scenario field (repeatable).
-        #[arg(long = "set", value_name = "PATH=VALUE")]
-        sets: Vec<String>,
-        /// No progress bar.
-        #[arg(long, short)]
-        quiet: bool,
     },
 }
 

@@ -195,8 +195,8 @@ fn runs_folder(dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// Removes the scratch entries (see [`is_scratch`]) an interrupted sweep left in `dir` and in
-/// its `runs/`, each only if it is a file at the top or a run output in the making.
+/// Removes the scratch entries (`.NAME.tmp-PID-N`, `.NAME.old-PID-N`) an interrupted sweep left in
+/// `dir` and in its `runs/`, each only if it is a file at the top or a run output in the making.
 pub fn remove_scratch(dir: &Path) -> anyhow::Result<()> {
     use anyhow::Context;
     let runs = dir.join(SWEEP_RUNS);

@@ -10,7 +10,7 @@
 //! - [`runs`]: reading a complete run directory;
 //! - [`execute`]: the thread pool;
 //! - [`table`], [`metric`], [`chart`], [`report`]: sweep.csv, the chart and the exit status;
-//! - [`command`] and [`merge`]: the two commands.
+//! - [`command`] and [`mod@merge`]: the two commands.
 
 pub mod chart;
 pub mod command;
