@@ -264,3 +264,51 @@ fn merge_refuses_shards_of_different_sweeps_a_shard_given_twice_and_missing_runs
     );
     refused(&["a0", "tiny.toml"], "tiny.toml: no readable sweep.toml");
 }
+
+#[test]
+fn vary_values_split_at_commas_outside_brackets_and_quotes_and_a_shard_is_i_of_n() {
+    use ftsim::sweep::spec::{Shard, Vary};
+    let v = Vary::parse(r#"faults.0.crash = [1, 2], 3, "a,b""#).expect("parses");
+    assert_eq!(v.path, "faults.0.crash");
+    assert_eq!(v.values, ["[1, 2]", "3", r#""a,b""#]);
+    assert!(
+        Vary::parse("faults.0.crash=[1,2").is_err(),
+        "an open bracket is refused"
+    );
+    assert!(Vary::parse("cluster.nodes=2,,4").is_err(), "an empty value is refused");
+    let s = Shard::parse("1/3").expect("parses");
+    let mine: Vec<usize> = (0..9).filter(|&i| s.holds(i)).collect();
+    assert_eq!(mine, [1, 4, 7]);
+    for bad in ["3/3", "0/0", "-1/2", "1", "a/b"] {
+        assert!(Shard::parse(bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn a_sweep_manifest_reads_back_as_it_was_written_and_names_each_run() {
+    use ftsim::sweep::manifest::Manifest;
+    use ftsim::sweep::spec::{Shard, Vary};
+    let m = Manifest {
+        ftsim: "0.1.0".into(),
+        scenario: "scenarios/a \"b\".toml".into(),
+        scenario_hash: ftsim::sweep::manifest::text_hash(b"[run]"),
+        name: "a".into(),
+        sets: vec!["faults=[]".into()],
+        engines: vec!["none".into()],
+        varies: vec![
+            Vary::parse("cluster.nodes=2,4").expect("vary"),
+            Vary::parse("job.sink=append,idempotent,transactional").expect("vary"),
+        ],
+        seeds: 2,
+        base_seeds: vec![u64::MAX - 1; 6],
+        metric: "recovery_s".into(),
+        shard: Shard { index: 1, count: 4 },
+    };
+    assert_eq!(Manifest::parse(&m.to_toml()), Ok(m.clone()));
+    assert_eq!(m.runs(), 12);
+    assert_eq!(m.values(4), ["4", "idempotent"], "the first --vary varies slowest");
+    let r = m.run(9);
+    assert_eq!((r.point, r.seed), (4, u64::MAX));
+    assert_eq!(r.dir_name(), format!("p00004-seed{}", u64::MAX));
+    assert_eq!(m.shard_runs().iter().map(|r| r.index).collect::<Vec<_>>(), [1, 5, 9]);
+}
