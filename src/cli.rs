@@ -1,11 +1,13 @@
 //! Argument parsing and dispatch. Errors the user can fix (a bad scenario, an unknown engine, a bad
 //! flag, an output path that cannot be written or must not be replaced) print one line and exit
-//! with code 2, before anything is simulated. Nothing is written unless the whole run succeeded.
+//! with code 2, before anything is simulated. Nothing is written unless the whole run succeeded
+//! (a sweep writes each of its runs as it completes: see [`crate::sweep`]).
 
 mod parse_error;
 
 use crate::output;
 use crate::runner::{self, RunOptions};
+use crate::sweep::{self, SweepArgs, spec::Shard, spec::Vary};
 use anyhow::Result;
 use clap::{CommandFactory, Parser, Subcommand};
 use ftsim_engines::Registry;
@@ -82,6 +84,57 @@ pub enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Run a scenario over a grid of varied values × seeds, many runs at once.
+    ///
+    /// Writes each run's output under OUT/runs/ (what ftsim run writes, charts included, and
+    /// point.toml), then sweep.csv (a row per run and engine) and a chart of --metric in OUT.
+    /// The same command into the same OUT again runs only what is missing there.
+    Sweep {
+        /// The scenario file (TOML).
+        scenario: PathBuf,
+        /// Vary a field over values, e.g. --vary cluster.nodes=4,8,16 (repeatable; points are
+        /// all combinations, the first --vary outermost; values split at commas outside
+        /// brackets and quotes). The first is the chart's x axis.
+        #[arg(long = "vary", value_name = "PATH=V1,V2,...", required = true, value_parser = Vary::parse)]
+        varies: Vec<Vary>,
+        /// Seeds per point: run.seed, run.seed + 1, ... (at least 1).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+        seeds: u64,
+        /// Runs at once, each on one thread (default: one per core).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=4096))]
+        jobs: Option<u64>,
+        /// Run this engine instead of the scenario's list (repeatable).
+        #[arg(long = "engine", value_name = "NAME")]
+        engines: Vec<String>,
+        /// Override a scenario field in every run (repeatable; a --vary of the same path wins).
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        sets: Vec<String>,
+        /// The numeric summary.csv column to chart against the first varied field.
+        #[arg(long, default_value = "recovery_s", value_parser = sweep::metric::parse_metric)]
+        metric: String,
+        /// Run only the runs whose index i has i % N = I (0 ≤ I < N); merge the shards with
+        /// ftsim merge.
+        #[arg(long, value_name = "I/N", value_parser = Shard::parse)]
+        shard: Option<Shard>,
+        /// Output directory (default: results/NAME-sweep, NAME the scenario's run.name).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// No progress bar.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Combine the directories of a sweep's shards into one sweep directory, as if it ran whole.
+    Merge {
+        /// The shard directories (each written by ftsim sweep --shard).
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Output directory (default: results/NAME-sweep, NAME the scenario's run.name).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// The numeric summary.csv column to chart (default: the shards' --metric).
+        #[arg(long, value_parser = sweep::metric::parse_metric)]
+        metric: Option<String>,
+    },
 }
 
 /// An error the user can fix: exit code 2.
@@ -118,8 +171,9 @@ where
     match dispatch(cli, registry) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            let user =
-                e.downcast_ref::<UserError>().is_some() || e.downcast_ref::<ftsim_sim::ScenarioError>().is_some();
+            let user = e.downcast_ref::<UserError>().is_some()
+                || e.downcast_ref::<ftsim_sim::ScenarioError>().is_some()
+                || e.downcast_ref::<sweep::SweepError>().is_some();
             eprintln!("error: {e:#}");
             ExitCode::from(if user { 2 } else { 1 })
         }
@@ -180,6 +234,7 @@ fn dispatch(cli: Cli, registry: &Registry) -> Result<u8> {
                 registry,
                 &RunOptions {
                     progress: show_progress,
+                    threads: None,
                 },
             )?;
             output::write_all(&target, &sc, &results)?;
@@ -238,6 +293,33 @@ fn dispatch(cli: Cli, registry: &Registry) -> Result<u8> {
             print!("{}", output::console::engines_listing(registry));
             Ok(0)
         }
+        Command::Sweep {
+            scenario,
+            varies,
+            seeds,
+            jobs,
+            engines,
+            sets,
+            metric,
+            shard,
+            out,
+            quiet,
+        } => sweep::sweep(
+            &SweepArgs {
+                scenario,
+                varies,
+                seeds,
+                jobs: jobs.map(|j| j as usize),
+                engines,
+                sets,
+                metric,
+                shard: shard.unwrap_or(Shard::WHOLE),
+                out,
+                quiet,
+            },
+            registry,
+        ),
+        Command::Merge { dirs, out, metric } => sweep::merge(&dirs, out.as_deref(), metric.as_deref()),
     }
 }
 

@@ -6,3 +6,4 @@ pub mod check;
 pub mod cli;
 pub mod output;
 pub mod runner;
+pub mod sweep;

@@ -13,6 +13,9 @@ use std::time::Instant;
 pub struct RunOptions {
     /// Show progress bars on stderr.
     pub progress: bool,
+    /// Engines run at once (`None`: one per core). A sweep, which runs many scenarios in
+    /// parallel, runs each one's engines one after another with `Some(1)`.
+    pub threads: Option<usize>,
 }
 
 /// One engine's result and how long it took on the wall clock (reported as wall_s only).
@@ -28,7 +31,10 @@ pub fn run_all(sc: &Scenario, registry: &Registry, opts: &RunOptions) -> Result<
     let prepared = Prepared::new(sc);
     let multi = MultiProgress::new();
     let total = (sc.run.duration + sc.run.drain).as_nanos() / 1_000_000;
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).max(1);
+    let threads = opts
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
     let mut jobs = Vec::new();
     for name in &sc.run.engines {
         let engine = registry

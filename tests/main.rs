@@ -24,6 +24,7 @@ mod properties;
 mod record_at_a_time;
 mod regressions;
 mod storm_acking;
+mod sweep;
 mod unfinished;
 mod upstream_backup;
 mod workload;

@@ -18,9 +18,9 @@ use plotters::style::FontStyle;
 use std::path::Path;
 use std::sync::Once;
 
-const FONT: &str = "sans-serif";
-const SIZE: (u32, u32) = (1200, 700);
-const PALETTE: [RGBColor; 8] = [
+pub(crate) const FONT: &str = "sans-serif";
+pub(crate) const SIZE: (u32, u32) = (1200, 700);
+pub(crate) const PALETTE: [RGBColor; 8] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
@@ -39,7 +39,7 @@ fn init_font() {
     });
 }
 
-fn err<E: std::fmt::Display>(e: E) -> anyhow::Error {
+pub(crate) fn err<E: std::fmt::Display>(e: E) -> anyhow::Error {
     anyhow!("drawing a chart: {e}")
 }
 
@@ -71,16 +71,17 @@ fn marks(sc: &Scenario) -> Marks {
     m
 }
 
-/// Draws `draw` into `base.png` and `base.svg`.
-/// Draws one picture, written once, into both backends (their types differ, so the closure is
-/// instantiated twice).
+/// Draws one picture, written once, into `base.png` and `base.svg` (the backends' types differ,
+/// so the closure is instantiated twice).
 macro_rules! png_and_svg {
     ($base:expr, |$root:ident| $body:expr) => {
-        both($base, &|$root| $body, &|$root| $body)
+        $crate::output::charts::both($base, &|$root| $body, &|$root| $body)
     };
 }
+pub(crate) use png_and_svg;
 
-fn both(
+/// Draws `draw` into `base.png` and `draw_svg` into `base.svg`: use [`png_and_svg!`].
+pub(crate) fn both(
     base: &Path,
     draw: &dyn Fn(&DrawingArea<BitMapBackend<'_>, Shift>) -> Result<()>,
     draw_svg: &dyn Fn(&DrawingArea<SVGBackend<'_>, Shift>) -> Result<()>,
@@ -177,7 +178,7 @@ impl Panel<'_> {
 }
 
 /// A tick label without needless decimals: 0.005, 0.5, 3, 250, 12k, 1.5M.
-fn num(v: f64) -> String {
+pub(crate) fn num(v: f64) -> String {
     let a = v.abs();
     let s = if a >= 1e6 {
         format!("{:.1}M", v / 1e6)

@@ -17,11 +17,24 @@ use std::path::Path;
 
 /// Writes every output file of a run into `out`, atomically.
 pub fn write_all(out: &Path, sc: &Scenario, results: &[EngineResult]) -> Result<()> {
+    write_all_with(out, sc, results, &[])
+}
+
+/// [`write_all`], with `extra` files (name, contents) written beside summary.csv in the same
+/// atomic step: a sweep's `point.toml` ([`safety`] lists the names an output may hold).
+pub fn write_all_with(out: &Path, sc: &Scenario, results: &[EngineResult], extra: &[(&str, String)]) -> Result<()> {
     let parent = out.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
     let tmp = safety::free_sibling(out, "tmp")?;
     std::fs::create_dir(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-    if let Err(e) = write_into(&tmp, sc, results) {
+    let written = write_into(&tmp, sc, results).and_then(|()| {
+        for (name, text) in extra {
+            let path = tmp.join(name);
+            std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+        }
+        Ok(())
+    });
+    if let Err(e) = written {
         let _ = std::fs::remove_dir_all(&tmp);
         return Err(e);
     }
