@@ -3,6 +3,7 @@
 //! - `latency`: p99 and p50 latency over time, every engine on one chart (log scale);
 //! - `throughput`: outputs per second and source backlog over time, every engine on one chart;
 //! - `recovery`: detection, restore and recovery time of the first failure per engine;
+//! - `cost_recovery` (in [`super::cost_recovery`]): each engine's cost against its recovery time;
 //! - per engine, any chart its tables ask for (batches, checkpoints, ...).
 //!
 //! Crashes are marked by red vertical lines, stragglers by shaded spans.
@@ -18,9 +19,11 @@ use plotters::style::FontStyle;
 use std::path::Path;
 use std::sync::Once;
 
-const FONT: &str = "sans-serif";
-const SIZE: (u32, u32) = (1200, 700);
-const PALETTE: [RGBColor; 8] = [
+pub(super) const FONT: &str = "sans-serif";
+/// Width and height of a chart, in pixels.
+pub(super) const SIZE: (u32, u32) = (1200, 700);
+/// The colours of the engines, in the scenario's engine order (wrapping).
+pub(super) const PALETTE: [RGBColor; 8] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
@@ -39,7 +42,7 @@ fn init_font() {
     });
 }
 
-fn err<E: std::fmt::Display>(e: E) -> anyhow::Error {
+pub(super) fn err<E: std::fmt::Display>(e: E) -> anyhow::Error {
     anyhow!("drawing a chart: {e}")
 }
 
@@ -71,31 +74,36 @@ fn marks(sc: &Scenario) -> Marks {
     m
 }
 
-/// Draws `draw` into `base.png` and `base.svg`.
-/// Draws one picture, written once, into both backends (their types differ, so the closure is
-/// instantiated twice).
+/// Draws one picture, written once, into `base.png` and `base.svg` (the backends' types differ,
+/// so the closure is instantiated twice), at [`SIZE`] or at the size given.
 macro_rules! png_and_svg {
     ($base:expr, |$root:ident| $body:expr) => {
-        both($base, &|$root| $body, &|$root| $body)
+        $crate::output::charts::both($base, $crate::output::charts::SIZE, &|$root| $body, &|$root| $body)
+    };
+    ($base:expr, $size:expr, |$root:ident| $body:expr) => {
+        $crate::output::charts::both($base, $size, &|$root| $body, &|$root| $body)
     };
 }
+pub(super) use png_and_svg;
 
-fn both(
+/// Draws `draw` into `base.png` and `draw_svg` into `base.svg`, both `size` pixels.
+pub(super) fn both(
     base: &Path,
+    size: (u32, u32),
     draw: &dyn Fn(&DrawingArea<BitMapBackend<'_>, Shift>) -> Result<()>,
     draw_svg: &dyn Fn(&DrawingArea<SVGBackend<'_>, Shift>) -> Result<()>,
 ) -> Result<()> {
     init_font();
     let png = base.with_extension("png");
     {
-        let root = BitMapBackend::new(&png, SIZE).into_drawing_area();
+        let root = BitMapBackend::new(&png, size).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
         draw(&root)?;
         root.present().map_err(err)?;
     }
     let svg = base.with_extension("svg");
     {
-        let root = SVGBackend::new(&svg, SIZE).into_drawing_area();
+        let root = SVGBackend::new(&svg, size).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
         draw_svg(&root)?;
         root.present().map_err(err)?;
@@ -177,7 +185,7 @@ impl Panel<'_> {
 }
 
 /// A tick label without needless decimals: 0.005, 0.5, 3, 250, 12k, 1.5M.
-fn num(v: f64) -> String {
+pub(super) fn num(v: f64) -> String {
     let a = v.abs();
     let s = if a >= 1e6 {
         format!("{:.1}M", v / 1e6)

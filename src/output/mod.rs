@@ -7,6 +7,7 @@
 
 pub mod charts;
 pub mod console;
+pub mod cost_recovery;
 pub mod csv;
 pub mod safety;
 
@@ -45,5 +46,6 @@ fn write_into(dir: &Path, sc: &Scenario, results: &[EngineResult]) -> Result<()>
         charts::engine_charts(&edir, sc, &r.report)?;
     }
     charts::comparison_charts(dir, sc, results)?;
+    cost_recovery::write(dir, sc, results)?;
     Ok(())
 }

@@ -10,7 +10,7 @@ use std::io;
 use std::path::{Component, Path, PathBuf};
 
 /// Files an ftsim output directory holds at its top, beside one folder per engine.
-const TOP_FILES: [&str; 7] = [
+const TOP_FILES: [&str; 9] = [
     "summary.csv",
     "latency.png",
     "latency.svg",
@@ -18,6 +18,8 @@ const TOP_FILES: [&str; 7] = [
     "throughput.svg",
     "recovery.png",
     "recovery.svg",
+    "cost_recovery.png",
+    "cost_recovery.svg",
 ];
 
 /// Extensions of the files in an engine's folder: its tables and their charts.
