@@ -1,4 +1,5 @@
-//! Writing a run's output directory: summary.csv, per-engine timeseries/events/tables, charts.
+//! Writing a run's output directory: summary.csv, per-engine timeseries/events/tables, charts and
+//! report.html, the page that shows them all.
 //!
 //! The directory is written completely or not at all: everything goes to a temporary sibling
 //! directory which is renamed into place at the end. What may be written and replaced is decided
@@ -9,20 +10,23 @@ pub mod charts;
 pub mod console;
 pub mod cost_recovery;
 pub mod csv;
+pub mod report;
 pub mod safety;
 
 use crate::runner::EngineResult;
 use anyhow::{Context, Result};
 use ftsim_sim::Scenario;
+pub use report::run::Invocation;
 use std::path::Path;
 
-/// Writes every output file of a run into `out`, atomically.
-pub fn write_all(out: &Path, sc: &Scenario, results: &[EngineResult]) -> Result<()> {
+/// Writes every output file of a run into `out`, atomically; `inv` is what report.html tells of
+/// how the run was asked for.
+pub fn write_all(out: &Path, sc: &Scenario, results: &[EngineResult], inv: &Invocation) -> Result<()> {
     let parent = out.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
     let tmp = safety::free_sibling(out, "tmp")?;
     std::fs::create_dir(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-    if let Err(e) = write_into(&tmp, sc, results) {
+    if let Err(e) = write_into(&tmp, sc, results, inv) {
         let _ = std::fs::remove_dir_all(&tmp);
         return Err(e);
     }
@@ -33,7 +37,7 @@ pub fn write_all(out: &Path, sc: &Scenario, results: &[EngineResult]) -> Result<
     replaced
 }
 
-fn write_into(dir: &Path, sc: &Scenario, results: &[EngineResult]) -> Result<()> {
+fn write_into(dir: &Path, sc: &Scenario, results: &[EngineResult], inv: &Invocation) -> Result<()> {
     csv::write_summary(&dir.join("summary.csv"), sc, results)?;
     for r in results {
         let edir = dir.join(&r.report.engine);
@@ -47,5 +51,6 @@ fn write_into(dir: &Path, sc: &Scenario, results: &[EngineResult]) -> Result<()>
     }
     charts::comparison_charts(dir, sc, results)?;
     cost_recovery::write(dir, sc, results)?;
+    report::run::write(dir, sc, results, inv)?;
     Ok(())
 }

@@ -10,8 +10,9 @@ use std::io;
 use std::path::{Component, Path, PathBuf};
 
 /// Files an ftsim output directory holds at its top, beside one folder per engine.
-const TOP_FILES: [&str; 9] = [
+const TOP_FILES: [&str; 10] = [
     "summary.csv",
+    "report.html",
     "latency.png",
     "latency.svg",
     "throughput.png",
