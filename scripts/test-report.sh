@@ -29,7 +29,7 @@ if [ $# -ge 1 ]; then
   out=$(cd "$1" && pwd)
 else
   out="$work/crash"
-  cargo run --release --quiet -- run scenarios/crash.toml --quiet --out "$out" \
+  cargo run --release --locked --quiet -- run scenarios/crash.toml --quiet --out "$out" \
     --set run.duration=20s --set faults.0.at=10s --set workload.rate=5000 >/dev/null
 fi
 page="$out/report.html"
