@@ -5,10 +5,13 @@
 //!   the right edge, "not recovered". A scenario without a crash has no recovery time: the chart
 //!   then shows the cost per engine (one column each) and says so in its title.
 //! - y, top panel: busy core-seconds of the whole run (work the nodes' cores completed, every
-//!   node: workers, spares, master), as a multiple of `none`'s. Node-seconds would be the other
-//!   candidate, but every engine keeps the same nodes up for the same time (active-standby's
-//!   replicas live on the same workers), so they differ by a few percent at most, where the busy
-//!   time shows the extra work: replicas, acks, replays, checkpoints.
+//!   node: workers, spares, master), as a multiple of `none`'s. Node-seconds (nodes up × time)
+//!   are the same for most engines, which keep the same nodes up for the same time, so they
+//!   would hide the extra work that the busy time shows: replicas, acks, replays, checkpoints.
+//!   Where an engine keeps 5 % more or fewer nodes up than `none` on average (node-seconds over
+//!   the run's simulated length, so that a run that drains later does not count as more nodes),
+//!   as active-standby does with a standby node per worker, its label says so:
+//!   `active-standby 1.40× (nodes 1.83×)`.
 //! - y, bottom panel: `ft_bytes` (bytes sent only for fault tolerance) as a percentage of
 //!   `none`'s `bytes` (its whole traffic, which is the data traffic alone).
 //!
@@ -90,6 +93,11 @@ pub struct CostPoint {
     pub recovery_s: Option<f64>,
     /// Busy core-seconds of every node over the whole run.
     pub busy_s: f64,
+    /// Node-seconds (`node_seconds` of summary.csv).
+    pub node_s: f64,
+    /// The mean number of nodes up (`node_s` over the run's simulated length) over `none`'s, when
+    /// the values are relative.
+    pub nodes: Option<f64>,
     /// Bytes sent only for fault tolerance.
     pub ft_bytes: u64,
     /// Top panel's value: `busy_s` over `none`'s, or `busy_s` itself without `none`.
@@ -137,6 +145,15 @@ impl CostRecovery {
         }
     }
 
+    /// The top panel's label of point `p`: its cost, and its node-seconds relative to `none`'s
+    /// where they differ by 5 % or more.
+    pub fn cost_label_of(&self, p: &CostPoint) -> String {
+        match p.nodes {
+            Some(n) if (n - 1.0).abs() >= 0.05 => format!("{} (nodes {n:.2}×)", self.cost_text(p.cost)),
+            _ => self.cost_text(p.cost),
+        }
+    }
+
     /// A bottom-panel value as text: `3.1 %` or `12.5 MB`.
     pub fn traffic_text(&self, v: f64) -> String {
         let digits = if v == 0.0 {
@@ -162,12 +179,22 @@ pub fn data(results: &[EngineResult]) -> CostRecovery {
     let none = results.iter().find(|r| r.report.engine == "none");
     let base = none.map(|n| (busy(n), n.report.stats.bytes as f64));
     let relative = base.is_some_and(|(b, bytes)| b > 0.0 && bytes > 0.0);
+    let mean_nodes = |r: &EngineResult| {
+        let end = r.report.stats.end.as_secs_f64();
+        if end > 0.0 {
+            r.report.stats.node_seconds / end
+        } else {
+            0.0
+        }
+    };
+    let none_nodes = none.map(mean_nodes).filter(|&n| relative && n > 0.0);
     let failure = results.iter().any(|r| !r.report.failures.is_empty());
     let points = results
         .iter()
         .map(|r| {
             let rep = &r.report;
             let busy_s = busy(r);
+            let node_s = rep.stats.node_seconds;
             let ft_bytes = rep.stats.ft_bytes;
             let (cost, traffic) = match base {
                 Some((b, bytes)) if relative => (busy_s / b, ft_bytes as f64 / bytes * 100.0),
@@ -178,6 +205,8 @@ pub fn data(results: &[EngineResult]) -> CostRecovery {
                 met: Met::of(rep.verdict, rep.promise_kept),
                 recovery_s: rep.first_failure.and_then(|f| f.recovery).map(|d| d.as_secs_f64()),
                 busy_s,
+                node_s,
+                nodes: none_nodes.map(|n| mean_nodes(r) / n),
                 ft_bytes,
                 cost,
                 traffic,
@@ -222,19 +251,21 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str, d: &Cost
     } else {
         "network: bytes sent for fault tolerance (no none engine in this run: absolute)"
     };
+    let cost_texts: Vec<String> = d.points.iter().map(|p| d.cost_label_of(p)).collect();
+    let traffic_texts: Vec<String> = d.points.iter().map(|p| d.traffic_text(p.traffic)).collect();
     let mut placed = Vec::new();
     let top_panel = PanelSpec {
         title: cost_title,
         y_label: d.cost_label(),
         values: &costs,
-        text: &|v| d.cost_text(v),
+        texts: &cost_texts,
         baseline: d.relative.then_some(1.0),
     };
     let bottom_panel = PanelSpec {
         title: traffic_title,
         y_label: d.traffic_label(),
         values: &traffic,
-        text: &|v| d.traffic_text(v),
+        texts: &traffic_texts,
         baseline: None,
     };
     for (area, spec) in [(&top, top_panel), (&bottom, bottom_panel)] {
@@ -253,8 +284,8 @@ struct PanelSpec<'a> {
     y_label: &'a str,
     /// One value per point.
     values: &'a [f64],
-    /// A value as its label shows it.
-    text: &'a dyn Fn(f64) -> String,
+    /// Each value as its label shows it.
+    texts: &'a [String],
     /// A dashed horizontal line here (`none`'s level).
     baseline: Option<f64>,
 }
@@ -354,8 +385,8 @@ fn scatter<DB: DrawingBackend>(
     let labels: Vec<String> = d
         .points
         .iter()
-        .zip(spec.values)
-        .map(|(p, &v)| format!("{} {}", p.engine, (spec.text)(v)))
+        .zip(spec.texts)
+        .map(|(p, t)| format!("{} {t}", p.engine))
         .collect();
     points_and_labels(root, &at, d, &labels, bounds, placed, Side::Beside)
 }
@@ -422,7 +453,7 @@ fn columns<DB: DrawingBackend>(
         .enumerate()
         .map(|(i, &v)| chart.backend_coord(&(i as f64 + 0.5, v)))
         .collect();
-    let labels: Vec<String> = spec.values.iter().map(|&v| (spec.text)(v)).collect();
+    let labels = spec.texts.to_vec();
     points_and_labels(root, &at, d, &labels, bounds, placed, Side::Above)
 }
 
@@ -636,7 +667,12 @@ fn legend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &CostRecovery) -
     } else {
         &["lower is better"]
     };
-    for line in lines.iter().filter(|l| !l.is_empty()) {
+    let nodes: &[&str] = if d.points.iter().any(|p| d.cost_label_of(p) != d.cost_text(p.cost)) {
+        &["(nodes k×): k × as many nodes", "up as none, on average"]
+    } else {
+        &[]
+    };
+    for line in lines.iter().chain(nodes) {
         area.draw(&Text::new(*line, (x0, y), note.clone())).map_err(err)?;
         y += 20;
     }

@@ -193,6 +193,8 @@ fn comparison(dir: &Path, results: &[EngineResult]) -> Result<Section> {
                     p.recovery_s.map(|s| format!("{s:.3}")).unwrap_or_default(),
                     format!("{:.3}", p.busy_s),
                     d.cost_text(p.cost),
+                    format!("{:.3}", p.node_s),
+                    p.nodes.map(|n| format!("{n:.2}×")).unwrap_or_default(),
                     p.ft_bytes.to_string(),
                     d.traffic_text(p.traffic),
                 ]
@@ -205,6 +207,8 @@ fn comparison(dir: &Path, results: &[EngineResult]) -> Result<Section> {
                 "recovery_s".into(),
                 "busy core-seconds".into(),
                 d.cost_label().into(),
+                "node_seconds".into(),
+                "mean nodes up (× none's)".into(),
                 "ft_bytes".into(),
                 d.traffic_label().into(),
             ],
