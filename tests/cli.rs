@@ -76,6 +76,7 @@ fn run_prints_a_summary_and_writes_every_file_of_the_output_contract() {
         "throughput.svg",
         "recovery.png",
         "recovery.svg",
+        "report.html",
         "none/timeseries.csv",
         "none/events.csv",
     ] {
