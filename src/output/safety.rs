@@ -148,7 +148,11 @@ fn sweep_replaceable(dir: &Path) -> Result<(), OutDirError> {
     }
     for (name, kind) in entries {
         let ok = if kind.is_file() {
-            name == SWEEP_MANIFEST || name == SWEEP_TABLE || is_sweep_chart(&name) || is_scratch(&name)
+            name == SWEEP_MANIFEST
+                || name == SWEEP_TABLE
+                || name == "report.html"
+                || is_sweep_chart(&name)
+                || is_scratch(&name)
         } else if kind.is_dir() && name == SWEEP_RUNS {
             runs_folder(&dir.join(&name)).map_err(|inner| OutDirError::Foreign(format!("{name}/{inner}")))?;
             true
