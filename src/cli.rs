@@ -110,8 +110,8 @@ pub enum Command {
         #[arg(long = "set", value_name = "PATH=VALUE")]
         sets: Vec<String>,
         /// What to chart against the first varied field: a numeric summary.csv column, or
-        /// ENGINE/TABLE.COLUMN[:max], the mean (or the largest value) of a column of an engine's
-        /// table over its rows, per run (e.g. flink-abs/checkpoints.duration_s).
+        /// ENGINE/TABLE.COLUMN, the mean of a column of an engine's table over its rows, per run
+        /// (ENGINE/TABLE.COLUMN:max: the largest), e.g. flink-abs/checkpoints.duration_s.
         #[arg(long, default_value = "recovery_s", value_parser = sweep::metric::parse_metric)]
         metric: String,
         /// Run only the runs whose index i has i % N = I (0 ≤ I < N); merge the shards with
