@@ -7,6 +7,7 @@
 # whose share of the keys is closest to 1/N (keys are hashed to tasks), so that its load is λ.
 # examples/fig7.rs draws the runs beside the paper's model into results/experiments/fig7/.
 # Usage: scripts/experiments/fig7.sh
+set -euo pipefail
 source "$(dirname "$0")/common.sh"
 out=results/experiments/fig7
 per_node=500

@@ -7,6 +7,7 @@
 # worst case, a whole interval to replay) and just after one (60.5 s). Each further --metric
 # reruns the same sweep, which reuses its runs. Writes results/experiments/flink/.
 # Usage: scripts/experiments/flink.sh
+set -euo pipefail
 source "$(dirname "$0")/common.sh"
 out=results/experiments/flink
 

@@ -5,6 +5,7 @@
 # one timeout (58 s) and one whose last lost tuples fail after two (59 s), charting recovery_s
 # and restore_s. Writes results/experiments/storm/.
 # Usage: scripts/experiments/storm.sh
+set -euo pipefail
 source "$(dirname "$0")/common.sh"
 out=results/experiments/storm
 
