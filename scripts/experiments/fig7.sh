@@ -8,7 +8,7 @@
 # examples/fig7.rs draws the runs beside the paper's model into results/experiments/fig7/.
 # Usage: scripts/experiments/fig7.sh
 set -euo pipefail
-source "$(dirname "$0")/common.sh"
+source "$(dirname "$0")/common.bash"
 out=results/experiments/fig7
 per_node=500
 loads="0.1 0.2 0.3 0.4 0.5 0.6 0.7 0.8 0.9 0.95"

@@ -8,7 +8,7 @@
 # reruns the same sweep, which reuses its runs. Writes results/experiments/flink/.
 # Usage: scripts/experiments/flink.sh
 set -euo pipefail
-source "$(dirname "$0")/common.sh"
+source "$(dirname "$0")/common.bash"
 out=results/experiments/flink
 
 levels=(scenarios/experiments/flink-backpressure-levels.toml

@@ -6,7 +6,7 @@
 # and restore_s. Writes results/experiments/storm/.
 # Usage: scripts/experiments/storm.sh
 set -euo pipefail
-source "$(dirname "$0")/common.sh"
+source "$(dirname "$0")/common.bash"
 out=results/experiments/storm
 
 overhead=(scenarios/experiments/storm-acking-overhead.toml

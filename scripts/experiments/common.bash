@@ -1,11 +1,12 @@
-# Shared by the experiment scripts (sourced, not run): builds ftsim once and runs sweeps whose run
-# outputs stay in a scratch directory, so that results/experiments/ keeps only each sweep's
-# sweep.csv, sweep.toml and charts. A second run of a script reuses the scratch sweeps' complete
+# Shared by the experiment scripts (sourced, not run; not named *.sh, so that
+# scripts/reproduce-all does not take it for an experiment): builds ftsim once and runs sweeps
+# whose run outputs stay in a scratch directory, so that results/experiments/ keeps only each
+# sweep's sweep.csv, sweep.toml and charts. A second run of a script reuses the scratch sweeps' complete
 # runs (ftsim sweep resumes), so only what changed is simulated again.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 target="${CARGO_TARGET_DIR:-target}"
-cargo build --release --quiet
+cargo build --release --locked --quiet
 ftsim="$target/release/ftsim"
 scratch="${FTSIM_EXPERIMENTS_SCRATCH:-$target/experiments}"
 
