@@ -156,7 +156,8 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let cli = match Cli::try_parse_from(args) {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let cli = match Cli::try_parse_from(&args) {
         Ok(c) => c,
         Err(e) if !e.use_stderr() => {
             // --help and --version: clap prints them as usual.
@@ -170,7 +171,7 @@ where
             return ExitCode::from(2);
         }
     };
-    match dispatch(cli, registry) {
+    match dispatch(cli, registry, &args) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             let user = e.downcast_ref::<UserError>().is_some()
@@ -215,8 +216,16 @@ fn parse_seed(s: &str) -> Result<u64, String> {
     }
 }
 
-/// Runs the command; returns the exit status.
-fn dispatch(cli: Cli, registry: &Registry) -> Result<u8> {
+/// The command line that reproduces this one: `ftsim` and the arguments as given, shell-quoted.
+fn command_line(args: &[OsString]) -> String {
+    let words: Vec<String> = std::iter::once("ftsim".to_string())
+        .chain(args.iter().skip(1).map(|a| a.to_string_lossy().into_owned()))
+        .collect();
+    output::report::shell_command(&words)
+}
+
+/// Runs the command (`args`: the arguments it was parsed from); returns the exit status.
+fn dispatch(cli: Cli, registry: &Registry, args: &[OsString]) -> Result<u8> {
     match cli.command {
         Command::Run {
             scenario,
@@ -226,7 +235,17 @@ fn dispatch(cli: Cli, registry: &Registry) -> Result<u8> {
             out,
             quiet,
         } => {
-            let sc = load(registry, &scenario, &sets, seed, &engines)?;
+            // Read once: the text run is the text report.html shows.
+            let text = std::fs::read_to_string(&scenario).map_err(|e| ftsim_sim::ScenarioError::Io {
+                file: scenario.clone(),
+                reason: e.to_string(),
+            })?;
+            let over = Overrides {
+                sets: sets.clone(),
+                engines: engines.clone(),
+                seed,
+            };
+            let sc = Scenario::from_str(&scenario, &text, &over, registry)?;
             let out = out.unwrap_or_else(|| PathBuf::from("results").join(&sc.run.name));
             let target =
                 output::safety::check_out_dir(&out).map_err(|e| UserError(format!("--out {}: {e}", out.display())))?;
@@ -239,7 +258,15 @@ fn dispatch(cli: Cli, registry: &Registry) -> Result<u8> {
                     threads: None,
                 },
             )?;
-            output::write_all(&target, &sc, &results)?;
+            let invocation = output::Invocation {
+                command: command_line(args),
+                scenario_file: scenario.display().to_string(),
+                scenario_text: text,
+                sets,
+                engines,
+                seed,
+            };
+            output::write_all(&target, &sc, &results, &invocation)?;
             print!("{}", output::console::summary_table(&sc, &results));
             println!("wrote {}", out.display());
             Ok(run_status(&results))

@@ -76,6 +76,7 @@ fn run_prints_a_summary_and_writes_every_file_of_the_output_contract() {
         "throughput.svg",
         "recovery.png",
         "recovery.svg",
+        "report.html",
         "none/timeseries.csv",
         "none/events.csv",
     ] {
@@ -109,6 +110,7 @@ fn run_prints_a_summary_and_writes_every_file_of_the_output_contract() {
         "ft_bytes",
         "checkpoint_bytes",
         "node_seconds",
+        "busy_core_s",
         "sim_events",
         "wall_s",
     ] {

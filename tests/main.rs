@@ -24,6 +24,7 @@ mod planted;
 mod properties;
 mod record_at_a_time;
 mod regressions;
+mod report;
 mod storm_acking;
 mod sweep;
 mod unfinished;

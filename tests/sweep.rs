@@ -438,3 +438,30 @@ fn runs_that_crashed_and_did_not_recover_are_marked_above_the_values_of_the_reco
     let svg = std::fs::read_to_string(p.join("out/sweep_restore_s.svg")).expect("chart");
     assert!(!svg.contains("not restored"), "every run restored: nothing to mark");
 }
+
+#[test]
+fn a_sweep_directory_holds_a_self_contained_report_with_its_chart_every_run_and_its_command() {
+    let dir = workdir();
+    let p = dir.path();
+    let s = sweep(p, "whole", &[]);
+    assert_eq!(s.code, 0, "{}", s.stderr);
+    let page = std::fs::read_to_string(p.join("whole/report.html")).expect("report.html");
+    let svg = std::fs::read_to_string(p.join("whole/sweep_recovery_s.svg")).expect("chart");
+    assert!(page.contains(svg.trim()), "the chart is inlined");
+    assert!(
+        page.contains("ftsim sweep tiny.toml --vary cluster.detection_delay=200ms,1s,2s --seeds 2"),
+        "the command that makes the sweep again"
+    );
+    for run in run_dirs(&p.join("whole")) {
+        assert!(
+            p.join("whole/runs").join(&run).join("report.html").is_file(),
+            "{run} has its own page"
+        );
+    }
+    // A row per run and engine: point 2's value shows in each of its rows.
+    assert_eq!(page.matches(">2s</td>").count(), 2 * 2, "{page}");
+    let again = sweep(p, "again", &[]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    let twice = std::fs::read_to_string(p.join("again/report.html")).expect("report.html");
+    assert_eq!(page, twice, "the same sweep gives the same page");
+}

@@ -3,6 +3,7 @@
 //! - `latency`: p99 and p50 latency over time, every engine on one chart (log scale);
 //! - `throughput`: outputs per second and source backlog over time, every engine on one chart;
 //! - `recovery`: detection, restore and recovery time of the first failure per engine;
+//! - `cost_recovery` (in [`super::cost_recovery`]): each engine's cost against its recovery time;
 //! - per engine, any chart its tables ask for (batches, checkpoints, ...).
 //!
 //! Crashes are marked by red vertical lines, stragglers by shaded spans.
@@ -19,7 +20,9 @@ use std::path::Path;
 use std::sync::Once;
 
 pub(crate) const FONT: &str = "sans-serif";
+/// Width and height of a chart, in pixels.
 pub(crate) const SIZE: (u32, u32) = (1200, 700);
+/// The colours of the engines, in the scenario's engine order (wrapping).
 pub(crate) const PALETTE: [RGBColor; 8] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
@@ -72,31 +75,35 @@ fn marks(sc: &Scenario) -> Marks {
 }
 
 /// Draws one picture, written once, into `base.png` and `base.svg` (the backends' types differ,
-/// so the closure is instantiated twice).
+/// so the closure is instantiated twice), at [`SIZE`] or at the size given.
 macro_rules! png_and_svg {
     ($base:expr, |$root:ident| $body:expr) => {
-        $crate::output::charts::both($base, &|$root| $body, &|$root| $body)
+        $crate::output::charts::both($base, $crate::output::charts::SIZE, &|$root| $body, &|$root| $body)
+    };
+    ($base:expr, $size:expr, |$root:ident| $body:expr) => {
+        $crate::output::charts::both($base, $size, &|$root| $body, &|$root| $body)
     };
 }
 pub(crate) use png_and_svg;
 
-/// Draws `draw` into `base.png` and `draw_svg` into `base.svg`: use [`png_and_svg!`].
+/// Draws `draw` into `base.png` and `draw_svg` into `base.svg`, both `size` pixels.
 pub(crate) fn both(
     base: &Path,
+    size: (u32, u32),
     draw: &dyn Fn(&DrawingArea<BitMapBackend<'_>, Shift>) -> Result<()>,
     draw_svg: &dyn Fn(&DrawingArea<SVGBackend<'_>, Shift>) -> Result<()>,
 ) -> Result<()> {
     init_font();
     let png = base.with_extension("png");
     {
-        let root = BitMapBackend::new(&png, SIZE).into_drawing_area();
+        let root = BitMapBackend::new(&png, size).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
         draw(&root)?;
         root.present().map_err(err)?;
     }
     let svg = base.with_extension("svg");
     {
-        let root = SVGBackend::new(&svg, SIZE).into_drawing_area();
+        let root = SVGBackend::new(&svg, size).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
         draw_svg(&root)?;
         root.present().map_err(err)?;

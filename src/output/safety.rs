@@ -16,8 +16,9 @@ use std::path::{Component, Path, PathBuf};
 
 /// Files an ftsim output directory holds at its top, beside one folder per engine (`point.toml`
 /// is the file a sweep keeps beside a run's output to say which point it is).
-const TOP_FILES: [&str; 8] = [
+const TOP_FILES: [&str; 11] = [
     "summary.csv",
+    "report.html",
     "point.toml",
     "latency.png",
     "latency.svg",
@@ -25,6 +26,8 @@ const TOP_FILES: [&str; 8] = [
     "throughput.svg",
     "recovery.png",
     "recovery.svg",
+    "cost_recovery.png",
+    "cost_recovery.svg",
 ];
 
 /// Extensions of the files in an engine's folder: its tables and their charts.
@@ -145,7 +148,11 @@ fn sweep_replaceable(dir: &Path) -> Result<(), OutDirError> {
     }
     for (name, kind) in entries {
         let ok = if kind.is_file() {
-            name == SWEEP_MANIFEST || name == SWEEP_TABLE || is_sweep_chart(&name) || is_scratch(&name)
+            name == SWEEP_MANIFEST
+                || name == SWEEP_TABLE
+                || name == "report.html"
+                || is_sweep_chart(&name)
+                || is_scratch(&name)
         } else if kind.is_dir() && name == SWEEP_RUNS {
             runs_folder(&dir.join(&name)).map_err(|inner| OutDirError::Foreign(format!("{name}/{inner}")))?;
             true

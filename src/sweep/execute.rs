@@ -65,5 +65,13 @@ fn run_one(plan: &Plan, id: RunId, runs_dir: &Path, registry: &Registry) -> Resu
     let mut record = PointRecord::expected(&plan.manifest, id);
     record.engines = sc.run.engines.clone();
     let results = runner::run_all(&sc, registry, &opts).with_context(|| format!("running {}", dir.display()))?;
-    output::write_all_with(&dir, &sc, &results, &[(POINT_FILE, record.to_toml())])
+    let inv = output::Invocation {
+        command: plan.run_command(id, &dir),
+        scenario_file: plan.manifest.scenario.clone(),
+        scenario_text: plan.text.clone(),
+        sets: plan.manifest.point_sets(id.point),
+        engines: plan.manifest.engines.clone(),
+        seed: Some(id.seed),
+    };
+    output::write_all_with(&dir, &sc, &results, &inv, &[(POINT_FILE, record.to_toml())])
 }

@@ -20,6 +20,7 @@ pub mod files;
 pub mod manifest;
 pub mod merge;
 pub mod metric;
+pub mod page;
 pub mod plan;
 pub mod point;
 pub mod report;

@@ -50,6 +50,27 @@ impl Plan {
         };
         Scenario::from_str(&self.path, &self.text, &over, registry)
     }
+
+    /// The `ftsim run` command that makes run `id` alone into `out`, shell-quoted.
+    pub fn run_command(&self, id: RunId, out: &std::path::Path) -> String {
+        let mut args = vec!["ftsim".to_string(), "run".into(), self.manifest.scenario.clone()];
+        for s in self.manifest.point_sets(id.point) {
+            args.extend(["--set".into(), s]);
+        }
+        for e in &self.manifest.engines {
+            args.extend(["--engine".into(), e.clone()]);
+        }
+        args.extend([
+            "--seed".into(),
+            id.seed.to_string(),
+            "--out".into(),
+            out.display().to_string(),
+        ]);
+        args.iter()
+            .map(|a| crate::output::report::shell_quote(a))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
 }
 
 /// Loads every point of the sweep `req` asks for, or says what is wrong.

@@ -16,9 +16,10 @@ use std::path::Path;
 pub fn write(dir: &Path, m: &Manifest, runs: &[RunRows]) -> Result<()> {
     write_atomic(&dir.join(SWEEP_TABLE), &to_csv(m, runs)?)?;
     chart::draw(dir, m, &m.metric, runs, &dir.join(SWEEP_RUNS))?;
+    super::page::write(dir, m, runs)?;
     let stem = chart_stem(&m.metric);
     let (png, svg) = (format!("{stem}.png"), format!("{stem}.svg"));
-    remove_sweep_files(dir, &[SWEEP_TABLE, &png, &svg])
+    remove_sweep_files(dir, &[SWEEP_TABLE, super::page::PAGE, &png, &svg])
 }
 
 /// One line per engine run that broke its promise or did not finish.
