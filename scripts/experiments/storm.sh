@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Storm: (1) tracking on against off: engines.storm-acking.ackers = 0 or per-worker on a run
-# without failures, charting messages, ft_messages, bytes, CPU (busy_core_s), throughput and p99; (2) recovery against
-# engines.storm-acking.message_timeout (5 s to 60 s), for a crash whose lost tuples fail after
-# one timeout (58 s) and one whose last lost tuples fail after two (59 s), charting recovery_s
-# and restore_s. Writes results/experiments/storm/.
+# without failures, charting messages, ft_messages, bytes, CPU (busy_core_s), throughput and
+# p99; (2) recovery against engines.storm-acking.message_timeout (5 s to 60 s), for a crash whose
+# lost tuples fail after one timeout (58 s) and one whose last lost tuples fail after two
+# (59 s), charting recovery_s and restore_s. Writes results/experiments/storm/.
 # Usage: scripts/experiments/storm.sh
 set -euo pipefail
 source "$(dirname "$0")/common.bash"
