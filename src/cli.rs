@@ -109,7 +109,9 @@ pub enum Command {
         /// Override a scenario field in every run (repeatable; a --vary of the same path wins).
         #[arg(long = "set", value_name = "PATH=VALUE")]
         sets: Vec<String>,
-        /// The numeric summary.csv column to chart against the first varied field.
+        /// What to chart against the first varied field: a numeric summary.csv column, or
+        /// ENGINE/TABLE.COLUMN, the mean of a column of an engine's table over its rows, per run
+        /// (ENGINE/TABLE.COLUMN:max: the largest), e.g. flink-abs/checkpoints.duration_s.
         #[arg(long, default_value = "recovery_s", value_parser = sweep::metric::parse_metric)]
         metric: String,
         /// Run only the runs whose index i has i % N = I (0 ≤ I < N); merge the shards with
@@ -131,7 +133,7 @@ pub enum Command {
         /// Output directory (default: results/NAME-sweep, NAME the scenario's run.name).
         #[arg(long)]
         out: Option<PathBuf>,
-        /// The numeric summary.csv column to chart (default: the shards' --metric).
+        /// What to chart, as for sweep --metric (default: the shards' --metric).
         #[arg(long, value_parser = sweep::metric::parse_metric)]
         metric: Option<String>,
     },

@@ -10,6 +10,7 @@ mod cli;
 mod determinism;
 mod dstream;
 mod engine_kit;
+mod experiment_scenarios;
 mod flink_abs;
 mod golden;
 mod invariants;

@@ -314,6 +314,132 @@ fn a_sweep_manifest_reads_back_as_it_was_written_and_names_each_run() {
 }
 
 #[test]
+fn a_table_metric_charts_the_mean_or_max_of_an_engine_tables_column_per_run() {
+    use ftsim::sweep::metric::Metric;
+    let dir = workdir();
+    let p = dir.path();
+    let metric = "dstream/batches.processing_time_s";
+    let r = sweep(p, "out", &["--metric", metric]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let png = std::fs::read(p.join("out/sweep_dstream_batches_processing_time_s.png")).expect("chart");
+    assert_eq!(&png[..4], b"\x89PNG");
+    let header = std::fs::read_to_string(p.join("out/sweep.csv")).expect("sweep.csv");
+    assert!(
+        header.lines().next().is_some_and(|h| h.ends_with(",end_s,wall_s")),
+        "sweep.csv keeps the summary columns only"
+    );
+
+    let run = p.join("out/runs/p00000-seed3");
+    let mut table = csv::Reader::from_path(run.join("dstream/batches.csv")).expect("batches.csv");
+    let times: Vec<f64> = table
+        .records()
+        .map(|rec| rec.expect("row")[6].parse().expect("number"))
+        .collect();
+    assert!(times.len() > 3, "{times:?}");
+    let mean = times.iter().sum::<f64>() / times.len() as f64;
+    let max = times.iter().copied().fold(f64::MIN, f64::max);
+    let rows = csv::Reader::from_path(run.join("summary.csv"))
+        .expect("summary.csv")
+        .records()
+        .map(|rec| rec.expect("row").iter().map(String::from).collect::<Vec<_>>())
+        .collect::<Vec<_>>();
+    let dstream = rows.iter().find(|r| r[1] == "dstream").expect("dstream row");
+    let none = rows.iter().find(|r| r[1] == "none").expect("none row");
+    let value = |text: &str, row: &[String]| Metric::parse(text).expect("parses").value(&run, row);
+    let got = value(metric, dstream).expect("a value");
+    assert!((got - mean).abs() < 1e-9, "{got} vs {mean}");
+    assert_eq!(value(&format!("{metric}:max"), dstream), Some(max));
+    assert!(!Metric::parse(metric).expect("parses").applies("none"));
+    assert_eq!(value("records_in", none), none[7].parse().ok());
+}
+
+#[test]
+fn a_table_metric_the_sweep_cannot_chart_exits_2_naming_what_exists() {
+    let dir = workdir();
+    let p = dir.path();
+    let cases = [
+        (
+            "dstream/batchez.records",
+            "dstream writes no table batchez; its tables: batches (batch, batch_time_s,",
+        ),
+        (
+            "dstream/batches.recordz",
+            "dstream's table batches has no column recordz; its columns: batch, batch_time_s,",
+        ),
+        (
+            "flink-abs/checkpoints.duration_s",
+            "flink-abs is not among the sweep's engines (none, dstream)",
+        ),
+        ("dstream/batches", "expected ENGINE/TABLE.COLUMN[:max]"),
+        ("dstream/batches.records:min", "unknown summary :min"),
+    ];
+    for (metric, says) in cases {
+        let r = sweep(p, "out", &["--metric", metric]);
+        assert_eq!(r.code, 2, "{metric}: {}", r.stderr);
+        assert_eq!(r.stderr.lines().count(), 1, "{metric}: one line: {}", r.stderr);
+        assert!(r.stderr.contains(says), "{metric}: {}", r.stderr);
+        assert!(!p.join("out").exists(), "{metric}: nothing written");
+    }
+    assert_eq!(sweep(p, "whole", &[]).code, 0);
+    let r = ftsim(
+        p,
+        &[
+            "merge",
+            "whole",
+            "--out",
+            "merged",
+            "--metric",
+            "dstream/batches.recordz",
+        ],
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("has no column recordz; its columns: batch,"),
+        "{}",
+        r.stderr
+    );
+    assert!(!p.join("merged").exists());
+    let r = ftsim(
+        p,
+        &[
+            "merge",
+            "whole",
+            "--out",
+            "merged",
+            "--metric",
+            "dstream/batches.records:max",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(p.join("merged/sweep_dstream_batches_records_max.svg").exists());
+}
+
+#[test]
+fn runs_that_crashed_and_did_not_recover_are_marked_above_the_values_of_the_recovery_chart() {
+    let dir = workdir();
+    let p = dir.path();
+    // Three seconds of input: no engine's latency settles for five buckets after the crash.
+    assert_eq!(sweep(p, "out", &[]).code, 0);
+    let mut table = csv::Reader::from_path(p.join("out/sweep.csv")).expect("sweep.csv");
+    let header = table.headers().expect("header").clone();
+    let col = |name: &str| header.iter().position(|c| c == name).expect("column");
+    let (failures, recovery) = (col("failures"), col("recovery_s"));
+    for row in table.records() {
+        let row = row.expect("row");
+        assert_eq!((&row[failures], &row[recovery]), ("1", ""), "a crash, no recovery");
+    }
+    let svg = std::fs::read_to_string(p.join("out/sweep_recovery_s.svg")).expect("chart");
+    assert!(
+        svg.contains("not recovered within the run"),
+        "legend of the hollow circles"
+    );
+    assert!(svg.contains("<circle"), "the hollow circles");
+    assert_eq!(sweep(p, "out", &["--metric", "restore_s"]).code, 0);
+    let svg = std::fs::read_to_string(p.join("out/sweep_restore_s.svg")).expect("chart");
+    assert!(!svg.contains("not restored"), "every run restored: nothing to mark");
+}
+
+#[test]
 fn a_sweep_directory_holds_a_self_contained_report_with_its_chart_every_run_and_its_command() {
     let dir = workdir();
     let p = dir.path();

@@ -54,6 +54,9 @@ pub trait Registered: Sync {
     fn promises(&self) -> Vec<PromiseTable>;
     /// Runs the engine over `prepared` under its configuration in `sc`.
     fn run(&self, sc: &Scenario, prepared: &Prepared, progress: &mut dyn FnMut(SimTime)) -> RunReport;
+    /// The tables a run of this engine in `sc` writes (`DIR/ENGINE/NAME.csv`): each one's name
+    /// and columns, as an engine built for `sc` and not yet run has them (no rows).
+    fn tables(&self, sc: &Scenario) -> Vec<(String, Vec<String>)>;
 }
 
 /// The registry's entry for engine `S`.
@@ -121,5 +124,12 @@ impl<S: EngineSpec> Registered for Entry<S> {
         let promised = S::promise(&cfg, sc.job.kind, sc.job.sink);
         let mut engine = S::build(sc, &cfg);
         ftsim_sim::simulate(sc, prepared, S::NAME, promised, &mut engine, progress)
+    }
+    fn tables(&self, sc: &Scenario) -> Vec<(String, Vec<String>)> {
+        let engine = S::build(sc, &Self::config(sc));
+        Engine::tables(&engine)
+            .into_iter()
+            .map(|t| (t.name, t.columns))
+            .collect()
     }
 }

@@ -1,10 +1,12 @@
 //! `sweep_METRIC.png` and `.svg`: the metric against the first varied parameter, one line per
 //! engine (and per combination of the other varied values) through the mean over seeds, a bar
-//! from the smallest to the largest value over seeds, and a red cross on every run in which the
-//! engine broke its promise (at the bottom of the chart when the run has no value).
+//! from the smallest to the largest value over seeds, a red cross on every run in which the
+//! engine broke its promise (at the bottom of the chart when the run has no value), and a hollow
+//! circle above the values for every run that has none (for `recovery_s`: a failure from which
+//! the engine did not recover within the run).
 
 use super::manifest::Manifest;
-use super::metric::{XAxis, metric_label, x_axis};
+use super::metric::{Metric, XAxis, path_unit, x_axis};
 use super::table::{RunRows, cell};
 use crate::output::charts::{FONT, PALETTE, err, num, png_and_svg};
 use anyhow::Result;
@@ -14,7 +16,7 @@ use std::path::Path;
 
 /// The chart's file name without extension.
 pub fn chart_stem(metric: &str) -> String {
-    format!("sweep_{metric}")
+    Metric::chart_stem(metric)
 }
 
 /// One line: an engine under one combination of the other varied values.
@@ -24,6 +26,8 @@ struct Group {
     values: Vec<Vec<f64>>,
     /// Per value of the first varied parameter: one entry per broken run, its value if any.
     broken: Vec<Vec<Option<f64>>>,
+    /// Per value of the first varied parameter: the runs without a value that are marked.
+    missing: Vec<usize>,
 }
 
 /// Everything drawn, worked out before drawing.
@@ -40,20 +44,25 @@ struct Picture {
     y_range: (f64, f64),
     /// Horizontal distance between neighbouring lines at one x.
     dodge: f64,
+    /// Height of the hollow circles of runs without a value, and what they mean.
+    missing_at: f64,
+    missing_label: &'static str,
 }
 
-/// Draws the chart of `metric` for `runs` into `dir`.
-pub fn draw(dir: &Path, m: &Manifest, metric: &str, runs: &[RunRows]) -> Result<()> {
-    let pic = picture(m, metric, runs);
+/// Draws the chart of `metric` (checked by [`Metric::parse`]) for `runs`, whose outputs are in
+/// `runs_dir`, into `dir`.
+pub fn draw(dir: &Path, m: &Manifest, metric: &str, runs: &[RunRows], runs_dir: &Path) -> Result<()> {
+    let parsed = Metric::parse(metric).map_err(|e| anyhow::anyhow!("--metric {metric}: {e}"))?;
+    let pic = picture(m, metric, &parsed, runs, runs_dir);
     png_and_svg!(&dir.join(chart_stem(metric)), |root| paint(root, &pic))
 }
 
-fn picture(m: &Manifest, metric: &str, runs: &[RunRows]) -> Picture {
+fn picture(m: &Manifest, text: &str, metric: &Metric, runs: &[RunRows], runs_dir: &Path) -> Picture {
     let first = &m.varies[0];
     let n = first.values.len();
     let axis = x_axis(&first.values);
     let (xs, categories, unit) = match axis {
-        XAxis::Numeric { xs, unit } => (xs, None, unit),
+        XAxis::Numeric { xs, unit } => (xs, None, unit.or_else(|| path_unit(&first.path))),
         XAxis::Categorical => ((0..n).map(|i| i as f64).collect(), Some(first.values.clone()), None),
     };
     let mut groups: Vec<Group> = Vec::new();
@@ -65,7 +74,8 @@ fn picture(m: &Manifest, metric: &str, runs: &[RunRows]) -> Picture {
             .zip(&values[1..])
             .map(|(v, x)| format!("{}={x}", v.path))
             .collect();
-        for row in &r.rows {
+        let run_dir = runs_dir.join(r.id.dir_name());
+        for row in r.rows.iter().filter(|row| metric.applies(cell(row, "engine"))) {
             let engine = cell(row, "engine");
             let label = if others.is_empty() {
                 engine.to_string()
@@ -79,14 +89,17 @@ fn picture(m: &Manifest, metric: &str, runs: &[RunRows]) -> Picture {
                         label,
                         values: vec![Vec::new(); n],
                         broken: vec![Vec::new(); n],
+                        missing: vec![0; n],
                     });
                     let last = groups.len() - 1;
                     &mut groups[last]
                 }
             };
-            let value = cell(row, metric).parse::<f64>().ok().filter(|v| v.is_finite());
-            if let Some(v) = value {
-                g.values[j].push(v);
+            let value = metric.value(&run_dir, row);
+            match value {
+                Some(v) => g.values[j].push(v),
+                None if metric.marks_missing(row) => g.missing[j] += 1,
+                None => {}
             }
             if cell(row, "promise_kept") == "false" {
                 g.broken[j].push(value);
@@ -96,11 +109,17 @@ fn picture(m: &Manifest, metric: &str, runs: &[RunRows]) -> Picture {
     let all = groups.iter().flat_map(|g| g.values.iter().flatten().copied());
     let (lo, hi) = all.fold((0f64, f64::MIN), |(a, b), v| (a.min(v), b.max(v)));
     let hi = if hi <= lo { lo + 1.0 } else { hi };
-    // Room above the data for the legend (a row per line, one for the crosses, of the about
-    // 590 pixels of plotting height).
-    let rows = groups.len() + usize::from(groups.iter().any(|g| g.broken.iter().any(|b| !b.is_empty())));
+    // Runs without a value sit a little above the largest value.
+    let any_missing = groups.iter().any(|g| g.missing.iter().any(|&k| k > 0));
+    let missing_at = hi + (hi - lo) * 0.06;
+    let top = if any_missing { missing_at } else { hi };
+    // Room above the data for the legend (a row per line, one for the crosses, one for the
+    // hollow circles, of the about 590 pixels of plotting height).
+    let rows = groups.len()
+        + usize::from(groups.iter().any(|g| g.broken.iter().any(|b| !b.is_empty())))
+        + usize::from(any_missing);
     let legend = ((rows * 19 + 16) as f64 / 590.0).min(0.6);
-    let y_range = (lo, lo + (hi - lo) / (1.0 - legend - 0.05));
+    let y_range = (lo, lo + (top - lo) / (1.0 - legend - 0.05));
     let (x_range, span) = match &categories {
         Some(_) => ((-0.5, n as f64 - 0.5), 1.0),
         None => {
@@ -122,18 +141,20 @@ fn picture(m: &Manifest, metric: &str, runs: &[RunRows]) -> Picture {
         format!("mean of {} seeds, bars from min to max", m.seeds)
     };
     Picture {
-        title: format!("{}: {metric} against {} ({seeds})", m.name, first.path),
+        title: format!("{}: {text} against {} ({seeds})", m.name, first.path),
         x_label: match unit {
             Some(u) => format!("{} ({u})", first.path),
             None => first.path.clone(),
         },
-        y_label: metric_label(metric),
+        y_label: metric.label(),
         xs,
         categories,
         groups,
         x_range,
         y_range,
         dodge,
+        missing_at,
+        missing_label: metric.missing_label(),
     }
 }
 
@@ -198,6 +219,31 @@ fn paint<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, pic: &Picture) -> Re
                 }),
             )
             .map_err(err)?;
+    }
+    let hollow: Vec<(f64, RGBColor)> = pic
+        .groups
+        .iter()
+        .enumerate()
+        .flat_map(|(k, g)| {
+            let color = PALETTE[k % PALETTE.len()];
+            g.missing
+                .iter()
+                .zip(&pic.xs)
+                .filter(|(n, _)| **n > 0)
+                .map(move |(_, &x)| (x + shift(k), color))
+        })
+        .collect();
+    if !hollow.is_empty() {
+        let at = pic.missing_at;
+        chart
+            .draw_series(
+                hollow
+                    .iter()
+                    .map(|&(x, color)| Circle::new((x, at), 7, color.stroke_width(2))),
+            )
+            .map_err(err)?
+            .label(pic.missing_label)
+            .legend(|(x, y)| Circle::new((x + 10, y), 6, BLACK.stroke_width(2)));
     }
     let crosses: Vec<(f64, f64)> = pic
         .groups

@@ -5,6 +5,7 @@ use super::error::SweepError;
 use super::execute;
 use super::files::write_atomic;
 use super::manifest::RunId;
+use super::metric::Metric;
 use super::plan::{self, Request};
 use super::point::PointRecord;
 use super::report;
@@ -57,6 +58,7 @@ pub fn sweep(a: &SweepArgs, registry: &Registry) -> Result<u8> {
     };
     let plan = plan::build(&req, registry)?;
     let m = &plan.manifest;
+    check_metric(&plan, registry)?;
     let out = a
         .out
         .clone()
@@ -125,6 +127,20 @@ pub fn sweep(a: &SweepArgs, registry: &Registry) -> Result<u8> {
     print!("{}", report::problems(m, &runs));
     println!("wrote {}", out.display());
     Ok(report::status(&runs))
+}
+
+/// Refuses a `--metric ENGINE/TABLE.COLUMN` whose engine the sweep does not run or whose table
+/// or column that engine does not write (as built for the first point, before anything runs).
+fn check_metric(plan: &plan::Plan, registry: &Registry) -> Result<()> {
+    let m = &plan.manifest;
+    let metric = Metric::parse(&m.metric).map_err(|e| anyhow::anyhow!("--metric {}: {e}", m.metric))?;
+    let Metric::Table(t) = &metric else {
+        return Ok(());
+    };
+    let sc = plan.scenario(m.run(0), registry)?;
+    let tables = registry.find(&t.engine).map(|e| e.tables(&sc)).unwrap_or_default();
+    metric.check(&m.metric, &sc.run.engines, &tables)?;
+    Ok(())
 }
 
 fn progress_bar(name: &str, runs: usize) -> ProgressBar {

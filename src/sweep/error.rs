@@ -94,6 +94,15 @@ pub enum SweepError {
         /// The run: point, values and seed.
         what: String,
     },
+    /// `--metric ENGINE/TABLE.COLUMN` naming an engine the sweep does not run, or a table or
+    /// column that engine does not write.
+    #[error("--metric {metric}: {message}")]
+    Metric {
+        /// The `--metric` argument.
+        metric: String,
+        /// What is wrong, with what exists.
+        message: String,
+    },
     /// Runs no merge input holds complete.
     #[error("{count} run(s) missing: {list}")]
     Missing {

@@ -30,7 +30,7 @@ pub struct Manifest {
     pub seeds: u64,
     /// Each point's run.seed: its runs use that seed and the next `seeds − 1`.
     pub base_seeds: Vec<u64>,
-    /// The summary column charted.
+    /// What is charted (`--metric`).
     pub metric: String,
     /// The runs this directory holds.
     pub shard: Shard,

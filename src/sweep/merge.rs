@@ -6,11 +6,12 @@
 use super::error::SweepError;
 use super::files::{copy_dir, write_atomic};
 use super::manifest::{Manifest, RunId};
+use super::metric::{Metric, tables_in};
 use super::point::PointRecord;
 use super::report;
 use super::runs::read_complete;
 use super::spec::Shard;
-use super::table::RunRows;
+use super::table::{RunRows, cell};
 use crate::output::safety::{self, SWEEP_MANIFEST, SWEEP_RUNS};
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
@@ -65,6 +66,7 @@ pub fn merge(dirs: &[PathBuf], out: Option<&Path>, metric: Option<&str>) -> Resu
     if let Some(metric) = metric {
         merged.metric = metric.to_string();
     }
+    check_metric(&merged.metric, &runs)?;
     let out = out.map_or_else(
         || PathBuf::from("results").join(format!("{}-sweep", merged.name)),
         Path::to_path_buf,
@@ -116,6 +118,18 @@ pub fn merge(dirs: &[PathBuf], out: Option<&Path>, metric: Option<&str>) -> Resu
     print!("{}", report::problems(&merged, &rows));
     println!("wrote {}", out.display());
     Ok(report::status(&rows))
+}
+
+/// Refuses a `--metric ENGINE/TABLE.COLUMN` naming an engine the runs do not have, or a table or
+/// column the first run's output of that engine does not hold.
+fn check_metric(text: &str, runs: &[(RunRows, PathBuf)]) -> Result<()> {
+    let metric = Metric::parse(text).map_err(|e| anyhow::anyhow!("--metric {text}: {e}"))?;
+    let (Metric::Table(t), Some((first, dir))) = (&metric, runs.first()) else {
+        return Ok(());
+    };
+    let engines: Vec<String> = first.rows.iter().map(|r| cell(r, "engine").to_string()).collect();
+    metric.check(text, &engines, &tables_in(dir, &t.engine))?;
+    Ok(())
 }
 
 fn read_manifest(dir: &Path) -> Result<Manifest, SweepError> {

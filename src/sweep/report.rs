@@ -6,7 +6,7 @@ use super::files::write_atomic;
 use super::manifest::Manifest;
 use super::table::{RunRows, cell, to_csv};
 use crate::cli::{EXIT_BROKEN, EXIT_UNFINISHED};
-use crate::output::safety::{SWEEP_TABLE, remove_sweep_files};
+use crate::output::safety::{SWEEP_RUNS, SWEEP_TABLE, remove_sweep_files};
 use anyhow::Result;
 use std::fmt::Write;
 use std::path::Path;
@@ -15,7 +15,7 @@ use std::path::Path;
 /// metrics.
 pub fn write(dir: &Path, m: &Manifest, runs: &[RunRows]) -> Result<()> {
     write_atomic(&dir.join(SWEEP_TABLE), &to_csv(m, runs)?)?;
-    chart::draw(dir, m, &m.metric, runs)?;
+    chart::draw(dir, m, &m.metric, runs, &dir.join(SWEEP_RUNS))?;
     super::page::write(dir, m, runs)?;
     let stem = chart_stem(&m.metric);
     let (png, svg) = (format!("{stem}.png"), format!("{stem}.svg"));
