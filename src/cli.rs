@@ -43,7 +43,7 @@ pub enum Command {
         /// Override a scenario field, e.g. --set cluster.nodes=20 (repeatable).
         #[arg(long = "set", value_name = "PATH=VALUE")]
         sets: Vec<String>,
-        /// Output directory (default: results/<scenario name>).
+        /// Output directory (default: results/NAME, NAME being the scenario's run.name).
         #[arg(long)]
         out: Option<PathBuf>,
         /// No progress bar.

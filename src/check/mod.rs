@@ -1,4 +1,4 @@
-//! Checking promises under many fault plans: the judge of one run ([`judge`]), fault plans drawn
+//! Checking promises under many fault plans: the judge of one run ([`judge`](mod@judge)), fault plans drawn
 //! from a seed ([`plan`]) and the campaign of `ftsim check` ([`campaign`]). The property suite in
 //! tests/ uses the same judge.
 

@@ -1,8 +1,8 @@
 //! Scenario files: what to run, on what cluster, with which workload, job, engines and faults.
 //!
-//! Loading goes file → TOML tree → `--set` overrides → [`raw`] structs (unknown fields refused)
-//! → [`resolve`] (defaults filled, every range checked) → engine tables parsed into typed
-//! configurations by a [`Catalog`] ([`load`]) → [`Scenario`]. A `Scenario` is always
+//! Loading goes file → TOML tree → `--set` overrides → `raw` structs (unknown fields refused)
+//! → `resolve` (defaults filled, every range checked) → engine tables parsed into typed
+//! configurations by a [`Catalog`] (`load`) → [`Scenario`]. A `Scenario` is always
 //! valid: every later stage may rely on its invariants (nodes ≥ 1, durations > 0, faults inside
 //! the run and naming existing nodes, limits respected).
 
