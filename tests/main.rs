@@ -25,6 +25,7 @@ mod record_at_a_time;
 mod regressions;
 mod storm_acking;
 mod sweep;
+mod trace;
 mod unfinished;
 mod upstream_backup;
 mod workload;
