@@ -393,6 +393,15 @@ fn a_scenario_that_replays_a_trace_is_refused_when_it_also_configures_the_genera
     );
     let msg = err.map(|_| ()).expect_err("refused").to_string();
     assert!(msg.contains("workload.trace_speed"), "{msg}");
+    // A window count over a partition that gets no record would never fire a window.
+    let window = "[workload]\ntrace = \"t.csv\"\npartitions = 2\n[job]\nkind = \"window-count\"\n";
+    let one_partition = "time_s,key,partition\n0.5,a,0\n1.5,b,0\n";
+    let err = load_in(dir.path(), one_partition, window).map(|_| ());
+    let msg = err.expect_err("refused").to_string();
+    assert!(
+        msg.contains("workload.partitions") && msg.contains("partition 1 of 2"),
+        "{msg}"
+    );
     // A run shorter than the first arrival reads nothing.
     let err = load_in(
         dir.path(),

@@ -259,6 +259,20 @@ pub(crate) fn resolve(raw: RawScenario, path: &Path) -> Result<Scenario, Refused
         max_out_of_orderness: dur("job.max_out_of_orderness", j.max_out_of_orderness.as_ref(), "500ms")?,
     };
 
+    if let Some(t) = &workload.trace
+        && job.kind == JobKind::WindowCount
+        && let Some(p) = (0..t.partitions()).find(|&p| t.len(p) == 0)
+    {
+        return Err(FieldError::new(
+            "workload.partitions",
+            format!(
+                "partition {p} of {} gets no record of the trace (its keys go to the others), so its watermark would never move and no window would fire: use fewer partitions, or give the trace a partition column",
+                t.partitions()
+            ),
+        )
+        .into());
+    }
+
     let channels = u64::from(workload.partitions) * u64::from(job.parallelism);
     if channels > limits::MAX_CHANNELS {
         return Err(FieldError::new(
