@@ -112,6 +112,14 @@ const GOLDEN: &[(&str, &[(&str, &str)])] = &[
         ],
     ),
     (
+        "trace",
+        &[
+            ("none", "at-most-once"),
+            ("flink-abs", "exactly-once"),
+            ("storm-acking", "at-least-once"),
+        ],
+    ),
+    (
         "upstream-backup",
         &[("none", "at-most-once"), ("upstream-backup", "exactly-once")],
     ),

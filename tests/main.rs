@@ -27,6 +27,7 @@ mod regressions;
 mod report;
 mod storm_acking;
 mod sweep;
+mod trace;
 mod unfinished;
 mod upstream_backup;
 mod workload;

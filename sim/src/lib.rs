@@ -23,6 +23,7 @@ pub mod report;
 pub mod rng;
 pub mod scenario;
 pub mod time;
+pub mod trace;
 pub mod units;
 pub mod workload;
 

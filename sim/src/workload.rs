@@ -13,14 +13,21 @@
 //! event time so far). Any chunk is then generated again on demand, exactly as the first time, by
 //! a per-run [`LogReader`] that caches the few chunks each partition is being read at. A chunk
 //! costs 32 bytes of index per [`CHUNK`] records.
+//!
+//! **A trace replaces the generator** when the scenario names one (`workload.trace`): the log
+//! is then the trace's records, read the same way, by chunk, from the index the scenario loader
+//! built when it checked the file ([`crate::trace`]); only where a chunk comes from differs. The
+//! oracle's pass reads the file once more, in file order.
 
 use crate::ids::PartitionId;
 use crate::rng::{SimRng, stream};
 use crate::scenario::{KeyDist, Profile, Scenario};
 use crate::time::{SimDuration, SimTime};
+use crate::trace::{Trace, TraceReader};
 use rand::RngExt;
 use rand_distr::{Distribution, Exp, Zipf};
 use std::cell::RefCell;
+use std::sync::Arc;
 
 /// Records per chunk of the index (and per cached chunk).
 pub const CHUNK: u64 = 512;
@@ -175,7 +182,7 @@ impl Generator {
 }
 
 /// One partition of the log: its length, final watermark and records (the index of a generated
-/// log, or the records themselves).
+/// log, the records themselves, or a trace's partition, indexed in the trace).
 #[derive(Debug, Clone)]
 struct Part {
     len: u64,
@@ -187,6 +194,7 @@ struct Part {
 enum PartData {
     Generated(Vec<ChunkStart>),
     Given(Vec<Record>),
+    Traced,
 }
 
 /// The durable input log: one append-only sequence per partition. Shared by every run of a
@@ -195,6 +203,7 @@ enum PartData {
 pub struct SourceLog {
     parts: Vec<Part>,
     generator: Option<Generator>,
+    trace: Option<Arc<Trace>>,
     delay: SimDuration,
     record_bytes: u64,
 }
@@ -205,9 +214,13 @@ impl SourceLog {
         Self::generate_with(sc, |_| {})
     }
 
-    /// Generates the input of a scenario, handing every record, partition by partition in log
-    /// order, to `each` (the oracle reads the log in the same pass).
+    /// Generates the input of a scenario, handing every record to `each`, each partition's in
+    /// log order (the oracle reads the log in the same pass). A generated log is handed over
+    /// partition by partition; a trace's partitions interleave as its rows do in the file.
     pub fn generate_with(sc: &Scenario, mut each: impl FnMut(&Record)) -> SourceLog {
+        if let Some(trace) = &sc.workload.trace {
+            return Self::replay(sc, trace, each);
+        }
         let g = Generator::of(sc);
         let parts = (0..g.partitions)
             .map(|p| {
@@ -243,6 +256,33 @@ impl SourceLog {
             delay: sc.job.max_out_of_orderness,
             record_bytes: sc.workload.record_bytes,
             generator: Some(g),
+            trace: None,
+        }
+    }
+
+    /// The log of a scenario that replays `trace`: its index is the trace's, built when the
+    /// scenario loaded; this reads the file once more, to hand every record to `each`.
+    fn replay(sc: &Scenario, trace: &Arc<Trace>, each: impl FnMut(&Record)) -> SourceLog {
+        let delay = sc.job.max_out_of_orderness;
+        trace.stream(delay.as_nanos(), each);
+        let parts = (0..trace.partitions())
+            .map(|p| {
+                let part = trace.part(p);
+                Part {
+                    len: part.len,
+                    final_wm: part
+                        .max_et
+                        .map_or(SimTime::ZERO, |m| SimTime(m.saturating_sub(delay.as_nanos()))),
+                    data: PartData::Traced,
+                }
+            })
+            .collect();
+        SourceLog {
+            parts,
+            generator: None,
+            trace: Some(Arc::clone(trace)),
+            delay,
+            record_bytes: sc.workload.record_bytes,
         }
     }
 
@@ -269,6 +309,7 @@ impl SourceLog {
         SourceLog {
             parts,
             generator: None,
+            trace: None,
             delay,
             record_bytes,
         }
@@ -298,12 +339,31 @@ impl SourceLog {
     pub fn final_watermark(&self) -> SimTime {
         self.parts.iter().map(|p| p.final_wm).min().unwrap_or(SimTime::ZERO)
     }
+    /// Entries of the index from which chunks are made again (per partition, one per
+    /// [`CHUNK`] records; none for a log of given records).
+    pub fn index_len(&self) -> u64 {
+        if let Some(t) = &self.trace {
+            return t.index_len();
+        }
+        self.parts
+            .iter()
+            .map(|p| match &p.data {
+                PartData::Generated(chunks) => chunks.len() as u64,
+                _ => 0,
+            })
+            .sum()
+    }
+    /// The trace the log replays, if it replays one.
+    pub fn trace(&self) -> Option<&Trace> {
+        self.trace.as_deref()
+    }
     /// A reader of this log for one run.
     pub fn reader(&self) -> LogReader<'_> {
         LogReader {
             log: self,
             cache: RefCell::new((0..self.parts.len()).map(|_| PartCache::default()).collect()),
             avail: RefCell::new(vec![(u64::MAX, 0, 0); self.parts.len()]),
+            file: RefCell::new(None),
         }
     }
 
@@ -342,6 +402,8 @@ pub struct LogReader<'a> {
     /// of the record at the answer). Availability only grows with time, so the answer holds for
     /// any instant from the one asked at until that arrival.
     avail: RefCell<Vec<(u64, u64, u64)>>,
+    /// The trace file, opened at the first chunk read from it.
+    file: RefCell<Option<TraceReader>>,
 }
 
 impl LogReader<'_> {
@@ -393,11 +455,21 @@ impl LogReader<'_> {
                 } else {
                     slots.pop().map(|(_, v)| v).unwrap_or_default()
                 };
-                self.log.chunk(p, c, &mut recs);
+                self.fill(p, c, &mut recs);
                 slots.insert(0, (c, recs));
             }
         }
         f(&slots[0].1)
+    }
+
+    /// Makes chunk `c` of partition `p` again, from the generator or the trace, into `out`.
+    fn fill(&self, p: u32, c: u64, out: &mut Vec<Record>) {
+        let Some(trace) = &self.log.trace else {
+            return self.log.chunk(p, c, out);
+        };
+        let mut file = self.file.borrow_mut();
+        let io = file.get_or_insert_with(|| trace.open());
+        trace.read_chunk(io, p, c, self.log.delay.as_nanos(), out);
     }
 
     /// The records of partition `p` with offsets `from..to` (clamped to the log), in order.
@@ -454,9 +526,11 @@ impl LogReader<'_> {
         let Some(part) = self.log.parts.get(p.0 as usize) else {
             return 0;
         };
-        let c = match &part.data {
-            PartData::Given(recs) => return recs.partition_point(|r| r.arrival <= now) as u64,
-            PartData::Generated(chunks) => chunks.partition_point(|s| s.first_arrival <= now.0),
+        let c = match (&part.data, &self.log.trace) {
+            (PartData::Given(recs), _) => return recs.partition_point(|r| r.arrival <= now) as u64,
+            (PartData::Generated(chunks), _) => chunks.partition_point(|s| s.first_arrival <= now.0),
+            (PartData::Traced, Some(t)) => t.part(p.0).chunks.partition_point(|s| s.first_arrival <= now.0),
+            (PartData::Traced, None) => 0,
         };
         if c == 0 {
             return 0;

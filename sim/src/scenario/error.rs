@@ -33,6 +33,15 @@ pub enum ScenarioError {
         /// What is wrong and what is allowed.
         message: String,
     },
+    /// A trace (`workload.trace`) that cannot be replayed: a malformed row, a missing header
+    /// column, no record, time going backwards.
+    #[error("{}", trace_error(file, error))]
+    Trace {
+        /// The trace file, as opened.
+        file: PathBuf,
+        /// Where in it and what is wrong.
+        error: crate::trace::TraceError,
+    },
     /// An engine name that the catalog does not know.
     #[error("{}", unknown_engine(file, name, origin, known))]
     UnknownEngine {
@@ -111,6 +120,10 @@ fn engine_field(name: &str, origin: EngineOrigin) -> Option<String> {
         EngineOrigin::Listed(i) => Some(format!("run.engines[{i}]")),
         EngineOrigin::Table => Some(format!("engines.{name}")),
     }
+}
+
+fn trace_error(file: &std::path::Path, e: &crate::trace::TraceError) -> String {
+    format!("trace {}: {e}", file.display())
 }
 
 fn unknown_message(name: &str, known: &str) -> String {

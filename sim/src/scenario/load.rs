@@ -57,7 +57,8 @@ impl Scenario {
         Self::from_str(path, &text, over, catalog)
     }
 
-    /// Parses, overrides and checks scenario text; `path` is used in messages only.
+    /// Parses, overrides and checks scenario text; `path` names it in messages, and a trace
+    /// (`workload.trace`) is found relative to its folder.
     pub fn from_str(
         path: &Path,
         text: &str,
@@ -102,7 +103,10 @@ impl Scenario {
                 }
             })?;
         let tables = raw.engines.clone().unwrap_or_default();
-        let mut sc = resolve::resolve(raw, path).map_err(field_error)?;
+        let mut sc = resolve::resolve(raw, path).map_err(|e| match e {
+            resolve::Refused::Field(e) => field_error(e),
+            resolve::Refused::Trace { file, error } => ScenarioError::Trace { file, error },
+        })?;
         if let Some(seed) = over.seed {
             sc.run.seed = seed;
         }

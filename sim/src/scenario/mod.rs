@@ -20,8 +20,10 @@ use crate::config::ConfigBox;
 
 use crate::ids::NodeId;
 use crate::time::{SimDuration, SimTime};
+use crate::trace::Trace;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Documented limits, checked when a scenario is loaded.
 pub mod limits {
@@ -35,6 +37,8 @@ pub mod limits {
     pub const MAX_RATE: f64 = 5_000_000.0;
     /// Longest run.
     pub const MAX_DURATION_S: u64 = 3_600;
+    /// Slowest and fastest replay of a trace (`workload.trace_speed`).
+    pub const TRACE_SPEED: (f64, f64) = (0.001, 1000.0);
     /// Most records a run may generate (rate × duration): the source log is generated on
     /// demand, so this bounds the run's time and its log index (32 bytes per 512 records), not
     /// a log held in memory.
@@ -163,7 +167,10 @@ pub enum KeyDist {
     Zipf(f64),
 }
 
-/// `[workload]`: the input.
+/// `[workload]`: the input: generated, or replayed from a trace. A trace sets what the
+/// generator's parameters would: `rate` is its mean rate over the run, `keys` its distinct keys,
+/// `record_bytes` its records' mean size when it gives sizes; `profile`, `key_dist` and the
+/// out-of-order fields are then unused (a trace's arrivals, keys and event times are its own).
 #[derive(Debug, Clone)]
 pub struct WorkloadSpec {
     /// Records per second, all partitions together.
@@ -182,6 +189,8 @@ pub struct WorkloadSpec {
     pub out_of_order: f64,
     /// Largest lag of an out-of-order record.
     pub out_of_order_max: SimDuration,
+    /// The trace replayed instead of the generator, scanned and indexed when the scenario loaded.
+    pub trace: Option<Arc<Trace>>,
 }
 
 /// The job's stateful operator.

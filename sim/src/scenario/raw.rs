@@ -58,6 +58,8 @@ pub(crate) struct RawWorkload {
     pub record_bytes: Option<i64>,
     pub out_of_order: Option<f64>,
     pub out_of_order_max: Option<String>,
+    pub trace: Option<String>,
+    pub trace_speed: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
