@@ -274,12 +274,12 @@ fn dispatch(cli: Cli, registry: &Registry, args: &[OsString]) -> Result<u8> {
         Command::Validate { scenario, sets } => {
             let sc = load(registry, &scenario, &sets, None, &[])?;
             println!(
-                "{}: ok ({} on {} nodes × {} cores, {} records/s for {}, {} fault(s), engines: {})",
+                "{}: ok ({} on {} nodes × {} cores, {} for {}, {} fault(s), engines: {})",
                 scenario.display(),
                 sc.job.kind.name(),
                 sc.cluster.nodes,
                 sc.cluster.cores,
-                sc.workload.rate,
+                sc.input_label(),
                 sc.run.duration,
                 sc.faults.len(),
                 sc.run.engines.join(", ")

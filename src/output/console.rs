@@ -17,12 +17,12 @@ pub fn summary_table(sc: &Scenario, results: &[EngineResult]) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "{} — {} on {} nodes × {} cores, {} rec/s for {}, sink {}, seed {}",
+        "{} — {} on {} nodes × {} cores, {} for {}, sink {}, seed {}",
         sc.run.name,
         sc.job.kind.name(),
         sc.cluster.nodes,
         sc.cluster.cores,
-        sc.workload.rate,
+        sc.input_label(),
         sc.run.duration,
         sc.job.sink.name(),
         sc.run.seed

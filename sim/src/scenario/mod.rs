@@ -356,6 +356,20 @@ pub(crate) fn plain(message: &str) -> String {
 }
 
 impl Scenario {
+    /// The input in a few words, for headers: `50000 records/s`, or for a replayed trace its
+    /// file name and mean rate.
+    pub fn input_label(&self) -> String {
+        match &self.workload.trace {
+            Some(t) => format!(
+                "trace {} (mean {} records/s)",
+                t.path()
+                    .file_name()
+                    .map_or_else(|| t.path().display().to_string(), |n| n.to_string_lossy().into_owned()),
+                self.workload.rate
+            ),
+            None => format!("{} records/s", self.workload.rate),
+        }
+    }
     /// Total records the workload is expected to generate (for limits and progress).
     pub fn expected_records(&self) -> f64 {
         self.workload.rate * self.run.duration.as_secs_f64()

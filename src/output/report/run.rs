@@ -72,11 +72,11 @@ fn svg(path: &Path) -> Result<String> {
 pub fn page(dir: &Path, sc: &Scenario, results: &[EngineResult], inv: &Invocation) -> Result<Page> {
     let faults = sc.faults.len();
     let subtitle = format!(
-        "{} on {} nodes × {} cores, {} records/s for {}, sink {}, {} fault{}",
+        "{} on {} nodes × {} cores, {} for {}, sink {}, {} fault{}",
         sc.job.kind.name(),
         sc.cluster.nodes,
         sc.cluster.cores,
-        sc.workload.rate,
+        sc.input_label(),
         sc.run.duration,
         sc.job.sink.name(),
         faults,
