@@ -125,6 +125,44 @@ pub enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Run a live session: words sent over TCP become the input, shown as they are simulated.
+    ///
+    /// Listens on --listen; every word of every line a client sends is a record, stamped with
+    /// the simulated time of its arrival ((wall clock − start) × --speed). Every run.bucket of
+    /// simulated time the session so far is replayed up to now and its latest results printed.
+    /// Type on standard input: crash N, straggle N xF DURATION, status, quit. At the end OUT
+    /// holds trace.csv, session.toml (ftsim run OUT/session.toml replays the session) and the
+    /// full report of that replay.
+    Live {
+        /// The scenario file (TOML): its workload is replaced by the words received.
+        scenario: PathBuf,
+        /// Address to listen on, e.g. 127.0.0.1:9999 (port 0: any free port; the first line
+        /// printed names the address bound).
+        #[arg(long, value_name = "ADDR:PORT", value_parser = parse_listen)]
+        listen: std::net::SocketAddr,
+        /// Run this engine instead of the scenario's list (the view shows the first).
+        #[arg(long = "engine", value_name = "NAME")]
+        engine: Option<String>,
+        /// Simulated seconds per wall-clock second (0.01 to 1000).
+        #[arg(long, default_value_t = 1.0, value_parser = parse_speed)]
+        speed: f64,
+        /// Output directory (default: results/live-NAME, NAME the scenario's run.name).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Longest line a client may send, in bytes; a longer one disconnects it.
+        #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u64).range(16..=1_048_576))]
+        max_line: u64,
+        /// Words per second a client may send (a burst of up to one second's worth); more
+        /// disconnects it.
+        #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+        client_rate: u32,
+        /// Clients connected at once; one more is told so and disconnected.
+        #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+        max_clients: u64,
+        /// Words a view lists.
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=1000))]
+        top: u64,
+    },
     /// Combine the directories of a sweep's shards into one sweep directory, as if it ran whole.
     Merge {
         /// The shard directories (each written by ftsim sweep --shard).
@@ -213,6 +251,23 @@ fn parse_seed(s: &str) -> Result<u64, String> {
             Err(format!("the seed is out of range: {allowed}"))
         }
         Err(_) => Err(format!("not a whole number: {allowed}")),
+    }
+}
+
+/// `--listen`: an IP address and a port, as given (no name lookup).
+fn parse_listen(s: &str) -> Result<std::net::SocketAddr, String> {
+    s.parse().map_err(|_| {
+        format!("\"{s}\" is not an address to listen on: write IP:PORT, e.g. 127.0.0.1:9999 or [::1]:9999")
+    })
+}
+
+/// `--speed`: a number from 0.01 to 1000.
+fn parse_speed(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if (0.01..=1000.0).contains(&x) => Ok(x),
+        _ => Err(format!(
+            "\"{s}\" is not a speed: allowed 0.01 to 1000 (simulated seconds per second)"
+        )),
     }
 }
 
@@ -345,6 +400,30 @@ fn dispatch(cli: Cli, registry: &Registry, args: &[OsString]) -> Result<u8> {
                 shard: shard.unwrap_or(Shard::WHOLE),
                 out,
                 quiet,
+            },
+            registry,
+        ),
+        Command::Live {
+            scenario,
+            listen,
+            engine,
+            speed,
+            out,
+            max_line,
+            client_rate,
+            max_clients,
+            top,
+        } => crate::live::live(
+            crate::live::LiveArgs {
+                scenario,
+                listen,
+                engine,
+                speed,
+                out,
+                max_line: max_line as usize,
+                client_rate,
+                max_clients: max_clients as usize,
+                top: top as usize,
             },
             registry,
         ),

@@ -4,6 +4,7 @@
 
 pub mod check;
 pub mod cli;
+pub mod live;
 pub mod output;
 pub mod runner;
 pub mod sweep;

@@ -79,6 +79,7 @@ const GOLDEN: &[(&str, &[(&str, &str)])] = &[
     ("flink-coordinator", &[("flink-abs", "exactly-once")]),
     ("flink-unaligned", &[("flink-abs", "exactly-once")]),
     ("paper-scale", &ALL),
+    ("live", &[("flink-abs", "exactly-once"), ("none", "exactly-once")]),
     (
         "passive-standby",
         &[("upstream-backup", "exactly-once"), ("passive-standby", "exactly-once")],

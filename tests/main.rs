@@ -15,6 +15,7 @@ mod flink_abs;
 mod golden;
 mod invariants;
 mod kernel_order;
+mod live;
 mod none_engine;
 mod oracle;
 mod parsing;

@@ -496,6 +496,18 @@ impl Runs {
     }
 }
 
+/// The latest results a sink shows: for a running count, each key's largest count shown; for a
+/// window count, the latest window shown (the largest start) and each of its keys' largest count
+/// shown in it. Read-only: taking it changes nothing about the run or its check.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Latest {
+    /// The start of the latest window shown (window count; `None` for a running count or when
+    /// nothing was shown).
+    pub window: Option<SimTime>,
+    /// `(key, count)` sorted by key.
+    pub counts: Vec<(u64, u64)>,
+}
+
 /// What a sink shows, kept as compactly as the check allows: a running count's values as
 /// [`Runs`] per key (memory grows with the keys and the anomalies, not with the outputs), a
 /// window count's outputs as they are (upserted by id for an idempotent sink).
@@ -525,6 +537,40 @@ impl Shown {
             planted,
             upserts,
             outputs,
+        }
+    }
+    /// The latest results shown, per key (see [`Latest`]).
+    pub fn latest(&self) -> Latest {
+        let mut counts: Vec<(u64, u64)>;
+        let mut window = None;
+        match &self.outputs {
+            Outputs::Runs(runs) => {
+                counts = runs
+                    .iter()
+                    .filter_map(|(k, r)| r.0.last().map(|&(_, hi, _)| (*k, hi)))
+                    .collect();
+            }
+            Outputs::List(_) | Outputs::Upserts(_) => {
+                let all: Vec<(u64, u64, u64)> = match &self.outputs {
+                    Outputs::List(list) => list.clone(),
+                    Outputs::Upserts(map) => map.values().copied().collect(),
+                    Outputs::Runs(_) => Vec::new(),
+                };
+                window = all.iter().map(|o| o.1).max();
+                let mut per_key: FxHashMap<u64, u64> = FxHashMap::default();
+                for (k, s, v) in all {
+                    if Some(s) == window {
+                        let c = per_key.entry(k).or_insert(0);
+                        *c = (*c).max(v);
+                    }
+                }
+                counts = per_key.into_iter().collect();
+            }
+        }
+        counts.sort_unstable();
+        Latest {
+            window: window.map(SimTime),
+            counts,
         }
     }
     /// Shows `o` (an upserting sink replaces what it showed under the same id).

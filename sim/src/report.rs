@@ -7,7 +7,7 @@
 //! (window jobs emit only when windows close).
 
 use crate::metrics::{Latency, Sink};
-use crate::oracle::{Check, Expected, Guarantee, Verdict, check_shown};
+use crate::oracle::{Check, Expected, Guarantee, Latest, Verdict, check_shown};
 use crate::outcome::{EventRow, FailureRecord, RunOutput, RunStats, Table};
 use crate::scenario::Scenario;
 use crate::time::{SimDuration, SimTime};
@@ -69,6 +69,8 @@ pub struct RunReport {
     pub events: Vec<EventRow>,
     /// Engine tables.
     pub tables: Vec<Table>,
+    /// The latest results the sink showed by the run's end (what a live view prints).
+    pub latest: Latest,
 }
 
 /// How long after its crash the first failure was detected, restored and caught up; `None` where
@@ -120,6 +122,7 @@ impl RunReport {
             tables,
         } = out;
         let check = check_shown(expected, sink.shown());
+        let latest = sink.shown().latest();
         let series = series(&sink, sc.run.bucket);
         for f in &mut failures {
             f.caught_up = caught_up(&sink, sc, f);
@@ -155,6 +158,7 @@ impl RunReport {
             series,
             events,
             tables,
+            latest,
         }
     }
 }

@@ -15,11 +15,14 @@ use std::io;
 use std::path::{Component, Path, PathBuf};
 
 /// Files an ftsim output directory holds at its top, beside one folder per engine (`point.toml`
-/// is the file a sweep keeps beside a run's output to say which point it is).
-const TOP_FILES: [&str; 11] = [
+/// is the file a sweep keeps beside a run's output to say which point it is; `session.toml` and
+/// `trace.csv` are what a live session keeps beside its report to replay it).
+const TOP_FILES: [&str; 13] = [
     "summary.csv",
     "report.html",
     "point.toml",
+    "session.toml",
+    "trace.csv",
     "latency.png",
     "latency.svg",
     "throughput.png",
