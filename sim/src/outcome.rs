@@ -72,6 +72,13 @@ pub struct RunStats {
     pub uncommitted: u64,
 }
 
+impl RunStats {
+    /// Core-seconds of work the nodes ran, all nodes together (summary.csv's `busy_core_s`).
+    pub fn busy_core_seconds(&self) -> f64 {
+        self.busy_seconds.iter().sum()
+    }
+}
+
 /// What happened to a number of records, as an engine or the kernel reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flow {

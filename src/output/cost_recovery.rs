@@ -175,7 +175,7 @@ impl CostRecovery {
 
 /// The chart's data for `results`.
 pub fn data(results: &[EngineResult]) -> CostRecovery {
-    let busy = |r: &EngineResult| r.report.stats.busy_seconds.iter().sum::<f64>();
+    let busy = |r: &EngineResult| r.report.stats.busy_core_seconds();
     let none = results.iter().find(|r| r.report.engine == "none");
     let base = none.map(|n| (busy(n), n.report.stats.bytes as f64));
     let relative = base.is_some_and(|(b, bytes)| b > 0.0 && bytes > 0.0);

@@ -101,7 +101,7 @@ pub fn summary_row(sc: &Scenario, r: &RunReport, wall_s: f64) -> Vec<String> {
         s.messages.to_string(),
         s.bytes.to_string(),
         f3(s.node_seconds),
-        f3(s.busy_seconds.iter().sum::<f64>()),
+        f3(s.busy_core_seconds()),
         s.sim_events.to_string(),
         s.finished.to_string(),
         f3(s.end.as_secs_f64()),

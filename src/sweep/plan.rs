@@ -66,10 +66,7 @@ impl Plan {
             "--out".into(),
             out.display().to_string(),
         ]);
-        args.iter()
-            .map(|a| crate::output::report::shell_quote(a))
-            .collect::<Vec<_>>()
-            .join(" ")
+        crate::output::report::shell_command(&args)
     }
 }
 
