@@ -17,6 +17,7 @@ use crate::time::{SimDuration, SimTime};
 use crate::workload::Record;
 use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
+use std::sync::{Arc, Weak};
 
 /// One emission of the job: `(key, sub)` identifies it, `value` is what it says.
 ///
@@ -103,7 +104,7 @@ impl Semantics {
         OperatorState {
             counts: FxHashMap::default(),
             windows: VecDeque::new(),
-            part_wm: vec![SimTime::ZERO; self.partitions as usize],
+            part_wm: PartWatermarks::Own(vec![SimTime::ZERO; self.partitions as usize]),
             global: SimTime::ZERO,
             at_global: self.partitions,
             closed: 0,
@@ -126,12 +127,14 @@ impl Semantics {
 /// with its keys' counts in a hash map whose order is never observed: a window that fires
 /// emits its keys sorted. `global` is the minimum of `part_wm`
 /// and `at_global` how many partitions sit at it, so that raising one partition's watermark
-/// costs a scan of them all only when the last partition at the minimum moves.
-#[derive(Debug, Clone, PartialEq)]
+/// costs a scan of them all only when the last partition at the minimum moves. A state advanced
+/// batch by batch with [`OperatorState::advance_all`] shares its batch's watermarks instead of
+/// holding its own copy (`PartWatermarks`), so that advancing it and cloning it cost no scan.
+#[derive(Debug, Clone)]
 pub struct OperatorState {
     counts: FxHashMap<u64, u64>,
     windows: VecDeque<(u64, FxHashMap<u64, u64>)>,
-    part_wm: Vec<SimTime>,
+    part_wm: PartWatermarks,
     global: SimTime,
     at_global: u32,
     /// Windows that fire at or before this instant were emitted: no record opens them again.
@@ -197,19 +200,57 @@ impl OperatorState {
         if sem.kind != JobKind::WindowCount {
             return;
         }
-        if let Some(w) = self.part_wm.get_mut(part as usize) {
-            if wm <= *w {
+        if let Some(cur) = self.part_wm.as_slice().get(part as usize) {
+            if wm <= *cur {
                 return;
             }
-            let old = std::mem::replace(w, wm);
+            let old = std::mem::replace(&mut self.part_wm.own_mut()[part as usize], wm);
             if old == self.global {
                 self.at_global -= 1;
                 if self.at_global == 0 {
-                    self.global = self.part_wm.iter().min().copied().unwrap_or(SimTime::ZERO);
-                    self.at_global = self.part_wm.iter().filter(|w| **w == self.global).count() as u32;
+                    let wms = self.part_wm.as_slice();
+                    self.global = wms.iter().min().copied().unwrap_or(SimTime::ZERO);
+                    self.at_global = wms.iter().filter(|w| **w == self.global).count() as u32;
                 }
             }
         }
+        self.fire(sem, out);
+    }
+
+    /// Raises the watermark seen from every partition p to `wms`' batch watermark of p (never
+    /// lowers one) and emits every window that the minimum watermark now closes: what
+    /// [`OperatorState::advance`] for each partition in turn does. A state last advanced by the
+    /// batch `wms` follows in its chain (or by `wms` itself) costs no scan.
+    pub fn advance_all(&mut self, sem: &Semantics, wms: &BatchWatermarks, out: &mut Vec<Output>) {
+        if sem.kind != JobKind::WindowCount {
+            return;
+        }
+        let follows = match &self.part_wm {
+            PartWatermarks::Shared(cur) => wms.follows(cur),
+            PartWatermarks::Own(_) => false,
+        };
+        if follows {
+            self.part_wm = PartWatermarks::Shared(wms.clone());
+        } else {
+            let mut merged = self.part_wm.as_slice().to_vec();
+            for (w, raw) in merged.iter_mut().zip(&wms.0.raw) {
+                *w = (*w).max(*raw);
+            }
+            self.part_wm = if merged == wms.0.cum {
+                PartWatermarks::Shared(wms.clone())
+            } else {
+                PartWatermarks::Own(merged)
+            };
+        }
+        (self.global, self.at_global) = match &self.part_wm {
+            PartWatermarks::Shared(w) => (w.0.min, w.0.at_min),
+            PartWatermarks::Own(v) => min_and_count(v),
+        };
+        self.fire(sem, out);
+    }
+
+    /// Emits every open window that the minimum watermark closes.
+    fn fire(&mut self, sem: &Semantics, out: &mut Vec<Output>) {
         let global = self.global.0;
         self.closed = self.closed.max(global);
         let len = sem.window.length.as_nanos();
@@ -252,6 +293,240 @@ impl OperatorState {
     }
     /// Size of a snapshot of this state, given the bytes per key.
     pub fn size_bytes(&self, bytes_per_key: u64) -> u64 {
-        self.entries() * bytes_per_key + 8 * self.part_wm.len() as u64
+        self.entries() * bytes_per_key + 8 * self.part_wm.as_slice().len() as u64
+    }
+}
+
+impl PartialEq for OperatorState {
+    fn eq(&self, other: &OperatorState) -> bool {
+        self.counts == other.counts
+            && self.windows == other.windows
+            && self.part_wm.as_slice() == other.part_wm.as_slice()
+            && self.global == other.global
+            && self.at_global == other.at_global
+            && self.closed == other.closed
+    }
+}
+
+/// The minimum of `wms` and how many sit at it (zero and none for no partition).
+fn min_and_count(wms: &[SimTime]) -> (SimTime, u32) {
+    let min = wms.iter().min().copied().unwrap_or(SimTime::ZERO);
+    (min, wms.iter().filter(|w| **w == min).count() as u32)
+}
+
+/// The watermark a state has seen from each source partition: its own, or a batch's shared.
+#[derive(Debug, Clone)]
+enum PartWatermarks {
+    /// Its own copy.
+    Own(Vec<SimTime>),
+    /// Exactly the running maximum (`cum`) of a batch's watermarks.
+    Shared(BatchWatermarks),
+}
+
+impl PartWatermarks {
+    fn as_slice(&self) -> &[SimTime] {
+        match self {
+            PartWatermarks::Own(v) => v,
+            PartWatermarks::Shared(w) => &w.0.cum,
+        }
+    }
+
+    /// Its own copy, made first if it shared a batch's.
+    fn own_mut(&mut self) -> &mut Vec<SimTime> {
+        if let PartWatermarks::Shared(w) = self {
+            *self = PartWatermarks::Own(w.0.cum.clone());
+        }
+        match self {
+            PartWatermarks::Own(v) => v,
+            PartWatermarks::Shared(_) => unreachable!("made its own just above"),
+        }
+    }
+}
+
+/// Every source partition's watermark at the end of a batch, for
+/// [`OperatorState::advance_all`], shared by every state advanced with it.
+///
+/// Invariants: `raw` holds the batch's own watermarks and `cum`, of the same length, their running
+/// maximum along the chain of batches it was built after (`cum` = the previous batch's `cum`
+/// raised by `raw`, or `raw` for the first); `min` and `at_min` are `cum`'s minimum and how many
+/// partitions sit at it. So a state whose watermarks are exactly the previous batch's `cum`,
+/// raised by `raw`, holds exactly this batch's `cum`: no scan is needed to know it.
+#[derive(Debug, Clone)]
+pub struct BatchWatermarks(Arc<Chained>);
+
+#[derive(Debug)]
+struct Chained {
+    raw: Vec<SimTime>,
+    cum: Vec<SimTime>,
+    min: SimTime,
+    at_min: u32,
+    /// The batch watermarks this one follows (held weakly: only its identity matters).
+    after: Option<Weak<Chained>>,
+}
+
+impl BatchWatermarks {
+    /// A batch's watermarks `raw`, following those of the batch before it (`after`, whose
+    /// partitions must be as many, else the chain starts again here).
+    pub fn new(raw: Vec<SimTime>, after: Option<&BatchWatermarks>) -> BatchWatermarks {
+        let after = after.filter(|a| a.0.cum.len() == raw.len());
+        let cum: Vec<SimTime> = match after {
+            Some(a) => raw.iter().zip(&a.0.cum).map(|(r, c)| (*r).max(*c)).collect(),
+            None => raw.clone(),
+        };
+        let (min, at_min) = min_and_count(&cum);
+        BatchWatermarks(Arc::new(Chained {
+            raw,
+            cum,
+            min,
+            at_min,
+            after: after.map(|a| Arc::downgrade(&a.0)),
+        }))
+    }
+
+    /// The batch's own watermark of each partition.
+    pub fn raw(&self) -> &[SimTime] {
+        &self.0.raw
+    }
+
+    /// Whether a state holding exactly `cur`'s `cum`, raised by this batch's `raw`, holds this
+    /// batch's `cum`: `cur` is this batch or the one it follows.
+    fn follows(&self, cur: &BatchWatermarks) -> bool {
+        Arc::ptr_eq(&self.0, &cur.0)
+            || self
+                .0
+                .after
+                .as_ref()
+                .is_some_and(|a| std::ptr::eq(a.as_ptr(), Arc::as_ptr(&cur.0)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PARTS: u32 = 5;
+
+    /// Window count over 5 partitions: 1 s windows sliding by 500 ms.
+    fn sem() -> Semantics {
+        Semantics {
+            kind: JobKind::WindowCount,
+            window: WindowSpec {
+                length: SimDuration::from_millis(1000),
+                slide: SimDuration::from_millis(500),
+                allowed_lateness: SimDuration::ZERO,
+            },
+            filter_keep: 1.0,
+            partitions: PARTS,
+            parallelism: 1,
+        }
+    }
+
+    /// Batch b's own watermarks: rising on the whole, but a partition's may fall back (partition
+    /// 0's of batch 5 is ahead of every later one).
+    fn raw(b: u64) -> Vec<SimTime> {
+        (0..u64::from(PARTS))
+            .map(|p| match (b, p) {
+                (5, 0) => SimTime(5_000_000_000),
+                _ => SimTime(b * 400_000_000 + mix64(b * 31 + p) % 700_000_000),
+            })
+            .collect()
+    }
+
+    /// Batch b's input: a few counts in the windows around its time.
+    fn add_input(state: &mut OperatorState, sem: &Semantics, b: u64) {
+        for i in 0..4 {
+            let start = (b * 400 + i * 500) / 500 * 500_000_000;
+            state.add_to_window(sem, start, mix64(b + i) % 7, 1 + i);
+        }
+    }
+
+    /// Applies batches `from..=to` to `state` both ways and checks they agree at every step;
+    /// returns the state advanced with `advance_all`.
+    fn both_ways(chain: &[BatchWatermarks], mut state: OperatorState, from: u64, to: u64) -> OperatorState {
+        let sem = sem();
+        let mut by_part = state.clone();
+        let mut emitted = 0;
+        for b in from..=to {
+            let (mut bulk_out, mut part_out) = (Vec::new(), Vec::new());
+            add_input(&mut state, &sem, b);
+            add_input(&mut by_part, &sem, b);
+            state.advance_all(&sem, &chain[b as usize], &mut bulk_out);
+            for (p, wm) in raw(b).into_iter().enumerate() {
+                by_part.advance(&sem, p as u32, wm, &mut part_out);
+            }
+            assert_eq!(bulk_out, part_out, "batch {b}");
+            assert_eq!(state, by_part, "batch {b}");
+            emitted += bulk_out.len();
+        }
+        assert!(to < from + 2 || emitted > 0, "windows fired in batches {from}..={to}");
+        state
+    }
+
+    /// Batches 0..=10 chained, batch 0 empty.
+    fn chain() -> Vec<BatchWatermarks> {
+        let mut chain: Vec<BatchWatermarks> = Vec::new();
+        for b in 0..=10 {
+            let w = BatchWatermarks::new(raw(b), chain.last());
+            chain.push(w);
+        }
+        chain
+    }
+
+    fn shares(state: &OperatorState, w: &BatchWatermarks) -> bool {
+        matches!(&state.part_wm, PartWatermarks::Shared(s) if Arc::ptr_eq(&s.0, &w.0))
+    }
+
+    #[test]
+    fn advancing_every_partition_at_once_is_advancing_them_one_by_one() {
+        let chain = chain();
+        let sem = sem();
+        let fresh = sem.new_state();
+        let state = both_ways(&chain, fresh.clone(), 1, 10);
+        assert!(
+            shares(&state, &chain[10]),
+            "a state advanced batch by batch shares the batch's"
+        );
+        // A snapshot of batch 3 replaying from batch 6 on (batches skipped: the scan), a state
+        // given batch 4 twice, and a fresh state starting at batch 7.
+        let snap = both_ways(&chain, fresh.clone(), 1, 3);
+        let skipped = both_ways(&chain, snap.clone(), 6, 10);
+        assert!(
+            !shares(&skipped, &chain[10]),
+            "it missed batch 5's watermark of partition 0"
+        );
+        let twice = both_ways(&chain, snap, 4, 4);
+        let twice = both_ways(&chain, twice, 4, 6);
+        assert!(shares(&twice, &chain[6]));
+        both_ways(&chain, fresh, 7, 10);
+    }
+
+    #[test]
+    fn a_chain_started_again_shares_nothing_with_the_old_one() {
+        let chain = chain();
+        let sem = sem();
+        let state = both_ways(&chain, sem.new_state(), 1, 5);
+        // Batch 6 regenerated after batch 5 of a chain of its own.
+        let mut other = vec![BatchWatermarks::new(raw(5), None)];
+        other.push(BatchWatermarks::new(raw(6), other.first()));
+        let mut replaced = chain.clone();
+        replaced[6] = other[1].clone();
+        let state = both_ways(&replaced, state, 6, 6);
+        assert!(
+            shares(&state, &other[1]),
+            "its cum is the new batch's: adopted after the scan"
+        );
+        assert!(!other[1].follows(&chain[5]));
+    }
+
+    #[test]
+    fn raising_one_partition_of_a_shared_state_leaves_the_batch_alone() {
+        let chain = chain();
+        let sem = sem();
+        let state = both_ways(&chain, sem.new_state(), 1, 3);
+        let mut copy = state.clone();
+        copy.advance(&sem, 0, SimTime(u64::MAX / 2), &mut Vec::new());
+        assert!(shares(&state, &chain[3]));
+        assert_eq!(chain[3].0.cum.first(), state.part_wm.as_slice().first());
+        assert_eq!(copy.part_wm.as_slice()[0], SimTime(u64::MAX / 2));
     }
 }

@@ -29,7 +29,7 @@ pub mod workload;
 
 pub use engine::{Ctx, Engine, Event};
 pub use ids::{NodeId, PartitionId, TimerId, TxnId, WorkId};
-pub use job::{OperatorState, Output, Semantics};
+pub use job::{BatchWatermarks, OperatorState, Output, Semantics};
 pub use oracle::{Guarantee, Verdict};
 pub use outcome::{Cell, Flow, Ledger, Table, TableChart};
 pub use report::RunReport;

@@ -12,7 +12,7 @@ use super::protocol::{Clock, Tag};
 use super::share::Shares;
 use super::{Cx, MicroBatch, Policy};
 use ftsim_sim::engine::Flow;
-use ftsim_sim::{NodeId, PartitionId, Record, TxnId};
+use ftsim_sim::{BatchWatermarks, NodeId, PartitionId, Record, TxnId};
 
 impl<P: Policy> MicroBatch<P> {
     /// Filtered records of `records` per reduce partition.
@@ -83,6 +83,13 @@ impl<P: Policy> MicroBatch<P> {
         }
         cx.records(Flow::Read, records);
         cx.records(Flow::Filtered, records - count_r.iter().sum::<u64>());
+        let wms = self.windowed.then(|| {
+            let raw = (0..self.alloc_next.len())
+                .map(|p| cx.log.watermark_at(PartitionId(p as u32), self.alloc_next[p]))
+                .collect();
+            let before = self.batches.range(..n).next_back().and_then(|(_, b)| b.wms.as_ref());
+            BatchWatermarks::new(raw, before)
+        });
         self.batches.insert(
             n,
             Batch {
@@ -95,6 +102,7 @@ impl<P: Policy> MicroBatch<P> {
                 maps: Vec::new(),
                 reduces: Vec::new(),
                 end: self.alloc_next.clone(),
+                wms,
                 records,
                 input: Input::Held(shares.finish()),
                 count_r,

@@ -11,7 +11,7 @@
 //! - a batch's `applied[r]` turns true once, when the first reduce of partition r completes.
 
 use super::share::Share;
-use ftsim_sim::{NodeId, OperatorState, SimTime, WorkId};
+use ftsim_sim::{BatchWatermarks, NodeId, OperatorState, SimTime, WorkId};
 
 /// Index into the block list.
 pub type BlockId = usize;
@@ -176,6 +176,9 @@ pub struct Batch {
     pub reduces: Vec<TaskId>,
     /// End offset of every source partition after this batch.
     pub end: Vec<u64>,
+    /// Every source partition's watermark at `end`, following the batch before it (window
+    /// count only): what a reduce advances its state to.
+    pub wms: Option<BatchWatermarks>,
     /// Records (before the filter).
     pub records: u64,
     /// Its filtered input records per state partition (see [`Input`]).

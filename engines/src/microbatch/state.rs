@@ -147,11 +147,8 @@ impl<P: Policy> MicroBatch<P> {
                 }
             }
         }
-        if self.windowed {
-            for (p, end) in b.end.iter().enumerate() {
-                let wm = cx.log.watermark_at(PartitionId(p as u32), *end);
-                state.advance(cx.sem, p as u32, wm, &mut out);
-            }
+        if let Some(wms) = &b.wms {
+            state.advance_all(cx.sem, wms, &mut out);
         }
         out
     }
