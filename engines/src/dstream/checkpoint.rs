@@ -11,7 +11,7 @@
 
 use super::DStream;
 use super::policy::DsTag;
-use crate::microbatch::{Cx, Input, MicroBatch, Reduced, Status, Tag};
+use crate::microbatch::{Cx, Input, MicroBatch, Reduced, Tag};
 use ftsim_sim::OperatorState;
 
 impl MicroBatch<DStream> {
@@ -65,7 +65,7 @@ impl MicroBatch<DStream> {
             .batches_in(self.policy.trimmed, last)
             .filter(|b| {
                 !b.input.is_dropped()
-                    && b.reduces.iter().all(|t| self.tasks[*t].status == Status::Done)
+                    && b.reduces_done == b.reduces.len()
                     && !active.iter().any(|(_, _, from, to)| *from < b.n && b.n <= *to)
             })
             .map(|b| b.n)

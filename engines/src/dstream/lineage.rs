@@ -57,15 +57,14 @@ type Mb = MicroBatch<DStream>;
 impl Job<DStream> for Recompute {
     fn ready(self, mb: &Mb) -> bool {
         let rc = &mb.policy.recoveries[self.rec];
-        mb.batches_in(rc.from, rc.to)
-            .all(|b| b.maps.iter().all(|m| mb.map_ready(*m)))
+        mb.batches_in(rc.from, rc.to).all(|b| b.maps_ready == b.maps.len())
     }
 
     fn inputs(self, mb: &Mb, into: &mut Inputs) {
         let rc = &mb.policy.recoveries[self.rec];
         let share = 1.0 / rc.tasks.len() as f64;
         for b in mb.batches_in(rc.from, rc.to) {
-            mb.add_shuffle(into, &b.maps, rc.r, share);
+            mb.add_shuffle(into, b, rc.r, share);
         }
         if rc.base > 0 {
             into.read((mb.state_bytes(rc.base, rc.r) as f64 * share).ceil() as u64);
@@ -150,9 +149,9 @@ impl Mb {
             for a in self.tasks[t].attempts.clone() {
                 self.kill(a, cx);
             }
-            let task = &mut self.tasks[t];
-            self.pending.remove(&(task.prio.0, task.prio.1, t));
-            task.status = Status::Dropped;
+            let prio = self.tasks[t].prio;
+            self.pending.remove((prio.0, prio.1, t));
+            self.set_task(t, Status::Dropped, self.tasks[t].out());
         }
     }
 
@@ -172,7 +171,7 @@ impl Mb {
         let (r, to, host, failed) = (rc.r, rc.to, rc.host, rc.failed.clone());
         self.states.hold(to, r, host, state);
         if let Some(t) = self.batches.get(&to).and_then(|b| b.reduces.get(r as usize).copied()) {
-            self.tasks[t].out = Loc::Node(host);
+            self.set_task(t, self.tasks[t].status(), Loc::Node(host));
         }
         cx.log_event("recovered", Some(host), format!("state partition {r} of batch {to}"));
         self.trim_lineage();
@@ -211,7 +210,7 @@ impl Mb {
         self.batches_in(rc.from, rc.to)
             .flat_map(|b| b.blocks.iter())
             .map(|&blk| &self.blocks[blk])
-            .find(|blk| blk.per_r[rc.r as usize] > 0)
+            .find(|blk| blk.records_of(rc.r) > 0)
             .map(|blk| (blk.part, blk.from, blk.to))
     }
 }

@@ -37,7 +37,7 @@ impl MicroBatch<DStream> {
     /// a checkpoint, else waits again.
     pub(crate) fn settle_orphan(&mut self, t: TaskId, cx: &mut Cx<'_, DStream>) {
         let task = &self.tasks[t];
-        if task.status != Status::Running || !task.attempts.is_empty() {
+        if task.status() != Status::Running || !task.attempts.is_empty() {
             return;
         }
         match task.kind {

@@ -21,12 +21,13 @@ impl Mb {
         self.drop_attempts_on(x, cx);
         self.fix_blocks(x, cx);
         self.lose_receivers(x);
-        for t in &mut self.tasks {
-            if t.status == Status::Done && t.out == Loc::Node(x) {
-                t.out = Loc::Lost;
-                if let Kind::Reduce { r, .. } = t.kind {
+        for t in 0..self.tasks.len() {
+            let task = &self.tasks[t];
+            if task.status() == Status::Done && task.out() == Loc::Node(x) {
+                if let Kind::Reduce { r, .. } = task.kind {
                     self.policy.lost_by.entry(r).or_default().insert(x);
                 }
+                self.set_task(t, Status::Done, Loc::Lost);
             }
         }
         // Recoveries hosted on x start over, still answering for their failures.
@@ -90,7 +91,7 @@ impl Mb {
             .find(|b| {
                 b.reduces
                     .get(r as usize)
-                    .is_some_and(|t| self.tasks[*t].status == Status::Done)
+                    .is_some_and(|t| self.tasks[*t].status() == Status::Done)
             })
             .map_or(0, |b| b.n)
     }
@@ -130,7 +131,7 @@ impl Mb {
         }
         for t in need {
             let task = &self.tasks[t];
-            if task.status == Status::Done && task.out == Loc::Lost {
+            if task.status() == Status::Done && task.out() == Loc::Lost {
                 self.requeue(t);
             }
         }

@@ -38,7 +38,10 @@ impl Mb {
     /// Up to `count` live workers after `node` in ring order, skipping `exclude`.
     pub(crate) fn peers(&self, node: NodeId, count: usize, exclude: &[NodeId]) -> Vec<NodeId> {
         let n = self.workers.len();
-        let start = self.workers.iter().position(|w| w.0 > node.0).unwrap_or(0);
+        let start = match self.workers.partition_point(|w| w.0 <= node.0) {
+            i if i == n => 0,
+            i => i,
+        };
         (0..n)
             .map(|i| self.workers[(start + i) % n])
             .filter(|w| !exclude.contains(w) && !self.dead.contains(w))

@@ -7,7 +7,7 @@
 //! once (the sink remembers); a batch's records are counted read (and its filtered ones
 //! filtered) when it is allocated.
 
-use super::model::{Batch, Block, BlockId, Input, Kind, Loc, Status, Task};
+use super::model::{Batch, Block, BlockId, Input, Kind, Shuffle, Task};
 use super::protocol::{Clock, Tag};
 use super::share::Shares;
 use super::{Cx, MicroBatch, Policy};
@@ -15,18 +15,27 @@ use ftsim_sim::engine::Flow;
 use ftsim_sim::{BatchWatermarks, NodeId, PartitionId, Record, TxnId};
 
 impl<P: Policy> MicroBatch<P> {
-    /// Filtered records of `records` per reduce partition.
-    fn per_r(&self, records: &[Record], cx: &Cx<'_, P>) -> Vec<u32> {
-        let mut v = vec![0u32; self.parallelism as usize];
-        for r in records.iter().filter(|r| cx.sem.keeps(r)) {
-            v[cx.sem.task_of(u64::from(r.key)) as usize] += 1;
+    /// Filtered records of `records` per reduce partition, for the partitions that have some.
+    fn per_r(records: &[Record], cx: &Cx<'_, P>) -> Vec<(u32, u32)> {
+        let mut v: Vec<u32> = records
+            .iter()
+            .filter(|r| cx.sem.keeps(r))
+            .map(|r| cx.sem.task_of(u64::from(r.key)))
+            .collect();
+        v.sort_unstable();
+        let mut out: Vec<(u32, u32)> = Vec::new();
+        for r in v {
+            match out.last_mut() {
+                Some((q, n)) if *q == r => *n += 1,
+                _ => out.push((r, 1)),
+            }
         }
-        v
+        out
     }
 
     /// Adds a block over offsets `from..to` of partition `part`, held in memory by `locs`.
     pub(crate) fn new_block(&mut self, part: u32, from: u64, to: u64, locs: Vec<NodeId>, cx: &Cx<'_, P>) -> BlockId {
-        let per_r = self.per_r(&cx.log.slice(PartitionId(part), from, to), cx);
+        let per_r = Self::per_r(&cx.log.slice(PartitionId(part), from, to), cx);
         self.blocks.push(Block {
             part,
             from,
@@ -101,6 +110,9 @@ impl<P: Policy> MicroBatch<P> {
                 blocks,
                 maps: Vec::new(),
                 reduces: Vec::new(),
+                maps_ready: 0,
+                reduces_done: 0,
+                shuffle: Shuffle::default(),
                 end: self.alloc_next.clone(),
                 wms,
                 records,
@@ -132,9 +144,14 @@ impl<P: Policy> MicroBatch<P> {
         let reduces = (0..self.parallelism)
             .map(|r| self.new_task(Kind::Reduce { batch: n, r }, (n, 1)))
             .collect();
+        let shuffle = {
+            let blocks: Vec<&Block> = self.batches[&n].blocks.iter().map(|b| &self.blocks[*b]).collect();
+            Shuffle::new(&blocks, self.parallelism as usize)
+        };
         if let Some(b) = self.batches.get_mut(&n) {
             b.maps = maps;
             b.reduces = reduces;
+            b.shuffle = shuffle;
         }
         self.schedule(cx);
     }
@@ -142,26 +159,15 @@ impl<P: Policy> MicroBatch<P> {
     /// Adds a task to the pending set.
     pub(crate) fn new_task(&mut self, kind: Kind<P::Job>, prio: (u64, u8)) -> usize {
         let t = self.tasks.len();
-        self.tasks.push(Task {
-            kind,
-            status: Status::Waiting,
-            out: Loc::Lost,
-            attempts: Vec::new(),
-            duration: None,
-            prio,
-        });
-        self.pending.insert((prio.0, prio.1, t));
+        self.tasks.push(Task::new(kind, prio));
+        self.pending.insert((prio.0, prio.1, t), matches!(kind, Kind::Job(_)));
         t
     }
 
     /// Every reduce task of batch n is done: commit its output and log its completion.
     pub(crate) fn check_batch_done(&mut self, n: u64, cx: &mut Cx<'_, P>) {
         let Some(b) = self.batches.get(&n) else { return };
-        if !self.master_up
-            || b.done.is_some()
-            || !b.durable
-            || b.reduces.iter().any(|t| self.tasks[*t].status != Status::Done)
-        {
+        if !self.master_up || b.done.is_some() || !b.durable || b.reduces_done < b.reduces.len() {
             return;
         }
         if let Some(b) = self.batches.get_mut(&n) {

@@ -6,7 +6,9 @@
 //! read its metadata back yet (`master_up` false) takes no task report and completes no batch:
 //! once it has read it, it adopts or reruns those attempts (the policy's choice).
 
+use super::cores::Cores;
 use super::model::{Attempt, Batch, Block, Task};
+use super::pending::Pending;
 use super::protocol::{Clock, Msg, Scope, Tag};
 use super::state::States;
 use super::{Cx, Policy, Settings};
@@ -31,7 +33,7 @@ pub struct MicroBatch<P: Policy> {
     /// Live workers, as the master sees them, in id order.
     pub(crate) workers: Vec<NodeId>,
     /// Free cores per node id, as the master sees them.
-    pub(crate) slots: Vec<u32>,
+    pub(crate) cores_free: Cores,
     /// Nodes reported dead (engine-wide knowledge), and those the master has handled (a node
     /// that joins the pool again leaves both).
     pub(crate) dead: BTreeSet<NodeId>,
@@ -47,7 +49,7 @@ pub struct MicroBatch<P: Policy> {
     pub(crate) tasks: Vec<Task<P::Job>>,
     pub(crate) attempts: Vec<Attempt>,
     /// The master's pending tasks by priority.
-    pub(crate) pending: BTreeSet<(u64, u8, usize)>,
+    pub(crate) pending: Pending,
     /// The state partitions: in workers' memory and in durable storage.
     pub(crate) states: States,
     /// Sink side (durable): staged (batch, partition) outputs and committed transactions.
@@ -81,9 +83,9 @@ impl<P: Policy> MicroBatch<P> {
     pub fn new(sc: &Scenario, cfg: Settings, policy: P) -> MicroBatch<P> {
         let total = sc.cluster.total_nodes() as usize;
         let workers: Vec<NodeId> = sc.cluster.workers().collect();
-        let mut slots = vec![0; total];
+        let mut cores_free = Cores::new(total);
         for w in &workers {
-            slots[w.0 as usize] = sc.cluster.cores;
+            cores_free.set(*w, sc.cluster.cores);
         }
         let parts = sc.workload.partitions;
         MicroBatch {
@@ -97,7 +99,7 @@ impl<P: Policy> MicroBatch<P> {
             sink: sc.job.sink,
             windowed: sc.job.kind == JobKind::WindowCount,
             workers,
-            slots,
+            cores_free,
             dead: BTreeSet::new(),
             handled: BTreeSet::new(),
             blocks: Vec::new(),
@@ -107,7 +109,7 @@ impl<P: Policy> MicroBatch<P> {
             done_below: 1,
             tasks: Vec::new(),
             attempts: Vec::new(),
-            pending: BTreeSet::new(),
+            pending: Pending::default(),
             states: States::default(),
             staged: BTreeSet::new(),
             committed: BTreeSet::new(),

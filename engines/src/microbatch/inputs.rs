@@ -4,7 +4,7 @@
 //! Invariant: fetches are merged per source node and listed in node order, then storage reads in
 //! the order added; nothing is fetched from the node the attempt runs on.
 
-use super::model::{Kind, Loc, TaskId};
+use super::model::{Batch, Kind, Loc, TaskId};
 use super::{Job, MicroBatch, Policy};
 use ftsim_sim::NodeId;
 use std::collections::BTreeMap;
@@ -61,7 +61,7 @@ impl<P: Policy> MicroBatch<P> {
             }
             Kind::Reduce { batch, r } => {
                 if let Some(b) = self.batches.get(&batch) {
-                    self.add_shuffle(&mut into, &b.maps, r, 1.0);
+                    self.add_shuffle(&mut into, b, r, 1.0);
                 }
                 let bytes = self.state_bytes(batch - 1, r);
                 match self.state_loc(batch - 1, r) {
@@ -75,11 +75,12 @@ impl<P: Policy> MicroBatch<P> {
         into.into_list()
     }
 
-    /// Adds `share` of what each of `maps` shuffled to state partition r.
-    pub(crate) fn add_shuffle(&self, into: &mut Inputs, maps: &[TaskId], r: u32, share: f64) {
-        for m in maps {
-            if let (Loc::Node(y), Kind::Map { block, .. }) = (self.tasks[*m].out, self.tasks[*m].kind) {
-                let bytes = u64::from(self.blocks[block].per_r[r as usize]) * self.record_bytes;
+    /// Adds `share` of what each map of batch `b` shuffled to state partition r (the maps with
+    /// records of r, from the batch's index).
+    pub(crate) fn add_shuffle(&self, into: &mut Inputs, b: &Batch, r: u32, share: f64) {
+        for &(i, records) in b.shuffle.maps_of(r) {
+            if let Loc::Node(y) = self.tasks[b.maps[i]].out() {
+                let bytes = u64::from(records) * self.record_bytes;
                 if bytes > 0 {
                     into.fetch(y, (bytes as f64 * share).ceil() as u64);
                 }

@@ -54,11 +54,12 @@ impl<P: Policy> MicroBatch<P> {
         self.coordinator.clear();
         self.drop_unlogged_batches(cx);
         for w in &self.workers {
-            self.slots[w.0 as usize] = self.cores;
+            self.cores_free.set(*w, self.cores);
         }
-        for a in &self.attempts {
-            if a.live && self.is_worker(a.node) {
-                self.slots[a.node.0 as usize] -= 1;
+        for a in 0..self.attempts.len() {
+            let (live, node) = (self.attempts[a].live, self.attempts[a].node);
+            if live && self.is_worker(node) {
+                self.cores_free.take(node);
             }
         }
         let iv = self.cfg.batch_interval.as_nanos();

@@ -86,10 +86,12 @@
 //! Output: `batches.csv`, one row per batch (`table`).
 
 pub(crate) mod batches;
+pub(crate) mod cores;
 pub(crate) mod engine;
 pub(crate) mod inputs;
 pub(crate) mod master;
 pub(crate) mod model;
+pub(crate) mod pending;
 pub(crate) mod policy;
 pub(crate) mod pool;
 pub(crate) mod protocol;

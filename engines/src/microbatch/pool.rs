@@ -18,7 +18,7 @@ impl<P: Policy> MicroBatch<P> {
             return false;
         }
         self.workers.retain(|w| *w != x);
-        self.slots[x.0 as usize] = 0;
+        self.cores_free.set(x, 0);
         cx.request_spare(x);
         cx.restart_node(x);
         true
@@ -31,7 +31,7 @@ impl<P: Policy> MicroBatch<P> {
         }
         let at = self.workers.partition_point(|w| w.0 < node.0);
         self.workers.insert(at, node);
-        self.slots[node.0 as usize] = self.cores;
+        self.cores_free.set(node, self.cores);
         self.dead.remove(&node);
         self.handled.remove(&node);
         cx.log_event("worker-joined", Some(node), format!("{} cores free", self.cores));

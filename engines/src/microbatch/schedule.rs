@@ -18,42 +18,66 @@ impl<P: Policy> MicroBatch<P> {
         self.workers.binary_search(&n).is_ok()
     }
 
-    fn free_total(&self) -> u32 {
-        self.workers.iter().map(|w| self.slots[w.0 as usize]).sum()
-    }
-
     /// Launches every ready pending task there is a free core for, in priority order.
+    ///
+    /// The pass visits pending tasks in key order but jumps over what cannot launch as a
+    /// whole: every reduce task of a batch whose maps are not all ready, and, past the last
+    /// batch whose job may run, every task but the policy's (keys begin with the batch). A
+    /// launch changes no task's readiness, so the pass launches what a visit of every pending
+    /// task would.
     pub(crate) fn schedule(&mut self, cx: &mut Cx<'_, P>) {
         if self.halted() {
             return;
         }
-        let mut free = self.free_total();
-        if free == 0 {
-            return;
-        }
+        let mut free = self.cores_free.total();
         let horizon = self.job_horizon();
-        let keys: Vec<(u64, u8, TaskId)> = self.pending.iter().copied().collect();
-        // Whether each batch's maps are all ready, looked at once per batch in this pass (a
-        // launch changes no map's readiness).
-        let mut maps_ready: std::collections::BTreeMap<u64, bool> = std::collections::BTreeMap::new();
-        for key in keys {
-            if free == 0 {
+        let (mut after, mut jobs_only) = (None, false);
+        while free > 0 {
+            let Some(key) = self.pending.next(after, jobs_only) else {
                 break;
-            }
+            };
+            after = Some(key);
             let t = key.2;
-            if let (Some(h), Kind::Map { batch, .. } | Kind::Reduce { batch, .. }) = (horizon, self.tasks[t].kind)
-                && batch > h
-            {
-                continue;
+            match self.tasks[t].kind {
+                Kind::Map { batch, .. } | Kind::Reduce { batch, .. } if horizon.is_some_and(|h| batch > h) => {
+                    jobs_only = true;
+                    continue;
+                }
+                Kind::Reduce { batch, .. } if !self.maps_ready(batch) => {
+                    after = Some((batch, 1, TaskId::MAX));
+                    continue;
+                }
+                _ => {}
             }
-            let cached = &mut |mb: &Self, b: u64| *maps_ready.entry(b).or_insert_with(|| mb.maps_ready(b));
-            if !self.ready_with(t, cached) {
+            if !self.ready(t) {
                 continue;
             }
             let Some(node) = self.place(t, None) else { continue };
-            self.pending.remove(&key);
+            self.pending.remove(key);
             self.launch(t, node, false, cx);
             free -= 1;
+        }
+    }
+
+    /// Sets task `t`'s status and output place, carrying the change into its batch's counts.
+    pub(crate) fn set_task(&mut self, t: TaskId, status: Status, out: Loc) {
+        let task = &mut self.tasks[t];
+        let before = task.set(status, out);
+        let after = task.counts();
+        if before == after {
+            return;
+        }
+        let (Kind::Map { batch, .. } | Kind::Reduce { batch, .. }) = task.kind else {
+            return;
+        };
+        if let Some(b) = self.batches.get_mut(&batch) {
+            let step = |n: &mut usize, was: bool, is: bool| match (was, is) {
+                (false, true) => *n += 1,
+                (true, false) => *n -= 1,
+                _ => {}
+            };
+            step(&mut b.maps_ready, before.0, after.0);
+            step(&mut b.reduces_done, before.1, after.1);
         }
     }
 
@@ -73,12 +97,6 @@ impl<P: Policy> MicroBatch<P> {
             .map(|b| b.n)
     }
 
-    /// Map task `t`'s output is in a worker's memory.
-    pub(crate) fn map_ready(&self, t: TaskId) -> bool {
-        let task = &self.tasks[t];
-        task.status == Status::Done && matches!(task.out, Loc::Node(_))
-    }
-
     /// The state partition r after batch n is available (in memory or storage).
     pub(crate) fn state_loc(&self, n: u64, r: u32) -> Option<Loc> {
         if n == 0 {
@@ -86,26 +104,19 @@ impl<P: Policy> MicroBatch<P> {
         }
         let t = *self.batches.get(&n)?.reduces.get(r as usize)?;
         let task = &self.tasks[t];
-        (task.status == Status::Done && task.out != Loc::Lost).then_some(task.out)
+        (task.status() == Status::Done && task.out() != Loc::Lost).then_some(task.out())
     }
 
     /// Whether every map output of batch `n` is in a worker's memory.
     fn maps_ready(&self, n: u64) -> bool {
-        self.batches
-            .get(&n)
-            .is_some_and(|b| b.maps.iter().all(|m| self.map_ready(*m)))
+        self.batches.get(&n).is_some_and(|b| b.maps_ready == b.maps.len())
     }
 
     /// Whether every input of task `t` exists.
     pub(crate) fn ready(&self, t: TaskId) -> bool {
-        self.ready_with(t, &mut |mb: &Self, b: u64| mb.maps_ready(b))
-    }
-
-    /// [`Self::ready`], asking `maps` whether a batch's map outputs are all ready.
-    fn ready_with(&self, t: TaskId, maps: &mut dyn FnMut(&Self, u64) -> bool) -> bool {
         match self.tasks[t].kind {
             Kind::Map { .. } => true,
-            Kind::Reduce { batch, r } => maps(self, batch) && self.state_loc(batch - 1, r).is_some(),
+            Kind::Reduce { batch, r } => self.maps_ready(batch) && self.state_loc(batch - 1, r).is_some(),
             Kind::Job(j) => j.ready(self),
         }
     }
@@ -121,15 +132,15 @@ impl<P: Policy> MicroBatch<P> {
         }
     }
 
-    /// A live node with a free core for `t`: a preferred one if any is free, else the freest.
+    /// A live node with a free core for `t`: a preferred one if any is free (the one with the
+    /// most free cores, the lowest id among equals), else the freest worker.
     pub(crate) fn place(&self, t: TaskId, exclude: Option<NodeId>) -> Option<NodeId> {
-        let ok = |n: &NodeId| Some(*n) != exclude && self.slots[n.0 as usize] > 0 && self.is_worker(*n);
-        let best = |c: &mut dyn Iterator<Item = NodeId>| {
-            c.filter(ok)
-                .max_by_key(|n| (self.slots[n.0 as usize], std::cmp::Reverse(n.0)))
-        };
-        let pref = self.preferred(t);
-        best(&mut pref.into_iter()).or_else(|| best(&mut self.workers.iter().copied()))
+        let ok = |n: &NodeId| Some(*n) != exclude && self.cores_free.of(*n) > 0 && self.is_worker(*n);
+        self.preferred(t)
+            .into_iter()
+            .filter(ok)
+            .max_by_key(|n| (self.cores_free.of(*n), std::cmp::Reverse(n.0)))
+            .or_else(|| self.cores_free.freest(exclude))
     }
 
     /// Starts an attempt of `t` on `node`.
@@ -146,9 +157,9 @@ impl<P: Policy> MicroBatch<P> {
             speculative,
             input: None,
         });
-        self.slots[node.0 as usize] -= 1;
+        self.cores_free.take(node);
+        self.set_task(t, Status::Running, self.tasks[t].out());
         let task = &mut self.tasks[t];
-        task.status = Status::Running;
         task.attempts.push(a);
         if let Kind::Map { batch, .. } | Kind::Reduce { batch, .. } = task.kind
             && let Some(b) = self.batches.get_mut(&batch)
@@ -166,11 +177,11 @@ impl<P: Policy> MicroBatch<P> {
         let node = self.attempts[a].node;
         self.attempts[a].live = false;
         if self.is_worker(node) {
-            self.slots[node.0 as usize] += 1;
+            self.cores_free.give(node);
         }
         let t = self.attempts[a].task;
         self.tasks[t].attempts.retain(|x| *x != a);
-        if self.tasks[t].status == Status::Running {
+        if self.tasks[t].status() == Status::Running {
             self.task_done(t, Loc::Node(node), cx.now().since(self.attempts[a].launched), cx);
         }
         self.schedule(cx);
@@ -189,9 +200,8 @@ impl<P: Policy> MicroBatch<P> {
 
     /// Task `t` finished with its output at `out`.
     pub(crate) fn task_done(&mut self, t: TaskId, out: Loc, took: SimDuration, cx: &mut Cx<'_, P>) {
+        self.set_task(t, Status::Done, out);
         let task = &mut self.tasks[t];
-        task.status = Status::Done;
-        task.out = out;
         task.duration = Some(took.as_nanos());
         for b in std::mem::take(&mut task.attempts) {
             self.kill(b, cx);
@@ -218,7 +228,7 @@ impl<P: Policy> MicroBatch<P> {
         }
         let (node, t) = (att.node, att.task);
         if self.is_worker(node) {
-            self.slots[node.0 as usize] += 1;
+            self.cores_free.give(node);
         }
         self.tasks[t].attempts.retain(|x| *x != a);
     }
@@ -226,21 +236,22 @@ impl<P: Policy> MicroBatch<P> {
     /// Every task with a live attempt, in id order.
     pub(crate) fn running_tasks(&self) -> Vec<TaskId> {
         (0..self.tasks.len())
-            .filter(|t| self.tasks[*t].status == Status::Running)
+            .filter(|t| self.tasks[*t].status() == Status::Running)
             .collect()
     }
 
     /// Task `t` waits again in the pending set.
     pub(crate) fn requeue(&mut self, t: TaskId) {
-        let task = &mut self.tasks[t];
-        task.status = Status::Waiting;
-        self.pending.insert((task.prio.0, task.prio.1, t));
+        self.set_task(t, Status::Waiting, self.tasks[t].out());
+        let task = &self.tasks[t];
+        self.pending
+            .insert((task.prio.0, task.prio.1, t), matches!(task.kind, Kind::Job(_)));
     }
 
     /// A running task left without a live attempt waits again.
     pub(crate) fn requeue_if_orphan(&mut self, t: TaskId) {
         let task = &self.tasks[t];
-        if task.status == Status::Running && task.attempts.is_empty() {
+        if task.status() == Status::Running && task.attempts.is_empty() {
             self.requeue(t);
         }
     }

@@ -44,7 +44,7 @@ impl<P: Policy> MicroBatch<P> {
         let threshold = median.scale(self.cfg.tasks.speculation_multiplier).max(MIN_RUNTIME);
         for &t in stage {
             let task = &self.tasks[t];
-            if task.status != Status::Running || task.attempts.len() != 1 {
+            if task.status() != Status::Running || task.attempts.len() != 1 {
                 continue;
             }
             let att = &self.attempts[task.attempts[0]];

@@ -42,7 +42,9 @@ impl States {
 
     /// Every node drops partition r's states older than batch n (no task reads them again).
     pub fn forget_memory_before(&mut self, n: u64, r: u32) {
-        self.memory.retain(|(q, m), _| *q != r || *m >= n);
+        while let Some(key) = self.memory.range((r, 0)..(r, n)).next().map(|(k, _)| *k) {
+            self.memory.remove(&key);
+        }
     }
 
     /// `node` was reported dead: its memory is gone.
@@ -79,7 +81,9 @@ impl States {
 
     /// Partition r's durable versions older than batch n are deleted.
     pub fn prune_durable(&mut self, r: u32, n: u64) {
-        self.durable.retain(|(q, m), _| *q != r || *m >= n);
+        while let Some(key) = self.durable.range((r, 0)..(r, n)).next().map(|(k, _)| *k) {
+            self.durable.remove(&key);
+        }
     }
 }
 

@@ -74,12 +74,12 @@ impl MicroBatch<StructuredStreaming> {
             }
         }
         self.states.clear_memory();
-        for task in &mut self.tasks {
-            task.out = Loc::Lost;
+        for t in 0..self.tasks.len() {
+            self.set_task(t, self.tasks[t].status(), Loc::Lost);
         }
         if let Some(b) = self.batches.get(&last) {
             for t in b.reduces.clone() {
-                self.tasks[t].out = Loc::Storage;
+                self.set_task(t, self.tasks[t].status(), Loc::Storage);
             }
         }
         for t in rerun {
