@@ -222,14 +222,15 @@ impl<P: Policy> Engine for MicroBatch<P> {
     }
 
     fn finished(&self) -> bool {
+        let settled = |b: &Batch| b.done.is_some() && self.committed.contains(&b.n);
+        // Asked after every event once the input ended: the newest batch is looked at first,
+        // which refuses at once while it runs, before the passes over partitions and batches.
         self.input_ended
             && self.master_up
             && !self.policy.stopped()
+            && self.batches.values().next_back().is_none_or(settled)
             && self.alloc_next.iter().zip(&self.ends).all(|(a, e)| a == e)
-            && self
-                .batches
-                .values()
-                .all(|b| b.done.is_some() && self.committed.contains(&b.n))
+            && self.batches.values().all(settled)
     }
 
     fn stuck(&self) -> Option<String> {
