@@ -83,6 +83,19 @@
 //! - a state partition moves whole: reading it from a node or from storage copies it at the
 //!   instant the attempt starts, while the fetch's bytes take their time on the network or disk.
 //!
+//! Simulation cost (the simulator's work, not the model's): the master finds work without passes
+//! over every task or worker. A scheduling pass visits the pending tasks in priority order but
+//! jumps over a batch's reduce tasks while its maps are not all ready and, past the job horizon,
+//! over every task but the policy's (`pending`); the freest worker comes from an ordered set
+//! (`cores`); a batch counts its ready maps and done reduces, kept by the one setter of a task's
+//! status and output (`model::Task::set`); a reduce finds the maps with records of its partition
+//! in the batch's shuffle index (`model::Shuffle`); and a reduce advances its state to the
+//! batch's watermarks at once, sharing them with every state of the batch instead of copying one
+//! per state ([`ftsim_sim::BatchWatermarks`]). So a task launch costs O(log) in tasks and
+//! workers; per batch the core pays O(partitions + records) (its watermarks, its shuffle index),
+//! and every `speculation_interval` a pass over the running stages. The modelled messages
+//! (launches, shuffle fetches merged per source node, status reports) are one kernel event each.
+//!
 //! Output: `batches.csv`, one row per batch (`table`).
 
 pub(crate) mod batches;

@@ -234,11 +234,11 @@ pub struct Batch {
     /// Reduce tasks, indexed by state partition.
     pub reduces: Vec<TaskId>,
     /// How many of `maps` have their output in a worker's memory (kept by
-    /// [`super::MicroBatch::set_task`], as every change of a task's status or output is).
+    /// `MicroBatch::set_task`, as every change of a task's status or output is).
     pub maps_ready: usize,
     /// How many of `reduces` are done (kept likewise).
     pub reduces_done: usize,
-    /// Which maps shuffle records to each state partition (see [`Shuffle`]).
+    /// Which maps shuffle records to each state partition (see `Shuffle`).
     pub shuffle: Shuffle,
     /// End offset of every source partition after this batch.
     pub end: Vec<u64>,

@@ -2,7 +2,7 @@
 //! that attempts finished, and killing the attempts that lost.
 //!
 //! Invariants: the master launches an attempt only on a node it believes alive with a free core
-//! (`slots`), so the kernel never queues our work behind other work; the first attempt of a task
+//! (`cores_free`), so the kernel never queues our work behind other work; the first attempt of a task
 //! to report wins and the others are killed; reduce (n, r) is launched only once (n−1, r) is
 //! done, so partition r's states are computed in batch order; once (n, r) is done no node keeps
 //! an older state of r in memory.
