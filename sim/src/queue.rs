@@ -47,7 +47,8 @@ impl<E> EventQueue<E> {
     pub fn new() -> Self {
         Self::with_capacity(0)
     }
-    /// An empty queue with room for `n` events.
+    /// An empty queue. `n`, the expected number of pending events, is only a hint it cannot use:
+    /// the buckets grow as events move through them, and keep their room once grown.
     pub fn with_capacity(_n: usize) -> Self {
         EventQueue {
             now: VecDeque::new(),
