@@ -1,4 +1,4 @@
-//! The event queue: a radix heap over event times, with payloads kept out of it.
+//! The event queue: a radix heap over event times, payloads carried with their times.
 //!
 //! Invariants:
 //! - events pop in `(time, insertion order)` order: events scheduled for the same instant pop in
@@ -10,9 +10,7 @@
 //!   those whose highest bit differing from `last` is bit `i − 1`. Equal times always share a
 //!   bucket and move between buckets in the order they were pushed, which is what keeps
 //!   same-instant events first-in first-out without a sequence number;
-//! - payloads live in a slab (`slots`), reused last-freed first, and never move: buckets move
-//!   16-byte `(time, slot)` pairs, several times over an event's life (each move takes it to a
-//!   lower bucket), however large the event.
+//! - `full` has bit `i − 1` set exactly when bucket `i > 0` is not empty.
 //!
 //! Cancellation is lazy: a cancelled entry stays in the queue and is skipped by the owner when it
 //! pops (see [`crate::kernel`]).
@@ -27,16 +25,15 @@ fn bucket_of(diff: u64) -> usize {
 
 /// A priority queue of events ordered by `(time, insertion order)`, for monotone times.
 pub struct EventQueue<E> {
-    /// Slots of the events at `last`, in push order.
-    now: VecDeque<u32>,
-    /// `(time, slot)` of later events, by the highest bit in which their time differs from `last`.
-    buckets: [Vec<(u64, u32)>; 64],
+    /// The events at `last`, in push order.
+    now: VecDeque<E>,
+    /// `(time, event)` of later events, by the highest bit in which their time differs from `last`.
+    buckets: [Vec<(u64, E)>; 64],
+    /// Bit `i` set when `buckets[i]` is not empty.
+    full: u64,
     /// The time of the last pop.
     last: u64,
     len: usize,
-    /// The events' payloads; `free` lists the empty slots, last freed first.
-    slots: Vec<Option<E>>,
-    free: Vec<u32>,
 }
 
 impl<E> Default for EventQueue<E> {
@@ -50,34 +47,31 @@ impl<E> EventQueue<E> {
     pub fn new() -> Self {
         Self::with_capacity(0)
     }
-    /// An empty queue with room for `n` events.
-    pub fn with_capacity(n: usize) -> Self {
+    /// An empty queue. `n`, the expected number of pending events, is only a hint it cannot use:
+    /// the buckets grow as events move through them, and keep their room once grown.
+    pub fn with_capacity(_n: usize) -> Self {
         EventQueue {
             now: VecDeque::new(),
             buckets: std::array::from_fn(|_| Vec::new()),
+            full: 0,
             last: 0,
             len: 0,
-            slots: Vec::with_capacity(n),
-            free: Vec::new(),
         }
     }
     /// Schedules `event` at `time` (at the last popped time, if `time` is before it).
     pub fn push(&mut self, time: SimTime, event: E) {
-        let slot = match self.free.pop() {
-            Some(s) => {
-                self.slots[s as usize] = Some(event);
-                s
-            }
-            None => {
-                self.slots.push(Some(event));
-                (self.slots.len() - 1) as u32
-            }
-        };
         self.len += 1;
         let t = time.0.max(self.last);
+        self.place(t, event);
+    }
+    #[inline]
+    fn place(&mut self, t: u64, event: E) {
         match bucket_of(t ^ self.last) {
-            0 => self.now.push_back(slot),
-            b => self.buckets[b - 1].push((t, slot)),
+            0 => self.now.push_back(event),
+            b => {
+                self.buckets[b - 1].push((t, event));
+                self.full |= 1 << (b - 1);
+            }
         }
     }
     /// Removes and returns the earliest event.
@@ -85,29 +79,25 @@ impl<E> EventQueue<E> {
         if self.now.is_empty() && !self.refill() {
             return None;
         }
-        let slot = self.now.pop_front()?;
-        let event = self.slots[slot as usize].take()?;
-        self.free.push(slot);
+        let event = self.now.pop_front()?;
         self.len -= 1;
         Some((SimTime(self.last), event))
     }
     /// Moves the earliest events into `now`: the lowest non-empty bucket's minimum becomes
     /// `last`, and that bucket's events spread over the buckets below it, in order.
     fn refill(&mut self) -> bool {
-        let Some(i) = self.buckets.iter().position(|b| !b.is_empty()) else {
+        if self.full == 0 {
             return false;
-        };
+        }
+        let i = self.full.trailing_zeros() as usize;
+        self.full &= !(1 << i);
         let mut moving = std::mem::take(&mut self.buckets[i]);
         self.last = moving.iter().map(|(t, _)| *t).min().unwrap_or(self.last);
-        for &(t, slot) in &moving {
-            match bucket_of(t ^ self.last) {
-                0 => self.now.push_back(slot),
-                b => self.buckets[b - 1].push((t, slot)),
-            }
+        for (t, event) in moving.drain(..) {
+            self.place(t, event);
         }
         // Hand the emptied allocation back (nothing moved into bucket `i`), so that a busy
         // bucket does not reallocate.
-        moving.clear();
         self.buckets[i] = moving;
         true
     }
@@ -116,8 +106,14 @@ impl<E> EventQueue<E> {
         if !self.now.is_empty() {
             return Some(SimTime(self.last));
         }
-        let b = self.buckets.iter().find(|b| !b.is_empty())?;
-        b.iter().map(|(t, _)| *t).min().map(SimTime)
+        if self.full == 0 {
+            return None;
+        }
+        self.buckets[self.full.trailing_zeros() as usize]
+            .iter()
+            .map(|(t, _)| *t)
+            .min()
+            .map(SimTime)
     }
     /// Number of pending events (cancelled ones included).
     pub fn len(&self) -> usize {
