@@ -115,13 +115,15 @@
 mod acker;
 mod msg;
 mod policy;
+mod ring;
 mod spout;
 mod tracking;
 mod transfer;
 mod trident;
 
-pub use acker::{Acker, AckerIn, Rotating};
+pub use acker::{Acker, AckerIn, Completed, Rotating};
 pub use policy::StormAcking;
+pub use ring::Handle;
 
 use crate::pipeline::{Pipeline, SourceConfig};
 use crate::spec::EngineSpec;
