@@ -121,9 +121,10 @@ mod tracking;
 mod transfer;
 mod trident;
 
-pub use acker::{Acker, AckerIn, Completed, Rotating};
+pub use acker::{ACKER_SPAN, Acker, AckerIn, Completed, Rotating};
 pub use policy::StormAcking;
 pub use ring::Handle;
+pub use spout::SPOUT_SPAN;
 
 use crate::pipeline::{Pipeline, SourceConfig};
 use crate::spec::EngineSpec;
