@@ -118,6 +118,7 @@ mod acker;
 mod msg;
 mod policy;
 mod ring;
+mod rotating;
 mod spout;
 mod tracking;
 mod transfer;
