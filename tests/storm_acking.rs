@@ -150,6 +150,34 @@ fn max_spout_pending_trades_throughput_for_the_size_of_the_replay() {
     assert!(twenty.1 < 0.9 * unlimited.1, "20 pending throttles the spouts");
 }
 
+/// The spouts and ackers find a tuple by its number in a ring spanning the last
+/// `SPOUT_SPAN` (`ACKER_SPAN`) tuples, and keep older ones in a map. Here each spout emits
+/// 2,500 tuples a second without a cap, so the tuples a crash strands stay out for far more than
+/// the span (5 to 10 s, until they time out): they must still time out and be replayed, and
+/// every other tuple still be acked, as when every ledger was a map.
+#[test]
+fn a_tuple_out_for_longer_than_the_ledgers_ring_spans_still_times_out_and_is_replayed() {
+    let sets = [
+        "engines.storm-acking.max_spout_pending=0",
+        "workload.rate=20000",
+        "engines.storm-acking.message_timeout=5s",
+    ];
+    let (sc, r) = storm(&sets);
+    let per_spout = sc.workload.rate / f64::from(sc.workload.partitions);
+    assert!(
+        per_spout * 5.0 > ftsim_engines::storm_acking::SPOUT_SPAN as f64,
+        "a timeout's tuples outnumber the span"
+    );
+    assert_eq!(r.verdict, Verdict::AtLeastOnce, "{}: {:?}", repro(&sc), r.check);
+    assert_eq!(r.check.lost, 0, "every stranded tuple was replayed");
+    assert!(r.stats.finished, "every spout drained: nothing left out forever");
+    let (timed_out, replayed) = (total(&r, "tuples", "timed_out"), total(&r, "tuples", "replayed"));
+    assert!(
+        timed_out > 0.0 && replayed > 0.0,
+        "{timed_out} timed out, {replayed} replayed"
+    );
+}
+
 #[test]
 fn with_no_ackers_a_crash_loses_counts_and_repeats_nothing_so_the_verdict_is_at_most_once() {
     let (sc, r) = storm(&["engines.storm-acking.ackers=0"]);

@@ -1,6 +1,6 @@
 //! Storm's acker: the XOR ledger that tells a spout when the tree of tuples born from one of its
-//! tuples has been fully processed, and the rotating map that gives tuples and ledger entries
-//! their coarse timeout.
+//! tuples has been fully processed (the rotating map that gives tuples and ledger entries their
+//! coarse timeout is in [`super::rotating`]).
 //!
 //! Every tuple sent is an edge with a random 64-bit id. When a tree is born the spout sends its
 //! acker an *init* carrying the XOR of the edge ids of the tuples it emitted for it; every task
@@ -10,130 +10,19 @@
 //! been acked (a false zero before that has probability 2⁻⁶⁴). Acks and the init may arrive in
 //! any order: the tree completes once its value is 0 *and* the init named the spout to tell.
 //!
+//! The ledger is a [`Ring`] indexed by the tree's number at its acker (the [`Handle`] its messages
+//! carry beside the random id) and, for trees without a handle (Trident's) or that outlived the
+//! ring's span, a [`Rotating`] map by tree id; a ring entry remembers the rotation it last heard
+//! news in, and counts as in the newest bucket in that rotation, in the older one in the next,
+//! and expired after.
+//!
 //! Invariants: an entry exists for every root the acker heard of and has not completed or
-//! expired; each root completes at most once (its entry is removed when it does).
+//! expired, in the ring or in the map, never both (a root's messages carry the same handle, and
+//! a handle below the ring's start never enters it again); each root completes at most once (its
+//! entry is removed when it does).
 
-use rustc_hash::FxHashMap;
-use std::collections::hash_map::Entry as Slot;
-use std::hash::Hash;
-
-/// Storm's `RotatingMap` with its two buckets (`TIMEOUT_BUCKET_NUM`, as spouts and ackers use it):
-/// entries live in the newest or the older bucket; [`Rotating::rotate`], called once per
-/// timeout, drops the older bucket and returns what it held, and the newest becomes the older.
-/// An entry put (or put again) just after a rotation therefore expires between one and two
-/// timeouts later.
-///
-/// The buckets are hash maps with a fixed hasher; nothing iterates them but
-/// [`Rotating::rotate`], which hands the expired entries back sorted by key, so no order ever
-/// depends on hashing.
-#[derive(Debug, Clone)]
-pub struct Rotating<K, V> {
-    newest: FxHashMap<K, V>,
-    older: FxHashMap<K, V>,
-}
-
-impl<K, V> Default for Rotating<K, V> {
-    fn default() -> Self {
-        Rotating {
-            newest: FxHashMap::default(),
-            older: FxHashMap::default(),
-        }
-    }
-}
-
-impl<K: Ord + Copy + Hash, V> Rotating<K, V> {
-    /// Puts `v` under `k` in the newest bucket (resetting its countdown).
-    pub fn insert(&mut self, k: K, v: V) {
-        if !self.older.is_empty() {
-            self.older.remove(&k);
-        }
-        self.newest.insert(k, v);
-    }
-
-    /// Puts `v` under a key `k` that no bucket holds (a fresh random tuple id) in the newest bucket.
-    #[inline]
-    pub fn insert_new(&mut self, k: K, v: V) {
-        self.newest.insert(k, v);
-    }
-
-    /// Takes the entry under `k` out, wherever it is.
-    pub fn remove(&mut self, k: &K) -> Option<V> {
-        match self.newest.remove(k) {
-            Some(v) => Some(v),
-            None if self.older.is_empty() => None,
-            None => self.older.remove(k),
-        }
-    }
-
-    /// Updates the entry under `k` (`empty` if there is none) with `f`, in the newest bucket
-    /// (resetting its countdown), or takes it out if `f` says it is done: what
-    /// [`Rotating::remove`] then [`Rotating::insert`] would do, with one lookup in the newest bucket.
-    #[inline]
-    pub fn update<R>(&mut self, k: K, empty: impl FnOnce() -> V, f: impl FnOnce(&mut V) -> (bool, R)) -> R {
-        match self.newest.entry(k) {
-            Slot::Occupied(mut o) => {
-                let (done, r) = f(o.get_mut());
-                if done {
-                    o.remove();
-                }
-                r
-            }
-            Slot::Vacant(slot) => {
-                let old = if self.older.is_empty() {
-                    None
-                } else {
-                    self.older.remove(&k)
-                };
-                let mut v = old.unwrap_or_else(empty);
-                let (done, r) = f(&mut v);
-                if !done {
-                    slot.insert(v);
-                }
-                r
-            }
-        }
-    }
-
-    /// Drops the older bucket and returns its entries, by key; the newest becomes the older.
-    pub fn rotate(&mut self) -> Vec<(K, V)> {
-        let mut expired: Vec<(K, V)> = self.older.drain().collect();
-        expired.sort_unstable_by_key(|(k, _)| *k);
-        self.turn();
-        expired
-    }
-
-    /// Drops the older bucket, as [`Rotating::rotate`], and returns how many entries it held.
-    pub fn expire(&mut self) -> usize {
-        let n = self.older.len();
-        self.older.clear();
-        self.turn();
-        n
-    }
-
-    /// The newest bucket becomes the older and the emptied one the newest, its room given back:
-    /// it grows again to what this period holds, so a bucket that grew while a failure left
-    /// entries to expire does not stay large, which would spread later entries over memory.
-    fn turn(&mut self) {
-        std::mem::swap(&mut self.newest, &mut self.older);
-        self.newest.shrink_to(0);
-    }
-
-    /// Entries held.
-    pub fn len(&self) -> usize {
-        self.newest.len() + self.older.len()
-    }
-
-    /// Whether nothing is held.
-    pub fn is_empty(&self) -> bool {
-        self.newest.is_empty() && self.older.is_empty()
-    }
-
-    /// Forgets everything (the holder was lost with its node).
-    pub fn clear(&mut self) {
-        self.newest.clear();
-        self.older.clear();
-    }
-}
+use super::ring::{Handle, Ring};
+pub use super::rotating::Rotating;
 
 /// What an acker hears, each one of Storm's ack-stream messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,64 +46,173 @@ pub enum AckerIn<S> {
     },
 }
 
-/// One pending tree: whom to tell, and the XOR of the edges still outstanding.
+/// One pending tree: whom to tell, the XOR of the edges still outstanding, and the spout
+/// tuple's number at its spout (from the init).
 #[derive(Debug, Clone, Copy)]
 struct Entry<S> {
     spout: Option<S>,
     val: u64,
+    seq: u64,
 }
+
+impl<S: Copy> Entry<S> {
+    const EMPTY: Entry<S> = Entry {
+        spout: None,
+        val: 0,
+        seq: u64::MAX,
+    };
+
+    /// Takes in `val` (and, from an init, whom to tell); whether the tree completed.
+    #[inline]
+    fn take(&mut self, val: u64, spout: Option<(S, u64)>) -> bool {
+        self.val ^= val;
+        if let Some((s, seq)) = spout {
+            self.spout = Some(s);
+            self.seq = seq;
+        }
+        self.spout.is_some() && self.val == 0
+    }
+}
+
+/// A ring slot: the tree's id and entry, and the rotation it last heard news in.
+#[derive(Debug, Clone, Copy)]
+struct Slot<S> {
+    root: u64,
+    entry: Entry<S>,
+    turn: u64,
+}
+
+/// A completed tree: its id, whom to tell, and the spout tuple's number at its spout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Completed<S> {
+    /// The tree's id.
+    pub root: u64,
+    /// Whom to tell.
+    pub spout: S,
+    /// The spout tuple's number at its spout ([`Handle::spout`] of the init).
+    pub seq: u64,
+}
+
+/// How many trees an acker's ring spans: far more than are pending while tuples flow (they
+/// complete within a few flushes); the trees of a crash, pending until they expire, leave it for
+/// the map.
+pub const ACKER_SPAN: usize = 4096;
 
 /// One acker task's ledger (about 20 bytes per pending tree in Storm: the id, the value, the
 /// spout task).
 #[derive(Debug, Clone)]
 pub struct Acker<S> {
+    /// Trees without a handle, or that outlived the ring's span.
     pending: Rotating<u64, Entry<S>>,
+    /// Trees by their number at this acker.
+    ring: Ring<Slot<S>>,
+    /// Rotations so far.
+    turns: u64,
 }
 
 impl<S: Copy> Default for Acker<S> {
     fn default() -> Self {
-        Acker {
-            pending: Rotating::default(),
-        }
+        Acker::with_span(ACKER_SPAN)
     }
 }
 
 impl<S: Copy> Acker<S> {
-    /// Takes in one message; returns the completed tree and whom to tell, if this completed one.
+    /// Empty, its ring spanning `span` trees.
+    pub fn with_span(span: usize) -> Self {
+        Acker {
+            pending: Rotating::default(),
+            ring: Ring::new(span),
+            turns: 1,
+        }
+    }
+
+    /// Takes in one message, whose tree has number `h.acker` at this acker (or none); returns
+    /// the completed tree and whom to tell, if this completed one.
     #[inline]
-    pub fn take(&mut self, m: AckerIn<S>) -> Option<(u64, S)> {
+    pub fn take(&mut self, m: AckerIn<S>, h: Handle) -> Option<Completed<S>> {
         let (root, val, spout) = match m {
-            AckerIn::Init { root, val, spout } => (root, val, Some(spout)),
+            AckerIn::Init { root, val, spout } => (root, val, Some((spout, h.spout))),
             AckerIn::Ack { root, val } => (root, val, None),
         };
-        let empty = || Entry { spout: None, val: 0 };
-        self.pending.update(root, empty, |e| {
-            e.val ^= val;
-            e.spout = spout.or(e.spout);
-            let done = e.spout.filter(|_| e.val == 0);
-            (done.is_some(), done.map(|s| (root, s)))
+        let turns = self.turns;
+        let pending = &mut self.pending;
+        let slot = match h.acker {
+            u64::MAX => None,
+            n => self.ring.reach(n, |_, s| spill(pending, s, turns)),
+        };
+        let done = match slot {
+            Some(slot) => {
+                // An empty slot, or one whose entry expired, starts a new entry.
+                if slot.as_ref().is_some_and(|s| s.turn + 1 < turns) {
+                    *slot = None;
+                }
+                let s = slot.get_or_insert(Slot {
+                    root,
+                    entry: Entry::EMPTY,
+                    turn: turns,
+                });
+                debug_assert_eq!(s.root, root, "a handle names one tree");
+                s.turn = turns;
+                let done = s.entry.take(val, spout).then_some(s.entry);
+                if done.is_some() {
+                    *slot = None;
+                    self.ring.trim(|s| s.turn + 1 < turns);
+                }
+                done
+            }
+            None => self.pending.update(
+                root,
+                || Entry::EMPTY,
+                |e| {
+                    let done = e.take(val, spout).then_some(*e);
+                    (done.is_some(), done)
+                },
+            ),
+        };
+        done.and_then(|e| {
+            e.spout.map(|spout| Completed {
+                root,
+                spout,
+                seq: e.seq,
+            })
         })
     }
 
     /// A timeout passed: trees that heard nothing for two timeouts are forgotten (their spouts
     /// time them out on their own). Returns how many.
     pub fn rotate(&mut self) -> usize {
-        self.pending.expire()
+        let before = self.turns;
+        let older = self.ring.count(|s| s.turn + 1 == before);
+        self.turns += 1;
+        let turns = self.turns;
+        self.ring.trim(|s| s.turn + 1 < turns);
+        older + self.pending.expire()
     }
 
     /// Trees pending.
     pub fn len(&self) -> usize {
-        self.pending.len()
+        self.pending.len() + self.ring.count(|s| s.turn + 1 >= self.turns)
     }
 
     /// Whether no tree is pending.
     pub fn is_empty(&self) -> bool {
-        self.pending.is_empty()
+        self.len() == 0
     }
 
     /// The ledger is lost with the acker's node.
     pub fn clear(&mut self) {
         self.pending.clear();
+        self.ring.clear();
+    }
+}
+
+/// A ring slot the ring passed goes to the map, into the bucket its rotation puts it in (none if
+/// it expired).
+fn spill<S>(pending: &mut Rotating<u64, Entry<S>>, s: Slot<S>, turns: u64) {
+    if s.turn == turns {
+        pending.insert_new(s.root, s.entry);
+    } else if s.turn + 1 == turns {
+        pending.insert_older(s.root, s.entry);
     }
 }
 
@@ -262,8 +260,42 @@ mod tests {
         }
     }
 
+    /// Two ledgers fed the same messages, one with handles (its ring: a tree's number is its id)
+    /// and one without (its map): they must agree on every answer.
+    #[derive(Default)]
+    struct Ledger {
+        by_handle: Acker<u32>,
+        by_id: Acker<u32>,
+    }
+
+    impl Ledger {
+        fn take(&mut self, m: AckerIn<u32>) -> Option<(u64, u32)> {
+            let (AckerIn::Init { root, .. } | AckerIn::Ack { root, .. }) = m;
+            let spout = root + 1;
+            let a = self.by_handle.take(m, Handle { acker: root, spout });
+            let b = self.by_id.take(m, Handle { acker: u64::MAX, spout });
+            assert_eq!(a, b, "the ring and the map agree");
+            a.map(|c| {
+                assert_eq!(c.seq, spout, "the spout's handle comes back");
+                (c.root, c.spout)
+            })
+        }
+        fn rotate(&mut self) -> usize {
+            let n = self.by_handle.rotate();
+            assert_eq!(n, self.by_id.rotate(), "the ring and the map agree");
+            n
+        }
+        fn len(&self) -> usize {
+            assert_eq!(self.by_handle.len(), self.by_id.len());
+            self.by_handle.len()
+        }
+        fn is_empty(&self) -> bool {
+            self.len() == 0
+        }
+    }
+
     /// Feeds `msgs` and returns the index of the message after which the tree completed.
-    fn completes_at(acker: &mut Acker<u32>, msgs: &[AckerIn<u32>]) -> Vec<usize> {
+    fn completes_at(acker: &mut Ledger, msgs: &[AckerIn<u32>]) -> Vec<usize> {
         msgs.iter()
             .enumerate()
             .filter_map(|(i, m)| acker.take(*m).map(|(_, s)| (i, s)))
@@ -293,7 +325,7 @@ mod tests {
     fn a_depth_one_tree_completes_when_its_one_tuple_is_acked_whether_the_ack_or_the_init_comes_first() {
         let tree = Tree::new(vec![vec![]], vec![0], 1);
         for init_at in 0..=1 {
-            let mut acker = Acker::default();
+            let mut acker = Ledger::default();
             let msgs = tree.messages(42, &[0], init_at);
             assert_eq!(completes_at(&mut acker, &msgs), vec![1], "init at {init_at}");
             assert!(acker.is_empty(), "a completed tree leaves the ledger");
@@ -307,7 +339,7 @@ mod tests {
         let tree = Tree::new(vec![vec![1, 2, 3], vec![4], vec![], vec![], vec![]], vec![0], 2);
         for order in permutations(5) {
             for init_at in 0..=5 {
-                let mut acker = Acker::default();
+                let mut acker = Ledger::default();
                 let msgs = tree.messages(9, &order, init_at);
                 assert_eq!(
                     completes_at(&mut acker, &msgs),
@@ -321,7 +353,7 @@ mod tests {
     #[test]
     fn a_missing_ack_leaves_the_tree_pending_and_acking_twice_does_not_complete_it() {
         let tree = Tree::new(vec![vec![1, 2], vec![], vec![]], vec![0], 3);
-        let mut acker = Acker::default();
+        let mut acker = Ledger::default();
         let msgs = tree.messages(5, &[0, 1], 0);
         assert!(completes_at(&mut acker, &msgs).is_empty(), "tuple 2 is not acked");
         // Acking tuple 1 again puts its id back instead of clearing tuple 2's.
@@ -335,7 +367,7 @@ mod tests {
         // The spout sends its tuple to two tasks (two edges); a second tree shares the acker.
         let a = Tree::new(vec![vec![], vec![2], vec![]], vec![0, 1], 4);
         let b = Tree::new(vec![vec![]], vec![0], 5);
-        let mut acker = Acker::default();
+        let mut acker = Ledger::default();
         let mut msgs = a.messages(100, &[2, 0, 1], 1);
         msgs.insert(2, b.init(200));
         msgs.insert(3, b.ack(200, 0));
@@ -350,7 +382,7 @@ mod tests {
         // enters both ledgers with the same edge id and leaves both with its one ack.
         let x = mix64(77);
         let (e1, e2) = (mix64(11), mix64(22));
-        let mut acker = Acker::default();
+        let mut acker = Ledger::default();
         for (root, e) in [(1, e1), (2, e2)] {
             assert!(
                 acker
@@ -373,7 +405,7 @@ mod tests {
     #[test]
     fn a_tree_that_hears_nothing_for_two_rotations_is_forgotten_and_news_resets_its_countdown() {
         let tree = Tree::new(vec![vec![1], vec![]], vec![0], 6);
-        let mut acker = Acker::default();
+        let mut acker = Ledger::default();
         assert!(acker.take(tree.init(8)).is_none());
         assert_eq!(acker.rotate(), 0, "one rotation: still there");
         assert!(
@@ -386,6 +418,62 @@ mod tests {
         // A late ack starts an entry with no spout: it never completes, and expires in turn.
         assert!(acker.take(tree.ack(8, 1)).is_none());
         assert_eq!(acker.len(), 1);
+    }
+
+    /// Trees `first ..= last` (ids `1000 + n`) are born and complete at once, one after the other.
+    fn flow(acker: &mut Acker<u32>, first: u64, last: u64) {
+        for n in first..=last {
+            let h = Handle { acker: n, spout: n };
+            let init = AckerIn::Init {
+                root: 1000 + n,
+                val: n,
+                spout: 7,
+            };
+            assert!(acker.take(init, h).is_none());
+            let ack = AckerIn::Ack { root: 1000 + n, val: n };
+            assert_eq!(acker.take(ack, h).map(|c| c.root), Some(1000 + n));
+        }
+    }
+
+    #[test]
+    fn a_tree_older_than_the_ring_span_completes_from_the_map_and_expires_on_its_rotation() {
+        let (h, init, ack) = (
+            Handle { acker: 0, spout: 5 },
+            AckerIn::Init {
+                root: 99,
+                val: 3,
+                spout: 7u32,
+            },
+            AckerIn::Ack { root: 99, val: 3 },
+        );
+        // Its ack comes after many later trees have passed through the ring.
+        let mut acker = Acker::with_span(4);
+        assert!(acker.take(init, h).is_none());
+        flow(&mut acker, 1, 20);
+        assert_eq!(acker.len(), 1, "it left the ring for the map");
+        let done = Completed {
+            root: 99,
+            spout: 7,
+            seq: 5,
+        };
+        assert_eq!(acker.take(ack, h), Some(done), "its ack completes it");
+        assert!(acker.is_empty());
+        // It heard nothing since the last rotation when it left the ring: the next one drops it.
+        let mut acker = Acker::with_span(4);
+        assert!(acker.take(init, h).is_none());
+        assert_eq!(acker.rotate(), 0);
+        flow(&mut acker, 1, 20);
+        assert_eq!(acker.rotate(), 1, "expired from the map's older bucket");
+        assert!(acker.take(ack, h).is_none(), "a late ack starts a tree with no spout");
+        assert_eq!(acker.len(), 1);
+        // One that heard news after the rotation stays for the next.
+        let mut acker = Acker::with_span(4);
+        assert!(acker.take(init, h).is_none());
+        assert_eq!(acker.rotate(), 0);
+        assert!(acker.take(AckerIn::Ack { root: 99, val: 1 }, h).is_none());
+        flow(&mut acker, 1, 20);
+        assert_eq!(acker.rotate(), 0, "news put it in the newest bucket");
+        assert_eq!(acker.take(AckerIn::Ack { root: 99, val: 2 }, h), Some(done));
     }
 
     #[test]

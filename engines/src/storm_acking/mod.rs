@@ -107,7 +107,9 @@
 //! Simplifications: the committed offset is written at once and for free; the external store's
 //! updates in acking mode cost nothing beyond the bolt's CPU; a Trident commit is one store
 //! write per task (the read of the old values is not modelled); a tuple's ids ride with the
-//! core's batches without adding bytes; the coordinator's ZooKeeper writes are free; an acker's
+//! core's batches without adding bytes; the ledgers of spouts and ackers find a tuple by a dense
+//! number it carries beside its random id (module `ring`: an index of the simulator, not bytes
+//! on the wire), while completion is still the XOR of the random edge ids returning to zero; the coordinator's ZooKeeper writes are free; an acker's
 //! CPU is the only cost of acking besides its messages; the flush is armed by the first message
 //! into an empty outbox rather than ticking every interval (the same bound on the wait); Trident's
 //! batch, coordination and commit tuples are sent at once, outside the outboxes.
@@ -115,13 +117,17 @@
 mod acker;
 mod msg;
 mod policy;
+mod ring;
+mod rotating;
 mod spout;
 mod tracking;
 mod transfer;
 mod trident;
 
-pub use acker::{Acker, AckerIn, Rotating};
+pub use acker::{ACKER_SPAN, Acker, AckerIn, Completed, Rotating};
 pub use policy::StormAcking;
+pub use ring::Handle;
+pub use spout::SPOUT_SPAN;
 
 use crate::pipeline::{Pipeline, SourceConfig};
 use crate::spec::EngineSpec;

@@ -26,7 +26,7 @@ pub struct Attempt {
     pub id: u32,
 }
 
-/// The ids a tuple carries: its tree and its edge, and in Trident its batch attempt.
+/// The ids a Trident tuple carries: its tree and its edge, and its batch attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Tuple {
     /// The tree (spout tuple, or Trident batch attempt) it belongs to.
@@ -35,6 +35,36 @@ pub struct Tuple {
     pub edge: u64,
     /// Trident: the batch attempt.
     pub batch: Option<Attempt>,
+}
+
+/// The ids a tuple of acking mode carries: its tree, its edge, and its tree's number at its
+/// acker ([`super::ring::Handle::acker`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tracked {
+    /// The tree (spout tuple) it belongs to.
+    pub root: u64,
+    /// Its own edge id.
+    pub edge: u64,
+    /// Its tree's number at its acker.
+    pub number: u64,
+}
+
+/// What [`super::tracking::InFlight`] holds per tuple: its tree's id is all it looks at.
+pub trait Rooted: Copy {
+    /// The tree the tuple belongs to.
+    fn root(&self) -> u64;
+}
+
+impl Rooted for Tuple {
+    fn root(&self) -> u64 {
+        self.root
+    }
+}
+
+impl Rooted for Tracked {
+    fn root(&self) -> u64 {
+        self.root
+    }
 }
 
 /// Messages of the scheme.

@@ -16,7 +16,8 @@
 
 use super::Config;
 use super::acker::{Acker, AckerIn};
-use super::msg::{StormMsg, StormTag, Target};
+use super::msg::{StormMsg, StormTag, Target, Tracked, Tuple};
+use super::ring::Handle;
 use super::spout::Spout;
 use super::tracking::{AckQueue, Acking, InFlight};
 use super::transfer::{Item, Transfer};
@@ -41,8 +42,8 @@ pub struct Counters {
 struct Scratch {
     /// Per acker reached: (acker, its group, items).
     groups: Vec<(u32, u64, u64)>,
-    /// Completions: whom, which tree.
-    done: Vec<(Target, u64)>,
+    /// Completions: whom, which tree, its number at its spout.
+    done: Vec<(Target, u64, u64)>,
     /// One spout's trees.
     roots: Vec<u64>,
 }
@@ -55,8 +56,10 @@ pub struct StormAcking {
     pub(super) tracking: bool,
     /// The acker tasks.
     pub(super) acking: Acking,
-    /// Ids of the tuples on their way to each task.
-    pub(super) inflight: InFlight,
+    /// Acking mode: ids of the tuples on their way to each task.
+    pub(super) inflight: InFlight<Tracked>,
+    /// Trident: ids of the tuples on their way to each task.
+    pub(super) batched: InFlight<Tuple>,
     /// Acking mode: the spouts' memories, and each partition's committed offset.
     pub(super) spouts: Vec<Spout>,
     /// Per partition, the first offset not yet fully acked (durable, Kafka-like).
@@ -89,12 +92,14 @@ impl StormAcking {
             acking: Acking {
                 first: groups,
                 ledgers: (0..ackers).map(|_| Acker::default()).collect(),
+                numbers: vec![0; ackers as usize],
                 queues: (0..ackers).map(|_| AckQueue::default()).collect(),
                 cost: cfg.ack_cost,
                 timeout: cfg.message_timeout,
                 transfer: Transfer::new(cfg.flush_interval),
             },
             inflight: InFlight::new(groups, parts),
+            batched: InFlight::new(groups, parts),
             spouts: (0..parts).map(|_| Spout::default()).collect(),
             committed: vec![0; parts as usize],
             trident: cfg.trident.then(|| Trident::new(sc, cfg)),
@@ -143,7 +148,7 @@ impl StormAcking {
         let (mut whom, mut mixed) = (None, false);
         for item in &items {
             match *item {
-                Item::Acker(a, _) => match groups.iter_mut().find(|(x, _, _)| *x == a) {
+                Item::Acker(a, ..) => match groups.iter_mut().find(|(x, _, _)| *x == a) {
                     Some((_, _, n)) => *n += 1,
                     None => {
                         let q = &mut self.acking.queues[(a - self.acking.first) as usize];
@@ -151,7 +156,7 @@ impl StormAcking {
                         q.next += 1;
                     }
                 },
-                Item::Done(t, _) => match whom {
+                Item::Done(t, ..) => match whom {
                     None => whom = Some(t),
                     Some(w) => mixed |= w != t,
                 },
@@ -162,11 +167,11 @@ impl StormAcking {
             cx.compute(to, work, Tag::Policy(StormTag::Acked { acker, group }));
         }
         let done = items.iter().filter_map(|item| match *item {
-            Item::Done(t, root) => Some((t, root)),
+            Item::Done(t, root, seq) => Some((t, root, seq)),
             Item::Acker(..) => None,
         });
         match whom {
-            Some(Target::Spout(p)) if !mixed => self.completed(core, p, done.map(|(_, r)| r), cx),
+            Some(Target::Spout(p)) if !mixed => self.completed(core, p, done.map(|(_, r, s)| (r, s)), cx),
             Some(_) => self.completed_mixed(core, done, cx),
             None => {}
         }
@@ -175,7 +180,7 @@ impl StormAcking {
         let mut groups_left = groups.drain(..);
         if let Some((first, group, _)) = groups_left.next() {
             for (acker, group, _) in groups_left {
-                let own = items.iter().filter(|i| matches!(i, Item::Acker(a, _) if *a == acker));
+                let own = items.iter().filter(|i| matches!(i, Item::Acker(a, ..) if *a == acker));
                 let q = &mut self.acking.queues[(acker - self.acking.first) as usize];
                 q.groups.push_back((group, own.copied().collect()));
             }
@@ -189,17 +194,22 @@ impl StormAcking {
     }
 
     /// Completions for several spouts (or the coordinator), each one's in the order they came.
-    fn completed_mixed(&mut self, core: &mut Core, done: impl Iterator<Item = (Target, u64)>, cx: &mut PCtx<'_, Self>) {
+    fn completed_mixed(
+        &mut self,
+        core: &mut Core,
+        done: impl Iterator<Item = (Target, u64, u64)>,
+        cx: &mut PCtx<'_, Self>,
+    ) {
         let mut all = std::mem::take(&mut self.scratch.done);
         all.extend(done);
-        all.sort_by_key(|(t, _)| *t);
+        all.sort_by_key(|(t, ..)| *t);
         let mut roots = std::mem::take(&mut self.scratch.roots);
         for run in all.chunk_by(|a, b| a.0 == b.0) {
-            roots.clear();
-            roots.extend(run.iter().map(|(_, r)| *r));
             match run[0].0 {
-                Target::Spout(p) => self.completed(core, p, roots.iter().copied(), cx),
+                Target::Spout(p) => self.completed(core, p, run.iter().map(|(_, r, s)| (*r, *s)), cx),
                 Target::Coordinator => {
+                    roots.clear();
+                    roots.extend(run.iter().map(|(_, r, _)| *r));
                     if let Some(tr) = &mut self.trident {
                         tr.completed(&mut self.acking, core, &roots, cx);
                     }
@@ -271,7 +281,7 @@ impl Policy for StormAcking {
 
     fn applied(&mut self, core: &mut Core, task: u32, batch: &Batch, out: Vec<Output>, cx: &mut PCtx<'_, Self>) {
         if let Some(t) = &mut self.trident {
-            t.applied(&mut self.acking, &mut self.inflight, core, task, batch, cx);
+            t.applied(&mut self.acking, &mut self.batched, core, task, batch, cx);
             return;
         }
         let node = core.tasks[task as usize].node;
@@ -285,7 +295,12 @@ impl Policy for StormAcking {
                     root: t.root,
                     val: t.edge,
                 };
-                self.acking.tell_acker(node, ack, cx);
+                let h = Handle {
+                    acker: t.number,
+                    spout: u64::MAX,
+                };
+                let acker = self.acking.acker_of(t.root);
+                self.acking.tell(node, acker, ack, h, cx);
             }
         }
     }
@@ -301,6 +316,7 @@ impl Policy for StormAcking {
                 self.acking.lose(i);
             } else {
                 self.inflight.lose(i);
+                self.batched.lose(i);
             }
         }
         match &mut self.trident {
@@ -370,7 +386,7 @@ impl Policy for StormAcking {
             StormTag::Sample => self.sample(core, cx),
             t => {
                 if let Some(tr) = &mut self.trident {
-                    tr.tag(&mut self.acking, &mut self.inflight, core, &t, cx);
+                    tr.tag(&mut self.acking, &mut self.batched, core, &t, cx);
                 }
             }
         }

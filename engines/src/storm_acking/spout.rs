@@ -12,8 +12,9 @@
 //!   spout resumes there and emits again everything it had out.
 
 use super::acker::{AckerIn, Rotating};
-use super::msg::{StormTag, Target, Tuple};
+use super::msg::{StormTag, Target, Tracked};
 use super::policy::StormAcking;
+use super::ring::Ring;
 use crate::pipeline::{Batch, Core, PCtx, Tag};
 use ftsim_sim::{PartitionId, Record};
 use rand::RngExt;
@@ -65,6 +66,10 @@ impl Offsets {
         }
         *w &= !bit;
         self.len -= 1;
+        if *w != 0 {
+            // The first and last words are not zero, and only this one changed.
+            return true;
+        }
         while self.words.front() == Some(&0) {
             self.words.pop_front();
             self.base += 64;
@@ -89,12 +94,96 @@ impl Offsets {
     }
 }
 
+/// How many tuples a spout's ring spans: far more than are out while tuples flow (they complete
+/// within a few flushes); those of a crash, out until they time out, leave it for the map.
+pub const SPOUT_SPAN: usize = 4096;
+
+/// A spout's tuples out (Storm's pending `RotatingMap` of two buckets): by their number at the
+/// spout in a [`Ring`], and by id in a [`Rotating`] map for those that outlived the ring's span.
+///
+/// Invariants: each tuple out is in the ring or in the map, never both; tuples are numbered in
+/// the order they were emitted, so the ring's slots below `newest_from` are those emitted before
+/// the last rotation (the older bucket) and the others the newest bucket; the map's buckets
+/// agree (a tuple goes over into the bucket its number puts it in).
+#[derive(Debug, Clone)]
+pub struct Pending {
+    /// By number: the tuple's id, the offset of its record, the failure epoch it was emitted in.
+    ring: Ring<(u64, u32, u32)>,
+    /// The first number emitted since the last rotation.
+    newest_from: u64,
+    /// Tuples that outlived the ring's span, by id: their offset and epoch.
+    spilled: Rotating<u64, (u32, u32)>,
+}
+
+impl Default for Pending {
+    fn default() -> Self {
+        Pending::with_span(SPOUT_SPAN)
+    }
+}
+
+impl Pending {
+    /// Nothing out, the ring spanning `span` tuples.
+    pub fn with_span(span: usize) -> Pending {
+        Pending {
+            ring: Ring::new(span),
+            newest_from: 0,
+            spilled: Rotating::default(),
+        }
+    }
+    /// The number the next tuple emitted gets.
+    pub fn next(&self) -> u64 {
+        self.ring.end()
+    }
+    /// Tuple `root`, numbered [`Pending::next`], is out with the record at `offset`, emitted in
+    /// failure epoch `epoch`.
+    #[inline]
+    pub fn insert(&mut self, root: u64, offset: u32, epoch: u32) {
+        let (spilled, older) = (&mut self.spilled, self.newest_from);
+        let n = self.ring.end();
+        let slot = self.ring.reach(n, |n, (r, o, e)| {
+            if n < older {
+                spilled.insert_older(r, (o, e));
+            } else {
+                spilled.insert_new(r, (o, e));
+            }
+        });
+        if let Some(slot) = slot {
+            *slot = Some((root, offset, epoch));
+        }
+    }
+    /// Tuple `root`, numbered `n`, was acked: its offset and epoch, if it was still out.
+    #[inline]
+    pub fn remove(&mut self, root: u64, n: u64) -> Option<(u32, u32)> {
+        if let Some(slot) = self.ring.get_mut(n)
+            && slot.is_some_and(|(r, ..)| r == root)
+        {
+            let (_, offset, epoch) = slot.take()?;
+            self.ring.trim(|_| false);
+            return Some((offset, epoch));
+        }
+        self.spilled.remove(&root)
+    }
+    /// A timeout passed: the tuples emitted before the last rotation and still out fail (by id).
+    pub fn rotate(&mut self) -> Vec<(u64, (u32, u32))> {
+        let mut expired = self.spilled.rotate();
+        while let Some((n, _)) = self.ring.front()
+            && n < self.newest_from
+        {
+            if let Some((_, Some((root, offset, epoch)))) = self.ring.pop_front() {
+                expired.push((root, (offset, epoch)));
+            }
+        }
+        self.newest_from = self.ring.end();
+        expired.sort_unstable_by_key(|(root, _)| *root);
+        expired
+    }
+}
+
 /// One spout task's memory of its tuples (lost with it).
 #[derive(Debug, Default)]
 pub struct Spout {
-    /// Tuples out, by id: the offset of their record and the failure epoch they were emitted in
-    /// (Storm's pending `RotatingMap`).
-    pending: Rotating<u64, (u32, u32)>,
+    /// Tuples out, by number and id.
+    pending: Pending,
     /// Tuples out per failure epoch of their emission, by epoch (no zero counts).
     by_epoch: Vec<(u32, u64)>,
     /// Offsets not yet acked.
@@ -162,44 +251,43 @@ impl StormAcking {
         let spout = &mut self.spouts[part as usize];
         for r in &batch.records {
             let (root, edge) = (cx.rng.random::<u64>(), cx.rng.random::<u64>());
+            let (acker, handle) = self.acking.handle(root, spout.pending.next());
             // A fresh random id: no tuple out has it (a repeat has probability 2⁻⁶⁴ per pair).
-            spout.pending.insert_new(root, (r.offset, self.epoch));
+            spout.pending.insert(root, r.offset, self.epoch);
             spout.unacked.insert(u64::from(r.offset));
             if !lost {
-                self.inflight.sent(
-                    task,
-                    r,
-                    Tuple {
-                        root,
-                        edge,
-                        batch: None,
-                    },
-                );
+                let tuple = Tracked {
+                    root,
+                    edge,
+                    number: handle.acker,
+                };
+                self.inflight.sent(task, r, tuple);
             }
             let init = AckerIn::Init {
                 root,
                 val: edge,
                 spout: Target::Spout(part),
             };
-            self.acking.tell_acker(from, init, cx);
+            self.acking.tell(from, acker, init, handle, cx);
         }
         spout.out(self.epoch, batch.records.len() as u64);
         core.sources[part as usize].wm_upto = spout.hold();
     }
 
-    /// The acker told the spout of `part` that these trees completed: their records are done.
+    /// The acker told the spout of `part` that these trees (by id and number at the spout)
+    /// completed: their records are done.
     pub(super) fn completed(
         &mut self,
         core: &mut Core,
         part: u32,
-        roots: impl Iterator<Item = u64>,
+        roots: impl Iterator<Item = (u64, u64)>,
         cx: &mut PCtx<'_, Self>,
     ) {
         // At its cap the spout reads nothing and arms no poll: the acks that free room wake it.
         let held = self.read_limit_of(part) == 0;
         let spout = &mut self.spouts[part as usize];
-        for root in roots {
-            if let Some((offset, epoch)) = spout.pending.remove(&root) {
+        for (root, n) in roots {
+            if let Some((offset, epoch)) = spout.pending.remove(root, n) {
                 spout.left(epoch);
                 spout.unacked.remove(u64::from(offset));
                 self.counts.acked += 1;
@@ -302,5 +390,43 @@ impl StormAcking {
             *spout = Spout::default();
             s.wm_upto = u64::MAX;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spout_tuples_fail_between_one_and_two_rotations_after_they_were_emitted() {
+        let mut p = Pending::default();
+        for root in [30, 10, 20] {
+            p.insert(root, root as u32, 0);
+        }
+        assert!(p.rotate().is_empty(), "one rotation: still out");
+        p.insert(40, 40, 1);
+        assert_eq!(p.remove(20, 2), Some((20, 0)), "acked");
+        assert_eq!(p.rotate(), vec![(10, (10, 0)), (30, (30, 0))], "by id");
+        assert_eq!(p.remove(10, 1), None, "a failed tuple is no longer out");
+        assert_eq!(p.remove(99, 3), None, "another tuple's number does not ack it");
+        assert_eq!(p.rotate(), vec![(40, (40, 1))]);
+    }
+
+    #[test]
+    fn a_spout_tuple_older_than_the_ring_span_is_acked_from_the_map_or_fails_on_its_rotation() {
+        let mut p = Pending::with_span(4);
+        p.insert(100, 0, 0);
+        assert!(p.rotate().is_empty());
+        p.insert(101, 1, 0);
+        for o in 2..20u32 {
+            let (root, n) = (200 + u64::from(o), p.next());
+            p.insert(root, o, 0);
+            assert_eq!(p.remove(root, n), Some((o, 0)));
+        }
+        // Tuples 100 (emitted before the rotation) and 101 (after) left the ring for the map.
+        assert_eq!(p.rotate(), vec![(100, (0, 0))], "the older bucket's tuple fails");
+        assert_eq!(p.remove(101, 1), Some((1, 0)), "acked from the map");
+        assert_eq!(p.remove(100, 0), None, "a failed tuple is no longer out");
+        assert!(p.rotate().is_empty());
     }
 }

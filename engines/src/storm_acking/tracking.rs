@@ -9,8 +9,9 @@
 //! - a lost acker's ledger and queue are gone, and its trees time out at their spouts.
 
 use super::acker::{Acker, AckerIn};
-use super::msg::{StormTag, Target, Tuple};
+use super::msg::{Rooted, StormTag, Target};
 use super::policy::StormAcking;
+use super::ring::Handle;
 use super::transfer::{Item, Transfer};
 use crate::pipeline::{Core, PCtx, Tag};
 use ftsim_sim::rng::mix64;
@@ -21,15 +22,15 @@ use std::collections::VecDeque;
 /// The ids travelling with the tuples to each stateful task (in Storm they are in the tuple;
 /// here the core's batches carry the records and this table their ids).
 #[derive(Debug, Default)]
-pub struct InFlight {
+pub struct InFlight<T> {
     /// Per task, per partition: the offset of each record sent and its tuple's ids, in the order
     /// they were sent.
-    per_task: Vec<Vec<VecDeque<(u32, Tuple)>>>,
+    per_task: Vec<Vec<VecDeque<(u32, T)>>>,
 }
 
-impl InFlight {
+impl<T: Rooted> InFlight<T> {
     /// Empty, for `tasks` stateful tasks fed by `partitions` partitions.
-    pub fn new(tasks: u32, partitions: u32) -> InFlight {
+    pub fn new(tasks: u32, partitions: u32) -> InFlight<T> {
         InFlight {
             per_task: (0..tasks)
                 .map(|_| (0..partitions).map(|_| VecDeque::new()).collect())
@@ -37,11 +38,11 @@ impl InFlight {
         }
     }
     /// Tuple `t` carrying record `r` was sent to `task`.
-    pub fn sent(&mut self, task: u32, r: &Record, t: Tuple) {
+    pub fn sent(&mut self, task: u32, r: &Record, t: T) {
         self.per_task[task as usize][r.part as usize].push_back((r.offset, t));
     }
     /// Task `task` took record `r`: the ids of its oldest emission still on its way.
-    pub fn take(&mut self, task: u32, r: &Record) -> Option<Tuple> {
+    pub fn take(&mut self, task: u32, r: &Record) -> Option<T> {
         let q = &mut self.per_task[task as usize][r.part as usize];
         if q.front().is_some_and(|(o, _)| *o == r.offset) {
             return q.pop_front().map(|(_, t)| t);
@@ -54,7 +55,7 @@ impl InFlight {
     pub fn roots(&self, part: u32, live: impl Fn(u32) -> bool) -> FxHashSet<u64> {
         let live_tasks = self.per_task.iter().enumerate().filter(|(t, _)| live(*t as u32));
         live_tasks
-            .flat_map(|(_, parts)| parts[part as usize].iter().map(|(_, t)| t.root))
+            .flat_map(|(_, parts)| parts[part as usize].iter().map(|(_, t)| t.root()))
             .collect()
     }
     /// Whether any tuple of tree `root` is still on its way to a task or queued there.
@@ -62,7 +63,7 @@ impl InFlight {
         self.per_task
             .iter()
             .flatten()
-            .any(|q| q.iter().any(|(_, t)| t.root == root))
+            .any(|q| q.iter().any(|(_, t)| t.root() == root))
     }
     /// Task `task` was lost: what was on its way or queued there is gone.
     pub fn lose(&mut self, task: u32) {
@@ -90,6 +91,8 @@ pub struct Acking {
     pub first: u32,
     /// One ledger per acker.
     pub ledgers: Vec<Acker<Target>>,
+    /// Per acker, the number its next tree gets ([`Handle::acker`]).
+    pub numbers: Vec<u64>,
     /// One queue per acker: what it received and has not processed yet.
     pub queues: Vec<AckQueue>,
     /// CPU per ack-stream message on the acker's node.
@@ -114,12 +117,26 @@ impl Acking {
         let node = core.tasks[task as usize].node;
         cx.set_node_timer(node, self.timeout, Tag::Policy(StormTag::AckerTick(task)));
     }
-    /// Node `from` sends an init or ack to the acker of its tree.
-    #[inline(always)]
+    /// The acker task of a new tree `root` of a spout, whose number there is `seq`, and the
+    /// tree's handle: the next number at that acker.
+    #[inline]
+    pub fn handle(&mut self, root: u64, seq: u64) -> (u32, Handle) {
+        let acker = self.acker_of(root);
+        let a = (acker - self.first) as usize;
+        let n = self.numbers[a];
+        self.numbers[a] += 1;
+        (acker, Handle { acker: n, spout: seq })
+    }
+    /// Node `from` sends an init or ack to the acker of its tree, which has no handle.
     pub fn tell_acker(&mut self, from: NodeId, m: AckerIn<Target>, cx: &mut PCtx<'_, StormAcking>) {
         let (AckerIn::Init { root, .. } | AckerIn::Ack { root, .. }) = m;
         let acker = self.acker_of(root);
-        self.transfer.push(from, Item::Acker(acker, m), cx);
+        self.tell(from, acker, m, Handle::NONE, cx);
+    }
+    /// Node `from` sends an init or ack to `acker`, the acker of its tree, whose handle is `h`.
+    #[inline(always)]
+    pub fn tell(&mut self, from: NodeId, acker: u32, m: AckerIn<Target>, h: Handle, cx: &mut PCtx<'_, StormAcking>) {
+        self.transfer.push(from, Item::Acker(acker, m, h), cx);
     }
     /// Acker task `acker` processed its item group `group`: trees that completed are told to
     /// their spouts.
@@ -138,11 +155,11 @@ impl Acking {
         };
         let ledger = &mut self.ledgers[a];
         for item in &items {
-            if let Item::Acker(x, m) = *item
+            if let Item::Acker(x, m, h) = *item
                 && x == acker
-                && let Some((root, to)) = ledger.take(m)
+                && let Some(c) = ledger.take(m, h)
             {
-                self.transfer.push(from, Item::Done(to, root), cx);
+                self.transfer.push(from, Item::Done(c.spout, c.root, c.seq), cx);
             }
         }
         self.transfer.recycle(items);

@@ -31,6 +31,7 @@
 use super::acker::AckerIn;
 use super::msg::{StormMsg, StormTag, Target};
 use super::policy::StormAcking;
+use super::ring::Handle;
 use crate::pipeline::{Core, HEADER_BYTES, Msg, PCtx, Scope, Tag};
 use ftsim_sim::engine::Traffic;
 use ftsim_sim::{NodeId, SimDuration};
@@ -45,10 +46,10 @@ pub const NETTY_BATCH_BYTES: u64 = 262_144;
 /// One ack-stream message on its way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Item {
-    /// An init or ack for acker task `.0`.
-    Acker(u32, AckerIn<Target>),
-    /// Tree `.1` completed: for its spout or coordinator.
-    Done(Target, u64),
+    /// An init or ack for acker task `.0`, with its tree's handle.
+    Acker(u32, AckerIn<Target>, Handle),
+    /// Tree `.1` completed: for its spout (the spout tuple's number there `.2`) or coordinator.
+    Done(Target, u64, u64),
 }
 
 /// Where every task an item can be for runs, `None` while it is lost: a copy of the core's
@@ -78,8 +79,8 @@ impl Homes {
     #[inline]
     pub fn of_item(&self, item: &Item) -> Option<NodeId> {
         match item {
-            Item::Acker(a, _) => self.tasks[*a as usize],
-            Item::Done(to, _) => {
+            Item::Acker(a, ..) => self.tasks[*a as usize],
+            Item::Done(to, ..) => {
                 let Scope::Source(p) = to.home() else { return None };
                 self.sources[p as usize]
             }
@@ -217,7 +218,10 @@ impl Transfer {
                 continue;
             }
             let n = items.len() as u64;
-            let items = std::mem::replace(items, spare.pop().unwrap_or_default());
+            // The next flush to this node likely carries about as many: room for them.
+            let mut next = spare.pop().unwrap_or_default();
+            next.reserve(items.len());
+            let items = std::mem::replace(items, next);
             let msg = Msg::Policy(StormMsg::Transfer { items, moves });
             cx.send_many(
                 from,

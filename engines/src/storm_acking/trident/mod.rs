@@ -337,7 +337,7 @@ impl Trident {
     pub fn tag(
         &mut self,
         acking: &mut Acking,
-        inflight: &mut InFlight,
+        inflight: &mut InFlight<Tuple>,
         core: &mut Core,
         tag: &StormTag,
         cx: &mut PCtx<'_, StormAcking>,
@@ -376,7 +376,7 @@ impl Trident {
     fn batch_read(
         &mut self,
         acking: &mut Acking,
-        inflight: &mut InFlight,
+        inflight: &mut InFlight<Tuple>,
         core: &mut Core,
         part: u32,
         a: Attempt,
@@ -425,7 +425,7 @@ impl Trident {
     pub fn applied(
         &mut self,
         acking: &mut Acking,
-        inflight: &mut InFlight,
+        inflight: &mut InFlight<Tuple>,
         core: &mut Core,
         task: u32,
         batch: &Batch,
@@ -567,7 +567,7 @@ impl Trident {
     }
 
     /// Attempt `a` (tree `root`) timed out: it fails with every later batch in flight.
-    fn fail(&mut self, inflight: &InFlight, core: &Core, root: u64, a: Attempt, cx: &mut PCtx<'_, StormAcking>) {
+    fn fail(&mut self, inflight: &InFlight<Tuple>, core: &Core, root: u64, a: Attempt, cx: &mut PCtx<'_, StormAcking>) {
         let Some(&(id, phase, epoch)) = self.active.get(&a.txid) else {
             return;
         };
