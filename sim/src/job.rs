@@ -194,21 +194,43 @@ impl OperatorState {
     /// Raises the watermark seen from partition `part` to `wm` (never lowers it) and emits every
     /// window that the minimum watermark over all partitions now closes.
     pub fn advance(&mut self, sem: &Semantics, part: u32, wm: SimTime, out: &mut Vec<Output>) {
+        self.advance_many(sem, std::iter::once((part, wm)), out);
+    }
+
+    /// Raises the watermark of each `(partition, watermark)` given (never lowering one) and emits
+    /// every window that the new minimum closes: the same state and outputs, in the same order,
+    /// as [`OperatorState::advance`] on each in turn, with the minimum recomputed at most once.
+    pub fn advance_many(
+        &mut self,
+        sem: &Semantics,
+        wms: impl IntoIterator<Item = (u32, SimTime)>,
+        out: &mut Vec<Output>,
+    ) {
         if sem.kind != JobKind::WindowCount {
             return;
         }
-        if let Some(w) = self.part_wm.get_mut(part as usize) {
-            if wm <= *w {
-                return;
-            }
-            let old = std::mem::replace(w, wm);
-            if old == self.global {
-                self.at_global -= 1;
-                if self.at_global == 0 {
-                    self.global = self.part_wm.iter().min().copied().unwrap_or(SimTime::ZERO);
-                    self.at_global = self.part_wm.iter().filter(|w| **w == self.global).count() as u32;
+        let mut raised = false;
+        for (part, wm) in wms {
+            match self.part_wm.get_mut(part as usize) {
+                Some(w) if wm > *w => {
+                    // No partition is below `global`, so until `at_global` reaches zero the
+                    // minimum stays where it is.
+                    if *w == self.global {
+                        self.at_global -= 1;
+                    }
+                    *w = wm;
+                    raised = true;
                 }
+                Some(_) => {}
+                None => raised = true,
             }
+        }
+        if !raised {
+            return;
+        }
+        if self.at_global == 0 {
+            self.global = self.part_wm.iter().min().copied().unwrap_or(SimTime::ZERO);
+            self.at_global = self.part_wm.iter().filter(|w| **w == self.global).count() as u32;
         }
         let global = self.global.0;
         self.closed = self.closed.max(global);
