@@ -45,7 +45,8 @@ pub struct Source {
 
 /// Splits the records `from..to` of partition `part` (filter applied) by key group: the
 /// non-empty groups in ascending order, each with its records in log order, and how many records
-/// were kept. Costs a sort of the records read, nothing per key group.
+/// were kept. Costs a sort of the records read (by group and position, packed in one word),
+/// nothing per key group.
 fn by_group(
     sem: &Semantics,
     log: &LogReader<'_>,
@@ -53,23 +54,26 @@ fn by_group(
     from: u64,
     to: u64,
 ) -> (Vec<(u32, Vec<Record>)>, usize) {
-    let mut keyed: Vec<(u32, Record)> = Vec::with_capacity((to - from) as usize);
+    let mut kept: Vec<Record> = Vec::with_capacity((to - from) as usize);
+    let mut keys: Vec<u64> = Vec::with_capacity((to - from) as usize);
     log.each(part, from, to, |r| {
         if sem.keeps(r) {
-            keyed.push((sem.task_of(u64::from(r.key)), *r));
+            let g = u64::from(sem.task_of(u64::from(r.key)));
+            keys.push(g << 32 | kept.len() as u64);
+            kept.push(*r);
         }
     });
-    // Offsets are distinct within a partition: (group, offset) orders as a stable sort by group.
-    keyed.sort_unstable_by_key(|(g, r)| (*g, r.offset));
-    let kept = keyed.len();
+    keys.sort_unstable();
     let mut out: Vec<(u32, Vec<Record>)> = Vec::new();
-    for (g, r) in keyed {
-        match out.last_mut() {
-            Some((last, records)) if *last == g => records.push(r),
-            _ => out.push((g, vec![r])),
-        }
+    let mut rest = &keys[..];
+    while let Some(first) = rest.first() {
+        let g = (first >> 32) as u32;
+        let len = rest.iter().take_while(|k| (*k >> 32) as u32 == g).count();
+        let records = rest[..len].iter().map(|k| kept[(k & 0xffff_ffff) as usize]).collect();
+        out.push((g, records));
+        rest = &rest[len..];
     }
-    (out, kept)
+    (out, kept.len())
 }
 
 /// The dataflow's state: every task, where it runs, and how far each partition is read.
