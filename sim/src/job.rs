@@ -229,8 +229,17 @@ impl OperatorState {
             return;
         }
         if self.at_global == 0 {
-            self.global = self.part_wm.iter().min().copied().unwrap_or(SimTime::ZERO);
-            self.at_global = self.part_wm.iter().filter(|w| **w == self.global).count() as u32;
+            // The new minimum and how many sit at it, in one pass.
+            let (mut min, mut at) = (SimTime::MAX, 0);
+            for w in &self.part_wm {
+                if *w < min {
+                    (min, at) = (*w, 1);
+                } else if *w == min {
+                    at += 1;
+                }
+            }
+            self.global = if at == 0 { SimTime::ZERO } else { min };
+            self.at_global = at;
         }
         let global = self.global.0;
         self.closed = self.closed.max(global);

@@ -15,8 +15,9 @@
 //!   never arrived): a task learns a partition's watermark with the records that move it, or,
 //!   for windows, by a round of bare watermarks ([`super::watermarks`]) at the end of the
 //!   partition, every `watermark_interval` and when the input ends;
-//! - a read costs work proportional to the records it read, not to the key groups: its records
-//!   are sorted by key group rather than spread over one list per group;
+//! - a read costs work proportional to the records it read and the key groups they touch, not to
+//!   every key group (`Grouping`: scratch space kept between reads, every count back at zero
+//!   once a read is split);
 //! - a source never advertises a watermark past the one at its `wm_upto` offset (a scheme that may
 //!   still replay a record there holds it, so that no window fires without that record).
 
@@ -26,6 +27,7 @@ use super::watermarks::Rounds;
 use super::{Batch, Msg, Placement, Shape};
 use ftsim_sim::engine::{Ctx, Flow, Traffic};
 use ftsim_sim::{LogReader, NodeId, Output, PartitionId, Record, Scenario, Semantics, SimDuration, SimTime};
+use std::cell::RefCell;
 
 /// A source task.
 #[derive(Debug)]
@@ -43,37 +45,81 @@ pub struct Source {
     pub wm_upto: u64,
 }
 
-/// Splits the records `from..to` of partition `part` (filter applied) by key group: the
-/// non-empty groups in ascending order, each with its records in log order, and how many records
-/// were kept. Costs a sort of the records read (by group and position, packed in one word),
-/// nothing per key group.
-fn by_group(
-    sem: &Semantics,
-    log: &LogReader<'_>,
-    part: PartitionId,
-    from: u64,
-    to: u64,
-) -> (Vec<(u32, Vec<Record>)>, usize) {
-    let mut kept: Vec<Record> = Vec::with_capacity((to - from) as usize);
-    let mut keys: Vec<u64> = Vec::with_capacity((to - from) as usize);
-    log.each(part, from, to, |r| {
-        if sem.keeps(r) {
-            let g = u64::from(sem.task_of(u64::from(r.key)));
-            keys.push(g << 32 | kept.len() as u64);
-            kept.push(*r);
+/// Scratch space of a read's grouping by key group, kept between reads so that a read allocates
+/// only its batches: `count[g]` is zero for every group between reads.
+#[derive(Debug, Default)]
+pub(super) struct Grouping {
+    count: Vec<u32>,
+    touched: Vec<u32>,
+    kept: Vec<(u32, Record)>,
+    order: Vec<u32>,
+}
+
+impl Grouping {
+    /// Splits the records `from..to` of partition `part` (filter applied) by key group: the
+    /// non-empty groups in ascending order, each with its records in log order, and how many
+    /// records were kept. Costs work in the records read and the groups they touch (sorted, or
+    /// walked in order when they are most of them), nothing per key group otherwise.
+    fn split(
+        &mut self,
+        sem: &Semantics,
+        log: &LogReader<'_>,
+        part: PartitionId,
+        from: u64,
+        to: u64,
+    ) -> (Vec<(u32, Vec<Record>)>, usize) {
+        let Grouping {
+            count,
+            touched,
+            kept,
+            order,
+        } = self;
+        count.resize(sem.parallelism as usize, 0);
+        log.each(part, from, to, |r| {
+            if sem.keeps(r) {
+                let g = sem.task_of(u64::from(r.key));
+                if count[g as usize] == 0 {
+                    touched.push(g);
+                }
+                count[g as usize] += 1;
+                kept.push((g, *r));
+            }
+        });
+        if touched.len() * 8 >= count.len() {
+            touched.clear();
+            touched.extend((0..count.len() as u32).filter(|g| count[*g as usize] > 0));
+        } else {
+            touched.sort_unstable();
         }
-    });
-    keys.sort_unstable();
-    let mut out: Vec<(u32, Vec<Record>)> = Vec::new();
-    let mut rest = &keys[..];
-    while let Some(first) = rest.first() {
-        let g = (first >> 32) as u32;
-        let len = rest.iter().take_while(|k| (*k >> 32) as u32 == g).count();
-        let records = rest[..len].iter().map(|k| kept[(k & 0xffff_ffff) as usize]).collect();
-        out.push((g, records));
-        rest = &rest[len..];
+        // `count[g]` becomes where group g's records start in `order`, then where they end.
+        let mut at = 0;
+        for &g in touched.iter() {
+            let n = count[g as usize];
+            count[g as usize] = at;
+            at += n;
+        }
+        order.clear();
+        order.resize(kept.len(), 0);
+        for (i, (g, _)) in kept.iter().enumerate() {
+            let slot = &mut count[*g as usize];
+            order[*slot as usize] = i as u32;
+            *slot += 1;
+        }
+        let mut start = 0;
+        let out = touched
+            .iter()
+            .map(|&g| {
+                let end = std::mem::take(&mut count[g as usize]) as usize;
+                let records = order[start..end].iter().map(|i| kept[*i as usize].1).collect();
+                start = end;
+                (g, records)
+            })
+            .collect();
+        let n = kept.len();
+        touched.clear();
+        kept.clear();
+        (out, n)
     }
-    (out, kept.len())
 }
 
 /// The dataflow's state: every task, where it runs, and how far each partition is read.
@@ -112,6 +158,8 @@ pub struct Core {
     pub input_ended: bool,
     /// Rounds of bare watermarks on their way.
     pub(super) rounds: Rounds,
+    /// A read's scratch space.
+    grouping: RefCell<Grouping>,
 }
 
 impl Core {
@@ -152,6 +200,7 @@ impl Core {
             end_wm: Vec::new(),
             input_ended: false,
             rounds: Rounds::default(),
+            grouping: RefCell::new(Grouping::default()),
         }
     }
 
@@ -179,7 +228,7 @@ impl Core {
     pub fn read<PM, T>(&self, p: u32, from: u64, to: u64, cx: &mut Ctx<'_, Msg<PM>, T>) -> Vec<(u32, Batch)> {
         let part = PartitionId(p);
         let wm = cx.log.watermark_at(part, to.min(self.sources[p as usize].wm_upto));
-        let (groups, kept) = by_group(cx.sem, cx.log, part, from, to);
+        let (groups, kept) = self.grouping.borrow_mut().split(cx.sem, cx.log, part, from, to);
         cx.records(Flow::Read, to - from);
         cx.records(Flow::Filtered, to - from - kept as u64);
         groups
