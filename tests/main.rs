@@ -31,4 +31,5 @@ mod sweep;
 mod trace;
 mod unfinished;
 mod upstream_backup;
+mod watermark_rounds;
 mod workload;

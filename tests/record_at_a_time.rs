@@ -60,11 +60,12 @@ fn after_a_crash_active_standby_recovers_first_and_every_scheme_keeps_its_promis
 }
 
 #[test]
-fn bare_watermarks_between_two_nodes_travel_as_one_transmission_that_counts_every_message() {
+fn bare_watermarks_travel_as_one_round_per_tick_that_counts_every_message() {
     // 4 nodes: 32 sources and 32 tasks, 8 of each per node, and few records, so that
     // most messages are bare watermarks. Sent one by one, each modelled message would cost at
-    // least two kernel events (its delivery, then its task's work); gathered per pair of nodes
-    // and applied without CPU, they cost far fewer, while `messages` still counts each one.
+    // least two kernel events (its delivery, then its task's work); sent as a round (one
+    // transmission per source node) and applied without CPU, they cost far fewer, while
+    // `messages` still counts each one.
     let sc = scenario(
         "scaling.toml",
         &[

@@ -197,22 +197,42 @@ impl OperatorState {
     /// Raises the watermark seen from partition `part` to `wm` (never lowers it) and emits every
     /// window that the minimum watermark over all partitions now closes.
     pub fn advance(&mut self, sem: &Semantics, part: u32, wm: SimTime, out: &mut Vec<Output>) {
+        self.advance_many(sem, std::iter::once((part, wm)), out);
+    }
+
+    /// Raises the watermark of each `(partition, watermark)` given (never lowering one) and emits
+    /// every window that the new minimum closes: the same state and outputs, in the same order,
+    /// as [`OperatorState::advance`] on each in turn, with the minimum recomputed at most once.
+    pub fn advance_many(
+        &mut self,
+        sem: &Semantics,
+        wms: impl IntoIterator<Item = (u32, SimTime)>,
+        out: &mut Vec<Output>,
+    ) {
         if sem.kind != JobKind::WindowCount {
             return;
         }
-        if let Some(cur) = self.part_wm.as_slice().get(part as usize) {
-            if wm <= *cur {
-                return;
-            }
-            let old = std::mem::replace(&mut self.part_wm.own_mut()[part as usize], wm);
-            if old == self.global {
-                self.at_global -= 1;
-                if self.at_global == 0 {
-                    let wms = self.part_wm.as_slice();
-                    self.global = wms.iter().min().copied().unwrap_or(SimTime::ZERO);
-                    self.at_global = wms.iter().filter(|w| **w == self.global).count() as u32;
+        let mut raised = false;
+        for (part, wm) in wms {
+            match self.part_wm.as_slice().get(part as usize).copied() {
+                Some(cur) if wm > cur => {
+                    // No partition is below `global`, so until `at_global` reaches zero the
+                    // minimum stays where it is.
+                    if cur == self.global {
+                        self.at_global -= 1;
+                    }
+                    self.part_wm.own_mut()[part as usize] = wm;
+                    raised = true;
                 }
+                Some(_) => {}
+                None => raised = true,
             }
+        }
+        if !raised {
+            return;
+        }
+        if self.at_global == 0 {
+            (self.global, self.at_global) = min_and_count(self.part_wm.as_slice());
         }
         self.fire(sem, out);
     }
@@ -308,10 +328,17 @@ impl PartialEq for OperatorState {
     }
 }
 
-/// The minimum of `wms` and how many sit at it (zero and none for no partition).
+/// The minimum of `wms` and how many sit at it (zero and none for no partition), in one pass.
 fn min_and_count(wms: &[SimTime]) -> (SimTime, u32) {
-    let min = wms.iter().min().copied().unwrap_or(SimTime::ZERO);
-    (min, wms.iter().filter(|w| **w == min).count() as u32)
+    let (mut min, mut at) = (SimTime::MAX, 0);
+    for w in wms {
+        if *w < min {
+            (min, at) = (*w, 1);
+        } else if *w == min {
+            at += 1;
+        }
+    }
+    if at == 0 { (SimTime::ZERO, 0) } else { (min, at) }
 }
 
 /// The watermark a state has seen from each source partition: its own, or a batch's shared.

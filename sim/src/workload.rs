@@ -515,10 +515,32 @@ impl LogReader<'_> {
         if asked <= now.0 && now.0 < next {
             return answer;
         }
-        let answer = self.count_available(p, now);
+        let answer = if asked <= now.0 && next != u64::MAX {
+            // Record `answer` has arrived since: a reader moving forward in time finds the new
+            // answer a few records on, in a chunk it just read.
+            self.count_on(p, answer, now)
+        } else {
+            self.count_available(p, now)
+        };
         let next = self.arrival(p, answer).map_or(u64::MAX, |t| t.0);
         self.avail.borrow_mut()[p.0 as usize] = (now.0, answer, next);
         answer
+    }
+
+    /// [`LogReader::available`] given that every record below `from` has arrived by `now`: a
+    /// short scan from `from` within its chunk, or the full search if that does not settle it.
+    fn count_on(&self, p: PartitionId, from: u64, now: SimTime) -> u64 {
+        const SCAN: usize = 16;
+        let base = from / CHUNK * CHUNK;
+        let start = (from - base) as usize;
+        let found = self.with_chunk(p.0, from / CHUNK, |recs| {
+            let ahead = recs.get(start..).unwrap_or_default();
+            ahead.iter().take(SCAN).position(|r| r.arrival > now)
+        });
+        match found {
+            Some(i) => from + i as u64,
+            None => self.count_available(p, now),
+        }
     }
 
     /// [`LogReader::available`], computed.

@@ -42,8 +42,9 @@ pub enum AsMsg {
         task: u32,
         /// Which build it answers.
         build: u64,
-        /// The state and its offsets.
-        snap: Snapshot,
+        /// The state and its offsets (boxed: every message of the engine is as large as its
+        /// largest kind).
+        snap: Box<Snapshot>,
     },
     /// Lock-step: the replica `replica` of `group` has applied every partition up to `seen` (to
     /// the primary `task`).
@@ -181,7 +182,7 @@ impl ActiveStandby {
             group: g,
             task: r,
             build,
-            snap,
+            snap: Box::new(snap),
         };
         cx.send_ft(from, to, bytes, Msg::Policy(msg));
     }
@@ -527,7 +528,7 @@ impl Policy for ActiveStandby {
                 task,
                 build,
                 snap,
-            } => self.install(core, group, task, build, snap, cx),
+            } => self.install(core, group, task, build, *snap, cx),
             AsMsg::Applied {
                 group,
                 task,

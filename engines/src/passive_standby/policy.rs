@@ -25,8 +25,8 @@ pub enum PsMsg {
     Checkpoint {
         /// The key group.
         group: u32,
-        /// The copy.
-        snap: Snapshot,
+        /// The copy (boxed: every message of the engine is as large as its largest kind).
+        snap: Box<Snapshot>,
         /// When it was started.
         started: SimTime,
     },
@@ -112,7 +112,7 @@ impl PassiveStandby {
             Some(s) => {
                 let msg = PsMsg::Checkpoint {
                     group: g,
-                    snap,
+                    snap: Box::new(snap),
                     started,
                 };
                 cx.send_ft(node, s, bytes, Msg::Policy(msg));
@@ -249,7 +249,7 @@ impl Policy for PassiveStandby {
     fn message(&mut self, core: &mut Core, _from: NodeId, to: NodeId, msg: PsMsg, cx: &mut PCtx<'_, Self>) {
         match msg {
             PsMsg::Checkpoint { group, snap, started } => {
-                self.hold(core, group, Holder::Node(to), snap, started, cx);
+                self.hold(core, group, Holder::Node(to), *snap, started, cx);
             }
             PsMsg::Ack { group, part, seen } => {
                 if !core.sources[part as usize].lost {

@@ -13,17 +13,21 @@
 //! - `sent_wm[i]` is the last watermark source `p` sent to task `i`, reset when task `i` or source
 //!   `p` is placed again (what a source sent from a dead node before its failure was detected
 //!   never arrived): a task learns a partition's watermark with the records that move it, or,
-//!   for windows, by a bare watermark message at the end of the partition, every
-//!   `watermark_interval` and when the input ends;
+//!   for windows, by a round of bare watermarks ([`super::watermarks`]) at the end of the
+//!   partition, every `watermark_interval` and when the input ends;
+//! - a read costs work proportional to the records it read and the key groups they touch, not to
+//!   every key group (`Grouping`: scratch space kept between reads, every count back at zero
+//!   once a read is split);
 //! - a source never advertises a watermark past the one at its `wm_upto` offset (a scheme that may
 //!   still replay a record there holds it, so that no window fires without that record).
 
 use super::reader::{CoreTag, ReadCfg, SourceReader};
 use super::tasks::{Stateful, TO_LOST_TASK};
-use super::{Bare, Batch, Msg, Placement, Shape};
+use super::watermarks::Rounds;
+use super::{Batch, Msg, Placement, Shape};
 use ftsim_sim::engine::{Ctx, Flow, Traffic};
 use ftsim_sim::{LogReader, NodeId, Output, PartitionId, Record, Scenario, Semantics, SimDuration, SimTime};
-use std::collections::BTreeMap;
+use std::cell::RefCell;
 
 /// A source task.
 #[derive(Debug)]
@@ -41,16 +45,81 @@ pub struct Source {
     pub wm_upto: u64,
 }
 
-/// Splits the records `from..to` of partition `part` (filter applied) into one list per key
-/// group, keeping log order.
-fn by_group(sem: &Semantics, log: &LogReader<'_>, part: PartitionId, from: u64, to: u64) -> Vec<Vec<Record>> {
-    let mut out: Vec<Vec<Record>> = (0..sem.parallelism).map(|_| Vec::new()).collect();
-    log.each(part, from, to, |r| {
-        if sem.keeps(r) {
-            out[sem.task_of(u64::from(r.key)) as usize].push(*r);
+/// Scratch space of a read's grouping by key group, kept between reads so that a read allocates
+/// only its batches: `count[g]` is zero for every group between reads.
+#[derive(Debug, Default)]
+pub(super) struct Grouping {
+    count: Vec<u32>,
+    touched: Vec<u32>,
+    kept: Vec<(u32, Record)>,
+    order: Vec<u32>,
+}
+
+impl Grouping {
+    /// Splits the records `from..to` of partition `part` (filter applied) by key group: the
+    /// non-empty groups in ascending order, each with its records in log order, and how many
+    /// records were kept. Costs work in the records read and the groups they touch (sorted, or
+    /// walked in order when they are most of them), nothing per key group otherwise.
+    fn split(
+        &mut self,
+        sem: &Semantics,
+        log: &LogReader<'_>,
+        part: PartitionId,
+        from: u64,
+        to: u64,
+    ) -> (Vec<(u32, Vec<Record>)>, usize) {
+        let Grouping {
+            count,
+            touched,
+            kept,
+            order,
+        } = self;
+        count.resize(sem.parallelism as usize, 0);
+        log.each(part, from, to, |r| {
+            if sem.keeps(r) {
+                let g = sem.task_of(u64::from(r.key));
+                if count[g as usize] == 0 {
+                    touched.push(g);
+                }
+                count[g as usize] += 1;
+                kept.push((g, *r));
+            }
+        });
+        if touched.len() * 8 >= count.len() {
+            touched.clear();
+            touched.extend((0..count.len() as u32).filter(|g| count[*g as usize] > 0));
+        } else {
+            touched.sort_unstable();
         }
-    });
-    out
+        // `count[g]` becomes where group g's records start in `order`, then where they end.
+        let mut at = 0;
+        for &g in touched.iter() {
+            let n = count[g as usize];
+            count[g as usize] = at;
+            at += n;
+        }
+        order.clear();
+        order.resize(kept.len(), 0);
+        for (i, (g, _)) in kept.iter().enumerate() {
+            let slot = &mut count[*g as usize];
+            order[*slot as usize] = i as u32;
+            *slot += 1;
+        }
+        let mut start = 0;
+        let out = touched
+            .iter()
+            .map(|&g| {
+                let end = std::mem::take(&mut count[g as usize]) as usize;
+                let records = order[start..end].iter().map(|i| kept[*i as usize].1).collect();
+                start = end;
+                (g, records)
+            })
+            .collect();
+        let n = kept.len();
+        touched.clear();
+        kept.clear();
+        (out, n)
+    }
 }
 
 /// The dataflow's state: every task, where it runs, and how far each partition is read.
@@ -87,6 +156,10 @@ pub struct Core {
     pub end_wm: Vec<SimTime>,
     /// The input has ended.
     pub input_ended: bool,
+    /// Rounds of bare watermarks on their way.
+    pub(super) rounds: Rounds,
+    /// A read's scratch space.
+    grouping: RefCell<Grouping>,
 }
 
 impl Core {
@@ -126,6 +199,8 @@ impl Core {
             ends: Vec::new(),
             end_wm: Vec::new(),
             input_ended: false,
+            rounds: Rounds::default(),
+            grouping: RefCell::new(Grouping::default()),
         }
     }
 
@@ -153,14 +228,11 @@ impl Core {
     pub fn read<PM, T>(&self, p: u32, from: u64, to: u64, cx: &mut Ctx<'_, Msg<PM>, T>) -> Vec<(u32, Batch)> {
         let part = PartitionId(p);
         let wm = cx.log.watermark_at(part, to.min(self.sources[p as usize].wm_upto));
-        let groups = by_group(cx.sem, cx.log, part, from, to);
-        let kept: usize = groups.iter().map(Vec::len).sum();
+        let (groups, kept) = self.grouping.borrow_mut().split(cx.sem, cx.log, part, from, to);
         cx.records(Flow::Read, to - from);
         cx.records(Flow::Filtered, to - from - kept as u64);
         groups
             .into_iter()
-            .enumerate()
-            .filter(|(_, records)| !records.is_empty())
             .map(|(g, records)| {
                 let batch = Batch {
                     part: p,
@@ -168,7 +240,7 @@ impl Core {
                     wm,
                     records,
                 };
-                (self.route[g], batch)
+                (self.route[g as usize], batch)
             })
             .collect()
     }
@@ -204,65 +276,17 @@ impl Core {
 
     /// Source `p`'s read up to `to` is shipped: it moves on, and at the end of its partition
     /// every task learns its final watermark.
-    pub fn read_done<PM, T>(&mut self, p: u32, to: u64, cx: &mut Ctx<'_, Msg<PM>, T>) {
+    pub fn read_done<PM, T: From<CoreTag>>(&mut self, p: u32, to: u64, cx: &mut Ctx<'_, Msg<PM>, T>) {
         self.sources[p as usize].reader.read_done(to);
         cx.progress(PartitionId(p), to);
         if to == self.ends[p as usize] {
-            self.send_watermark(p, cx);
+            self.broadcast(std::iter::once(p), cx);
         }
     }
 
     /// Every source sends its watermark to the tasks that have not heard it.
-    pub fn send_watermarks<PM, T>(&mut self, cx: &mut Ctx<'_, Msg<PM>, T>) {
-        let mut out = BTreeMap::new();
-        for p in 0..self.sources.len() as u32 {
-            self.bare_watermarks(p, cx.log, &mut out);
-        }
-        self.send_bare(out, cx);
-    }
-
-    /// Source `p` sends its watermark to every stateful task that has not heard it.
-    fn send_watermark<PM, T>(&mut self, p: u32, cx: &mut Ctx<'_, Msg<PM>, T>) {
-        let mut out = BTreeMap::new();
-        self.bare_watermarks(p, cx.log, &mut out);
-        self.send_bare(out, cx);
-    }
-
-    /// Source `p`'s bare watermark for every stateful task that has not heard it (windows only),
-    /// gathered per (sending node, receiving node).
-    fn bare_watermarks(&mut self, p: u32, log: &LogReader<'_>, out: &mut BTreeMap<(NodeId, NodeId), Vec<Bare>>) {
-        let s = &mut self.sources[p as usize];
-        if s.lost || !self.shape.windowed {
-            return;
-        }
-        let wm = log.watermark_at(PartitionId(p), s.reader.next.min(s.wm_upto));
-        for (i, task) in self.tasks.iter_mut().enumerate() {
-            if task.lost || s.sent_wm[i] >= wm {
-                continue;
-            }
-            s.sent_wm[i] = wm;
-            task.in_flight.sent(p);
-            let batch = Batch {
-                part: p,
-                upto: s.reader.next,
-                wm,
-                records: Vec::new(),
-            };
-            out.entry((s.reader.node, task.node)).or_default().push(Bare {
-                task: i as u32,
-                inc: task.inc,
-                batch,
-            });
-        }
-    }
-
-    /// Sends gathered bare watermarks, one transmission per pair of nodes.
-    fn send_bare<PM, T>(&self, out: BTreeMap<(NodeId, NodeId), Vec<Bare>>, cx: &mut Ctx<'_, Msg<PM>, T>) {
-        for ((from, to), items) in out {
-            let n = items.len();
-            let bytes = self.shape.batch_bytes(0) * n as u64;
-            cx.send_many(from, to, bytes, Msg::Watermarks(items), Traffic::Data, n as u32);
-        }
+    pub fn send_watermarks<PM, T: From<CoreTag>>(&mut self, cx: &mut Ctx<'_, Msg<PM>, T>) {
+        self.broadcast(0..self.sources.len() as u32, cx);
     }
 
     /// The length and final watermark of every partition (at the start of the run).
@@ -284,6 +308,7 @@ impl Core {
             .zip(&self.ends)
             .all(|(s, end)| s.reader.work.is_none() && !s.lost && s.reader.next == *end)
             && self.tasks.iter().all(Stateful::drained)
+            && self.rounds.idle()
             && (!self.shape.windowed
                 || self
                     .sources

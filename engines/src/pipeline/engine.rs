@@ -205,15 +205,10 @@ impl<P: Policy> Pipeline<P> {
                 ..
             } => self.core.receive(task, batch, cx),
             Event::Message {
-                msg: Msg::Watermarks(items),
+                to,
+                msg: Msg::Watermarks { round },
                 ..
-            } => {
-                for b in items {
-                    if self.core.tasks[b.task as usize].inc == b.inc {
-                        self.core.receive(b.task, b.batch, cx);
-                    }
-                }
-            }
+            } => self.core.round_sent(round, to),
             Event::Message {
                 from,
                 to,
@@ -235,6 +230,10 @@ impl<P: Policy> Pipeline<P> {
                     cx.set_timer(self.core.wm_interval, CoreTag::Watermarks.into());
                 }
             }
+            Event::Timer {
+                tag: Tag::Core(CoreTag::Arrive { round }),
+                ..
+            } => self.core.arrive(round, cx),
             Event::WorkDone {
                 tag: Tag::Core(CoreTag::Read { part, from, to }),
                 ..
@@ -304,7 +303,7 @@ impl<P: Policy> Engine for Pipeline<P> {
     fn records_in(msg: &Self::Msg) -> u64 {
         match msg {
             Msg::Batch { batch, .. } => batch.records.len() as u64,
-            Msg::Watermarks(_) | Msg::Policy(_) => 0,
+            Msg::Watermarks { .. } | Msg::Policy(_) => 0,
         }
     }
 

@@ -7,11 +7,12 @@
 //! its key; `job.parallelism` stateful tasks apply what they receive in arrival order to their
 //! [`OperatorState`](ftsim_sim::OperatorState) and emit. Watermarks travel with the records and,
 //! for windows, as bare watermark messages: one per (source, task) pair in the modelled system,
-//! gathered per (sending node, receiving node) into one transmission ([`Msg::Watermarks`]) that
-//! counts one message and its bytes per item, so a tick costs a kernel event per pair of nodes,
-//! not per pair of tasks; a task applies a bare watermark without CPU as soon as it reaches the
-//! head of its queue (behind the batches that came before it on its channel). Tasks start
-//! round-robin on the workers; a failed node's tasks move to a spare or, with none left,
+//! sent as rounds ([`watermarks`]): a round is one set of marks (a watermark and read offset per
+//! source) shared by every task, sent as one transmission per source node that counts one
+//! message and its bytes per (source, task) item, so a tick costs a kernel event per node, not
+//! per pair of tasks or nodes; a task applies a round without CPU as soon as it reaches the head
+//! of its queue, each partition's mark only behind the messages its source sent it before.
+//! Tasks start round-robin on the workers; a failed node's tasks move to a spare or, with none left,
 //! round-robin over the survivors ([`Placement`]). [`Shape`] holds the job's costs and sizes.
 //!
 //! Two ways to build on it:
@@ -55,6 +56,7 @@ mod reader;
 pub mod rebuild;
 mod shape;
 pub mod tasks;
+pub mod watermarks;
 
 pub use backup::{OutputLog, Snapshot};
 pub use dataflow::{Core, Source};
@@ -63,7 +65,8 @@ pub use placement::Placement;
 pub use reader::{CoreTag, ReadCfg, SourceReader};
 pub use rebuild::Rebuilds;
 pub use shape::{HEADER_BYTES, Shape};
-pub use tasks::{InFlight, Stateful, apply_batch};
+pub use tasks::{InFlight, Input, Stateful, apply_batch};
+pub use watermarks::Mark;
 
 use ftsim_sim::config::{at_least, within};
 use ftsim_sim::engine::Scoped;
@@ -117,22 +120,14 @@ pub enum Msg<PM> {
         /// What it carries.
         batch: Batch,
     },
-    /// Bare watermarks from the sources on one node to the tasks on another, sent together: one
-    /// transmission standing for one message of the modelled system per item.
-    Watermarks(Vec<Bare>),
+    /// A source node's part of a round of bare watermarks ([`watermarks`]), sent to itself: one
+    /// transmission standing for one message of the modelled system per (source, task) item.
+    Watermarks {
+        /// The round.
+        round: u64,
+    },
     /// A message of the policy.
     Policy(PM),
-}
-
-/// A bare watermark for one task, carried in a [`Msg::Watermarks`].
-#[derive(Debug)]
-pub struct Bare {
-    /// The receiving task.
-    pub task: u32,
-    /// Its incarnation when sent: a later one never receives it.
-    pub inc: u32,
-    /// The watermark, as a batch without records.
-    pub batch: Batch,
 }
 
 /// Timer, work and storage tags of a [`Pipeline`] engine.
@@ -164,7 +159,7 @@ impl<PT: Scoped<Scope>> Scoped<Scope> for Tag<PT> {
         match self {
             Tag::Core(CoreTag::Poll { part } | CoreTag::Read { part, .. }) => Some(Scope::Source(*part)),
             Tag::Core(CoreTag::Apply { task }) => Some(Scope::Task(*task)),
-            Tag::Core(CoreTag::Watermarks) => None,
+            Tag::Core(CoreTag::Watermarks | CoreTag::Arrive { .. }) => None,
             Tag::Policy(t) => t.scope(),
         }
     }
@@ -176,8 +171,8 @@ impl<PM: Scoped<Scope>> Scoped<Scope> for Msg<PM> {
             // A batch belongs to its receiving task's incarnation; one already on the wire is
             // delivered even if its source died meanwhile.
             Msg::Batch { task, .. } => Some(Scope::Task(*task)),
-            // Each item carries its task's incarnation.
-            Msg::Watermarks(_) => None,
+            // A round keeps each task's incarnation.
+            Msg::Watermarks { .. } => None,
             Msg::Policy(m) => m.scope(),
         }
     }

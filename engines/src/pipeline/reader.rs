@@ -32,6 +32,11 @@ pub enum CoreTag {
     },
     /// Sources send their watermark to the tasks that have not heard it.
     Watermarks,
+    /// Round `round` of bare watermarks reaches its tasks.
+    Arrive {
+        /// The round.
+        round: u64,
+    },
 }
 
 /// How sources read.

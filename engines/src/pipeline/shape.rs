@@ -27,6 +27,8 @@ pub struct Shape {
     pub sink: SinkMode,
     /// The master / coordinator node.
     pub master: NodeId,
+    /// The network's latency (a message's time on the wire beyond its bytes).
+    pub latency: SimDuration,
 }
 
 impl Shape {
@@ -42,6 +44,7 @@ impl Shape {
             windowed: sc.job.kind == JobKind::WindowCount,
             sink: sc.job.sink,
             master: sc.cluster.master(),
+            latency: sc.cluster.network_latency,
         }
     }
     /// Bytes of a message carrying `records` records.

@@ -9,19 +9,50 @@
 //!   it owns; a record below it that arrives again (a replay) is dropped, not applied twice, so a
 //!   replay is precise as long as each channel delivers in order;
 //! - a lost task holds nothing: its queue, state and `seen` are gone with its node (its state
-//!   stays where it is only when it lives outside the cluster, `Core::external_state`).
+//!   stays where it is only when it lives outside the cluster, `Core::external_state`);
+//! - `held[p]` lists bare watermarks of partition `p` waiting for messages of its channel still on
+//!   their way (each with how many must still arrive, non-decreasing along the list): each is
+//!   queued as a bare batch right behind the arrival that brings its count to zero, so it is
+//!   never applied ahead of an earlier message of its channel (see [`super::watermarks`]).
 
 use super::dataflow::Core;
 use super::reader::CoreTag;
+use super::watermarks::{Mark, marks};
 use super::{Batch, Msg};
 use ftsim_sim::engine::{Ctx, Flow};
 use ftsim_sim::{NodeId, OperatorState, Output, Record, Semantics, SimTime};
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
+use std::rc::Rc;
 
 /// Why the dataflow drops records (the run's ledger).
 const LOST_WITH_NODE: &str = "queued at a task lost with its node";
 pub(super) const TO_LOST_TASK: &str = "sent to a task lost with its node";
 const ALREADY_APPLIED: &str = "already applied (a replay)";
+
+/// What a stateful task's queue holds.
+#[derive(Debug)]
+pub enum Input {
+    /// A batch (without records: a bare watermark).
+    Batch(Batch),
+    /// A round of bare watermarks: the marks of `from` not in `skip` (both ascending by
+    /// partition), applied together.
+    Tick {
+        /// The round's marks, shared by every task it reaches.
+        from: Rc<[Mark]>,
+        /// Partitions of `from` this task does not take from this round.
+        skip: Vec<u32>,
+    },
+}
+
+impl Input {
+    /// Records it carries.
+    pub fn records(&self) -> usize {
+        match self {
+            Input::Batch(b) => b.records.len(),
+            Input::Tick { .. } => 0,
+        }
+    }
+}
 
 /// A stateful task.
 #[derive(Debug)]
@@ -30,8 +61,9 @@ pub struct Stateful {
     pub node: NodeId,
     /// Its operator state.
     pub state: OperatorState,
-    /// Batches received and not yet applied, with their arrival time, in arrival order.
-    pub queue: VecDeque<(SimTime, Batch)>,
+    /// Batches and rounds received and not yet applied, with their arrival time, in arrival
+    /// order.
+    pub queue: VecDeque<(SimTime, Input)>,
     /// Applying the head of the queue.
     pub busy: bool,
     /// Lost with its node and not placed again yet.
@@ -44,6 +76,8 @@ pub struct Stateful {
     pub seen: Vec<u64>,
     /// While above zero the task applies nothing.
     pub holds: u32,
+    /// Per partition, bare watermarks waiting for that many more messages of their channel.
+    pub held: BTreeMap<u32, VecDeque<(u32, Mark)>>,
 }
 
 impl Stateful {
@@ -59,6 +93,23 @@ impl Stateful {
             in_flight: InFlight::new(partitions),
             seen: vec![0; partitions as usize],
             holds: 0,
+            held: BTreeMap::new(),
+        }
+    }
+
+    /// A message of partition `part`'s channel arrived at `now` and was queued: the bare
+    /// watermarks that waited for it are queued behind it.
+    fn release(&mut self, part: u32, now: SimTime) {
+        let Some(q) = self.held.get_mut(&part) else { return };
+        for (left, _) in q.iter_mut() {
+            *left -= 1;
+        }
+        while let Some((0, m)) = q.front() {
+            self.queue.push_back((now, Input::Batch(m.batch())));
+            q.pop_front();
+        }
+        if q.is_empty() {
+            self.held.remove(&part);
         }
     }
 
@@ -89,13 +140,21 @@ impl InFlight {
         self.per[p as usize] += 1;
         self.total += 1;
     }
-    /// One from source `p` arrived (nothing if none was counted: it was forgotten).
-    pub fn arrived(&mut self, p: u32) {
+    /// One from source `p` arrived (nothing if none was counted: it was forgotten); returns
+    /// whether it was counted.
+    pub fn arrived(&mut self, p: u32) -> bool {
         let c = &mut self.per[p as usize];
         if *c > 0 {
             *c -= 1;
             self.total -= 1;
+            true
+        } else {
+            false
         }
+    }
+    /// How many from source `p` are on their way.
+    pub fn of(&self, p: u32) -> u32 {
+        self.per[p as usize]
     }
     /// What source `p` sent is no longer expected.
     pub fn forget(&mut self, p: u32) {
@@ -135,8 +194,12 @@ impl Core {
             cx.records(Flow::Dropped(TO_LOST_TASK), batch.records.len() as u64);
             return;
         }
-        t.in_flight.arrived(batch.part);
-        t.queue.push_back((cx.now(), batch));
+        let part = batch.part;
+        let counted = t.in_flight.arrived(part);
+        t.queue.push_back((cx.now(), Input::Batch(batch)));
+        if counted && !t.held.is_empty() {
+            t.release(part, cx.now());
+        }
         self.start_task(i, cx);
     }
 
@@ -151,8 +214,9 @@ impl Core {
             }
             let Some((_, b)) = t.queue.front() else { return };
             t.busy = true;
-            if !b.records.is_empty() {
-                let work = self.shape.state_cost.mul(b.records.len() as u64);
+            let records = b.records();
+            if records > 0 {
+                let work = self.shape.state_cost.mul(records as u64);
                 cx.compute(t.node, work, CoreTag::Apply { task: i }.into());
                 return;
             }
@@ -168,11 +232,31 @@ impl Core {
     }
 
     /// Task `i` finished the CPU work of its head batch: the batch's records it has not applied
-    /// before are applied to its state. Returns the batch and what it emits.
+    /// before are applied to its state. Returns the batch and what it emits (for a round, a bare
+    /// batch of no partition, `part` `u32::MAX`, with the task's new watermark).
     pub fn finish_task<PM, T>(&mut self, i: u32, cx: &mut Ctx<'_, Msg<PM>, T>) -> Option<(Batch, Vec<Output>)> {
         let t = &mut self.tasks[i as usize];
         t.busy = false;
-        let (_, mut b) = t.queue.pop_front()?;
+        let mut b = match t.queue.pop_front()? {
+            (_, Input::Batch(b)) => b,
+            (_, Input::Tick { from, skip }) => {
+                let mut out = Vec::new();
+                let seen = &mut t.seen;
+                let wms = marks(&from, &skip).map(|m| {
+                    let s = &mut seen[m.part as usize];
+                    *s = (*s).max(m.upto);
+                    (m.part, m.wm)
+                });
+                t.state.advance_many(cx.sem, wms, &mut out);
+                let batch = Batch {
+                    part: u32::MAX,
+                    upto: 0,
+                    wm: t.state.watermark(),
+                    records: Vec::new(),
+                };
+                return Some((batch, out));
+            }
+        };
         let seen = &mut t.seen[b.part as usize];
         if self.dedupe {
             let before = b.records.len();
@@ -215,7 +299,9 @@ impl Core {
                 wm: cx.log.watermark_at(ftsim_sim::PartitionId(part), to),
                 records,
             };
-            self.tasks[i as usize].queue.insert(ahead + p, (cx.now(), batch));
+            self.tasks[i as usize]
+                .queue
+                .insert(ahead + p, (cx.now(), Input::Batch(batch)));
         }
         self.start_task(i, cx);
         queued
@@ -246,6 +332,9 @@ impl Core {
             // Whatever this source had in flight died with it or was never sent.
             for t in &mut self.tasks {
                 t.in_flight.forget(p as u32);
+                if !t.held.is_empty() {
+                    t.held.remove(&(p as u32));
+                }
             }
             s.lost = true;
             s.reader.stop();
@@ -256,7 +345,7 @@ impl Core {
         let external = self.external_state;
         for t in self.tasks.iter_mut().filter(|t| t.node == node) {
             let inc = t.inc + 1;
-            let queued: usize = t.queue.drain(..).map(|(_, b)| b.records.len()).sum();
+            let queued: usize = t.queue.drain(..).map(|(_, b)| b.records()).sum();
             cx.records(Flow::Dropped(LOST_WITH_NODE), queued as u64);
             let state = if external {
                 std::mem::replace(&mut t.state, cx.sem.new_state())
