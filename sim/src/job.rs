@@ -201,15 +201,54 @@ impl OperatorState {
             if wm <= *w {
                 return;
             }
-            let old = std::mem::replace(w, wm);
-            if old == self.global {
-                self.at_global -= 1;
-                if self.at_global == 0 {
-                    self.global = self.part_wm.iter().min().copied().unwrap_or(SimTime::ZERO);
-                    self.at_global = self.part_wm.iter().filter(|w| **w == self.global).count() as u32;
-                }
+            if self.raise(part, wm) {
+                self.rescan();
             }
         }
+        self.fire(sem, out);
+    }
+
+    /// [`OperatorState::advance`] for every `(part, wm)` of `raises` in turn, with at most one
+    /// scan of the partitions: the same state and the same emissions, in the same order.
+    pub fn advance_all(&mut self, sem: &Semantics, raises: &[(u32, SimTime)], out: &mut Vec<Output>) {
+        if sem.kind != JobKind::WindowCount {
+            return;
+        }
+        let mut moved = false;
+        let mut scan = false;
+        for &(part, wm) in raises {
+            if self.part_wm.get(part as usize).is_some_and(|w| wm > *w) {
+                moved = true;
+                scan |= self.raise(part, wm);
+            }
+        }
+        if scan {
+            self.rescan();
+        }
+        if moved {
+            self.fire(sem, out);
+        }
+    }
+
+    /// Sets partition `part`'s watermark to `wm` (higher than it was); true if no partition is
+    /// left at the minimum, which must then be found again.
+    fn raise(&mut self, part: u32, wm: SimTime) -> bool {
+        let w = &mut self.part_wm[part as usize];
+        let old = std::mem::replace(w, wm);
+        if old == self.global {
+            self.at_global -= 1;
+            return self.at_global == 0;
+        }
+        false
+    }
+
+    fn rescan(&mut self) {
+        self.global = self.part_wm.iter().min().copied().unwrap_or(SimTime::ZERO);
+        self.at_global = self.part_wm.iter().filter(|w| **w == self.global).count() as u32;
+    }
+
+    /// Emits every window the minimum watermark closes.
+    fn fire(&mut self, sem: &Semantics, out: &mut Vec<Output>) {
         let global = self.global.0;
         self.closed = self.closed.max(global);
         let len = sem.window.length.as_nanos();

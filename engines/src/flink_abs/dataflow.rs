@@ -5,13 +5,13 @@
 //! only with credit, and a source whose output queue on some channel holds `output_buffers`
 //! buffers stops reading its partition, so the log's backlog grows.
 
-use super::engine::FlinkAbs;
+use super::engine::{Broadcast, FlinkAbs};
 use super::msg::{Msg, Tag};
 use super::source::Out;
 use super::task::In;
 use crate::pipeline::{CoreTag, HEADER_BYTES, apply_batch};
-use ftsim_sim::engine::{Ctx, Flow};
-use ftsim_sim::{PartitionId, Record, SimTime};
+use ftsim_sim::engine::{Ctx, Flow, Traffic};
+use ftsim_sim::{Output, PartitionId, Record, SimDuration, SimTime};
 
 impl FlinkAbs {
     /// Source `p` reads what the log has, unless the job is down or the source backpressured.
@@ -65,17 +65,23 @@ impl FlinkAbs {
         self.poll(p, cx);
     }
 
-    /// Moves every partly filled buffer of source `p` to its output queue and sends.
+    /// Moves every partly filled buffer of source `p` to its output queue and sends; a moved
+    /// watermark reaches the idle channels in one broadcast after the buffers.
     pub(super) fn flush(&mut self, p: u32, cx: &mut Ctx<'_, Msg, Tag>) {
         let wm = cx
             .log
             .watermark_at(PartitionId(p), self.sources[p as usize].reader.next);
-        let windowed = self.shape.windowed;
-        let s = &mut self.sources[p as usize];
-        for ch in 0..s.bufs.len() {
-            s.flush_channel(ch, wm, windowed);
-        }
+        let (tasks, s) = (&self.tasks, &mut self.sources[p as usize]);
+        let node = s.reader.node;
+        let skip = s.flush_all(wm, self.shape.windowed, |ch| tasks[ch].node != node);
         self.send_all(p, cx);
+        if let Some(skip) = skip {
+            let covered = self.tasks.len() - skip.len();
+            self.wm_in_flight += 1;
+            let msg = Msg::Watermarks { part: p, wm, skip };
+            let bytes = covered as u64 * self.shape.batch_bytes(0);
+            cx.send_many(node, self.shape.master, bytes, msg, Traffic::Data, covered as u32);
+        }
     }
 
     pub(super) fn send_all(&mut self, p: u32, cx: &mut Ctx<'_, Msg, Tag>) {
@@ -128,6 +134,80 @@ impl FlinkAbs {
         self.sources[p as usize].credit[task as usize] += 1;
         self.send_channel(p, task, cx);
         self.poll(p, cx);
+    }
+
+    /// Source `part`'s bare watermark `wm` reached every task but those in `skip`; the
+    /// broadcasts that arrive at this instant are taken together, once all are in.
+    pub(super) fn on_watermarks(&mut self, part: u32, wm: SimTime, skip: Vec<u32>, cx: &mut Ctx<'_, Msg, Tag>) {
+        self.wm_in_flight = self.wm_in_flight.saturating_sub(1);
+        if self.wm_arrived.is_empty() {
+            cx.set_timer(SimDuration::ZERO, Tag::Watermarks);
+        }
+        self.wm_arrived.push(Broadcast { part, wm, skip });
+    }
+
+    /// Every task takes the bare watermarks of the broadcasts that arrived at this instant as
+    /// the watermark-only buffers they stand for would be taken on arrival, in arrival order:
+    /// kept as channel state while an unaligned checkpoint records the channel, applied at once
+    /// if nothing is queued, being applied or blocked at the task (all of a task's at once, which
+    /// emits what applying them one by one would), queued behind otherwise. Each task announces
+    /// the buffers' credits in one transmission (they hold none in the model: see the module docs).
+    pub(super) fn take_watermarks(&mut self, cx: &mut Ctx<'_, Msg, Tag>) {
+        let arrived = std::mem::take(&mut self.wm_arrived);
+        if !self.running || arrived.is_empty() {
+            return;
+        }
+        let mut cursor = vec![0usize; arrived.len()];
+        let mut raises = Vec::new();
+        let mut applied = false;
+        for i in 0..self.tasks.len() as u32 {
+            raises.clear();
+            let mut queued = false;
+            let mut taken = 0;
+            let t = &mut self.tasks[i as usize];
+            for (b, at) in arrived.iter().zip(cursor.iter_mut()) {
+                if b.skip.get(*at) == Some(&i) {
+                    *at += 1;
+                    continue;
+                }
+                taken += 1;
+                if let Some(c) = t.ckpt.as_mut()
+                    && c.unaligned
+                    && !c.complete
+                    && c.recording[b.part as usize]
+                {
+                    c.inflight.push((b.part, Vec::new(), b.wm));
+                }
+                if t.current.is_none() && t.input.is_empty() && !t.align.is_blocked(b.part as usize) {
+                    raises.push((b.part, b.wm));
+                } else {
+                    let item = In::Data {
+                        records: Vec::new(),
+                        wm: b.wm,
+                        credit: false,
+                    };
+                    t.input.push_back((b.part, item));
+                    queued = true;
+                }
+            }
+            if !raises.is_empty() {
+                let mut out = Vec::new();
+                t.state.advance_all(cx.sem, &raises, &mut out);
+                self.emit(i, out, cx);
+                applied = true;
+            }
+            if taken > 0 {
+                let bytes = 16 * u64::from(taken);
+                let node = self.tasks[i as usize].node;
+                cx.send_many(node, self.shape.master, bytes, Msg::Credits, Traffic::Data, taken);
+            }
+            if queued {
+                self.process(i, cx);
+            }
+        }
+        if applied {
+            cx.records(Flow::Applied, 0);
+        }
     }
 
     /// A buffer reached task `task` from source `part`.
@@ -203,6 +283,17 @@ impl FlinkAbs {
         let t = &mut self.tasks[i as usize];
         let out = apply_batch(&mut t.state, cx.sem, ch, records, wm);
         cx.records(Flow::Applied, records.len() as u64);
+        self.emit(i, out, cx);
+        if credit {
+            let t = &self.tasks[i as usize];
+            let msg = Msg::Credit { part: ch, task: i };
+            cx.send(t.node, self.sources[ch as usize].reader.node, 16, msg);
+        }
+    }
+
+    /// Emits what task `i` produced, in its open transaction with a transactional sink.
+    fn emit(&mut self, i: u32, out: Vec<Output>, cx: &mut Ctx<'_, Msg, Tag>) {
+        let t = &self.tasks[i as usize];
         if !out.is_empty() {
             let txn = if self.shape.transactional() {
                 self.open_txns.insert((t.txn_ckpt, i));
@@ -211,10 +302,6 @@ impl FlinkAbs {
                 None
             };
             cx.emit(t.node, out, txn);
-        }
-        if credit {
-            let msg = Msg::Credit { part: ch, task: i };
-            cx.send(t.node, self.sources[ch as usize].reader.node, 16, msg);
         }
     }
 }

@@ -236,6 +236,8 @@ impl FlinkAbs {
             *t = task;
         }
         self.running = true;
+        self.wm_in_flight = 0;
+        self.wm_arrived.clear();
         if let Some(r) = self.recovery.take() {
             for n in r.report {
                 cx.restored(n);

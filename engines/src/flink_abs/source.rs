@@ -4,7 +4,8 @@
 //! Invariants: every record of the partition below `reader.next` is in a current buffer, in an output
 //! queue, or already sent; an output queue holds, in channel order, full or flushed buffers
 //! waiting for credit and barriers waiting behind them; `credit[ch]` is how many buffers the
-//! receiver of channel `ch` can still take.
+//! receiver of channel `ch` can still take; `sent_wm[ch]` is the last watermark that left on
+//! channel `ch`, queued or in a broadcast.
 
 use crate::pipeline::SourceReader;
 use ftsim_sim::{NodeId, Record, SimTime};
@@ -66,6 +67,29 @@ impl Source {
             self.out[ch].push_back(Out::Data(Vec::new(), wm));
             self.sent_wm[ch] = wm;
         }
+    }
+
+    /// Moves every partly filled buffer to its output queue (a flush). For windows, a watermark
+    /// that moved reaches every other channel too: in the source's broadcast where the channel
+    /// is `remote`, idle (nothing queued) and has credit, as a queued bare watermark otherwise.
+    /// Returns the channels the broadcast does not cover, ascending, if it covers any.
+    pub fn flush_all(&mut self, wm: SimTime, windowed: bool, remote: impl Fn(usize) -> bool) -> Option<Vec<u32>> {
+        let n = self.bufs.len();
+        if !windowed {
+            (0..n).for_each(|ch| self.flush_channel(ch, wm, false));
+            return None;
+        }
+        let mut skip = Vec::new();
+        for ch in 0..n {
+            let idle = self.bufs[ch].is_empty() && self.out[ch].is_empty() && self.credit[ch] > 0;
+            if idle && wm > self.sent_wm[ch] && remote(ch) {
+                self.sent_wm[ch] = wm;
+            } else {
+                self.flush_channel(ch, wm, true);
+                skip.push(ch as u32);
+            }
+        }
+        (skip.len() < n).then_some(skip)
     }
 
     /// Empties every buffer and output queue (a job restart); returns the records they held.
