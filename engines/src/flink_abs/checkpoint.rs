@@ -89,15 +89,12 @@ impl FlinkAbs {
         // is aligned and buffers wait for credit it waits behind them, and a channel within the
         // node takes it as before (delivered at once).
         let mut skip = Vec::new();
-        for (ch, q) in s.out.iter_mut().enumerate() {
-            if unaligned && self.tasks[ch].node == s.reader.node {
-                q.push_front(Out::Barrier(id, started));
-            } else if self.tasks[ch].node == s.reader.node || !(unaligned || q.is_empty()) {
-                q.push_back(Out::Barrier(id, started));
-            } else {
-                continue;
+        for ch in 0..s.out.len() {
+            let local = self.tasks[ch].node == s.reader.node;
+            if local || !(unaligned || s.out[ch].is_empty()) {
+                s.push_out(ch, Out::Barrier(id, started), unaligned);
+                skip.push(ch as u32);
             }
-            skip.push(ch as u32);
         }
         let inflight = kept_bytes(&kept, self.shape.record_bytes);
         let node = s.reader.node;

@@ -20,7 +20,7 @@ impl FlinkAbs {
             return;
         }
         let s = &mut self.sources[p as usize];
-        if s.reader.work.is_some() || s.backpressured(self.cfg.output_buffers) {
+        if s.reader.work.is_some() || s.backpressured() {
             return;
         }
         s.reader.poll(p, &self.read, u64::MAX, cx);
@@ -96,11 +96,10 @@ impl FlinkAbs {
         let to = self.tasks[ch as usize].node;
         loop {
             let s = &mut self.sources[p as usize];
-            let q = &mut s.out[ch as usize];
-            match q.front() {
+            match s.out[ch as usize].front() {
                 Some(Out::Barrier(id, started)) => {
                     let (id, started) = (*id, *started);
-                    q.pop_front();
+                    s.pop_out(ch as usize);
                     let msg = Msg::Barrier {
                         part: p,
                         task: ch,
@@ -110,7 +109,7 @@ impl FlinkAbs {
                     cx.send_ft(s.reader.node, to, HEADER_BYTES, msg);
                 }
                 Some(Out::Data(..)) if s.credit[ch as usize] > 0 => {
-                    let Some(Out::Data(records, wm)) = q.pop_front() else {
+                    let Some(Out::Data(records, wm)) = s.pop_out(ch as usize) else {
                         return;
                     };
                     s.credit[ch as usize] -= 1;

@@ -87,7 +87,7 @@ impl FlinkAbs {
         let sources = placement
             .round_robin(shape.partitions)
             .into_iter()
-            .map(|n| Source::new(n, 0, par, cfg.credits))
+            .map(|n| Source::new(n, 0, par, cfg.credits, cfg.output_buffers))
             .collect();
         let tasks = placement
             .round_robin(shape.parallelism)
@@ -132,12 +132,12 @@ impl FlinkAbs {
         self.running
             && self.wm_in_flight == 0
             && self.wm_arrived.is_empty()
+            && self.tasks.iter().all(Task::drained)
             && self.sources.iter().enumerate().all(|(p, s)| {
                 s.reader.next == self.ends[p]
                     && s.drained()
                     && (!self.shape.windowed || s.sent_wm.iter().all(|w| *w >= self.end_wm[p]))
             })
-            && self.tasks.iter().all(Task::drained)
     }
 
     /// At the end of input, once everything is processed, takes the final checkpoint that

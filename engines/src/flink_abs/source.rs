@@ -5,7 +5,8 @@
 //! queue, or already sent; an output queue holds, in channel order, full or flushed buffers
 //! waiting for credit and barriers waiting behind them; `credit[ch]` is how many buffers the
 //! receiver of channel `ch` can still take; `sent_wm[ch]` is the last watermark that left on
-//! channel `ch`, queued or in a broadcast.
+//! channel `ch`, queued or in a broadcast; `full` counts the output queues holding at least
+//! `limit` elements (every change to a queue's length goes through `push_out` / `pop_out`).
 
 use crate::pipeline::SourceReader;
 use ftsim_sim::{NodeId, Record, SimTime};
@@ -36,11 +37,16 @@ pub struct Source {
     pub credit: Vec<u32>,
     /// Last watermark queued per channel.
     pub sent_wm: Vec<SimTime>,
+    /// Output queue length at which reading stops.
+    limit: usize,
+    /// Output queues holding at least `limit` elements.
+    full: u32,
 }
 
 impl Source {
-    /// A source on `node` at offset `next` with `channels` outputs and `credits` each.
-    pub fn new(node: NodeId, next: u64, channels: usize, credits: u32) -> Source {
+    /// A source on `node` at offset `next` with `channels` outputs, `credits` each, that stops
+    /// reading while an output queue holds `limit` elements.
+    pub fn new(node: NodeId, next: u64, channels: usize, credits: u32, limit: usize) -> Source {
         Source {
             reader: SourceReader::new(node, next),
             deferred: None,
@@ -48,12 +54,38 @@ impl Source {
             out: vec![VecDeque::new(); channels],
             credit: vec![credits; channels],
             sent_wm: vec![SimTime::ZERO; channels],
+            limit,
+            full: 0,
         }
     }
 
+    /// Queues `o` on channel `ch`, at the head if `front`.
+    pub fn push_out(&mut self, ch: usize, o: Out, front: bool) {
+        let q = &mut self.out[ch];
+        if front {
+            q.push_front(o);
+        } else {
+            q.push_back(o);
+        }
+        if q.len() == self.limit {
+            self.full += 1;
+        }
+    }
+
+    /// Takes the head of channel `ch`'s output queue.
+    pub fn pop_out(&mut self, ch: usize) -> Option<Out> {
+        let q = &mut self.out[ch];
+        let full = q.len() == self.limit;
+        let o = q.pop_front();
+        if full && o.is_some() {
+            self.full -= 1;
+        }
+        o
+    }
+
     /// Whether some channel's output queue is full, which stops reading (backpressure).
-    pub fn backpressured(&self, limit: usize) -> bool {
-        self.out.iter().any(|q| q.len() >= limit)
+    pub fn backpressured(&self) -> bool {
+        self.full > 0
     }
 
     /// Moves channel `ch`'s current buffer (or, for windows, a bare watermark that moved) to its
@@ -61,10 +93,10 @@ impl Source {
     pub fn flush_channel(&mut self, ch: usize, wm: SimTime, windowed: bool) {
         if !self.bufs[ch].is_empty() {
             let recs = std::mem::take(&mut self.bufs[ch]);
-            self.out[ch].push_back(Out::Data(recs, wm));
+            self.push_out(ch, Out::Data(recs, wm), false);
             self.sent_wm[ch] = self.sent_wm[ch].max(wm);
         } else if windowed && wm > self.sent_wm[ch] {
-            self.out[ch].push_back(Out::Data(Vec::new(), wm));
+            self.push_out(ch, Out::Data(Vec::new(), wm), false);
             self.sent_wm[ch] = wm;
         }
     }
@@ -99,6 +131,7 @@ impl Source {
             n += b.len() as u64;
             b.clear();
         }
+        self.full = 0;
         for q in &mut self.out {
             for o in q.drain(..) {
                 if let Out::Data(r, _) = o {
@@ -128,5 +161,73 @@ impl Source {
             }
         }
         v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(offset: u32) -> Record {
+        Record {
+            part: 0,
+            offset,
+            key: 1,
+            value: 0,
+            event_time: SimTime(1),
+            arrival: SimTime(1),
+            wm_before: SimTime::ZERO,
+        }
+    }
+
+    #[test]
+    fn a_flush_broadcasts_a_moved_watermark_only_on_remote_idle_channels_with_credit() {
+        let mut s = Source::new(NodeId(0), 0, 5, 2, 10);
+        s.bufs[0].push(record(0)); // a partly filled buffer
+        s.push_out(2, Out::Data(vec![record(1)], SimTime(1)), false); // a buffer waiting
+        s.credit[3] = 0; // no credit
+        let remote = |ch: usize| ch != 4; // channel 4 stays within the node
+        let wm = SimTime(5);
+        assert_eq!(s.flush_all(wm, true, remote), Some(vec![0, 2, 3, 4]));
+        assert!(
+            s.out[1].is_empty() && s.sent_wm[1] == wm,
+            "channel 1 is in the broadcast"
+        );
+        assert!(matches!(s.out[0].back(), Some(Out::Data(r, w)) if r.len() == 1 && *w == wm));
+        for ch in [2, 3, 4] {
+            assert!(
+                matches!(s.out[ch].back(), Some(Out::Data(r, w)) if r.is_empty() && *w == wm),
+                "channel {ch} queues a bare watermark behind what it holds"
+            );
+        }
+        assert!(s.sent_wm.iter().all(|w| *w == wm));
+        assert_eq!(s.flush_all(wm, true, remote), None, "a watermark that did not move");
+        assert_eq!(
+            s.flush_all(SimTime(9), false, remote),
+            None,
+            "no watermarks without windows"
+        );
+    }
+
+    #[test]
+    fn reading_stops_while_some_output_queue_holds_its_limit() {
+        let mut s = Source::new(NodeId(0), 0, 2, 2, 2);
+        s.push_out(0, Out::Barrier(1, SimTime::ZERO), false);
+        assert!(!s.backpressured());
+        s.push_out(0, Out::Data(Vec::new(), SimTime(1)), true);
+        s.push_out(1, Out::Data(Vec::new(), SimTime(1)), false);
+        s.push_out(1, Out::Data(Vec::new(), SimTime(2)), false);
+        s.push_out(1, Out::Data(Vec::new(), SimTime(3)), false);
+        assert!(s.backpressured());
+        s.pop_out(0);
+        assert!(s.backpressured(), "channel 1 still holds 3");
+        s.pop_out(1);
+        assert!(s.backpressured(), "channel 1 still holds 2");
+        s.pop_out(1);
+        assert!(!s.backpressured());
+        s.push_out(1, Out::Data(Vec::new(), SimTime(4)), false);
+        assert!(s.backpressured());
+        s.clear();
+        assert!(!s.backpressured() && s.pop_out(1).is_none());
     }
 }
