@@ -4,6 +4,13 @@
 //! Backpressure: a receiver returns a credit only once it has applied a buffer, a sender sends
 //! only with credit, and a source whose output queue on some channel holds `output_buffers`
 //! buffers stops reading its partition, so the log's backlog grows.
+//!
+//! Bare watermarks: a flush whose watermark moved sends it on the remote idle channels with
+//! credit in one broadcast (`Msg::Watermarks`, counted per channel); every other channel queues
+//! its own. Invariants: a broadcast covers a channel only if nothing is queued on it, so it
+//! never overtakes a buffer; `wm_in_flight` counts the broadcasts sent and not delivered in
+//! this attempt and `wm_arrived` those delivered and not yet taken, and the job is drained only
+//! when both are empty; arrived broadcasts are taken before any other event is handled.
 
 use super::engine::{Broadcast, FlinkAbs};
 use super::msg::{Msg, Tag};
