@@ -46,8 +46,7 @@ impl FlinkAbs {
         for r in cx.log.slice(part, from, to).iter().filter(|r| cx.sem.keeps(r)) {
             kept += 1;
             let ch = cx.sem.task_of(u64::from(r.key)) as usize;
-            s.bufs[ch].push(*r);
-            if s.bufs[ch].len() >= cap {
+            if s.buffer(ch, *r) >= cap {
                 s.flush_channel(ch, cx.log.watermark_at(part, u64::from(r.offset) + 1), windowed);
                 grew.push(ch as u32);
             }
@@ -91,8 +90,10 @@ impl FlinkAbs {
         }
     }
 
+    /// Sends what can leave on every channel of source `p` that holds something.
     pub(super) fn send_all(&mut self, p: u32, cx: &mut Ctx<'_, Msg, Tag>) {
-        for ch in 0..self.tasks.len() as u32 {
+        let listed = self.sources[p as usize].listed().to_vec();
+        for ch in listed {
             self.send_channel(p, ch, cx);
         }
     }

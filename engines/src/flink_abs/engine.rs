@@ -84,15 +84,15 @@ impl FlinkAbs {
         let (parts, par) = (shape.partitions as usize, shape.parallelism as usize);
         let sem = ftsim_sim::Semantics::new(&sc.job, shape.partitions);
         let blocking = cfg.mode == Mode::Aligned && !sc.planted.has(ftsim_sim::planted::Bug::AlignmentDoesNotBlock);
-        let sources = placement
-            .round_robin(shape.partitions)
-            .into_iter()
-            .map(|n| Source::new(n, 0, par, cfg.credits, cfg.output_buffers))
-            .collect();
-        let tasks = placement
+        let tasks: Vec<Task> = placement
             .round_robin(shape.parallelism)
             .into_iter()
             .map(|n| Task::new(n, sem.new_state(), parts, blocking, 1))
+            .collect();
+        let sources = placement
+            .round_robin(shape.partitions)
+            .into_iter()
+            .map(|n| Source::new(n, 0, par, cfg.credits, cfg.output_buffers).with_local(&tasks))
             .collect();
         FlinkAbs {
             buffer_records: (cfg.buffer_size / shape.record_bytes.max(1)).max(1) as usize,
@@ -134,9 +134,7 @@ impl FlinkAbs {
             && self.wm_arrived.is_empty()
             && self.tasks.iter().all(Task::drained)
             && self.sources.iter().enumerate().all(|(p, s)| {
-                s.reader.next == self.ends[p]
-                    && s.drained()
-                    && (!self.shape.windowed || s.sent_wm.iter().all(|w| *w >= self.end_wm[p]))
+                s.reader.next == self.ends[p] && s.drained() && (!self.shape.windowed || s.sent_all(self.end_wm[p]))
             })
     }
 
