@@ -53,7 +53,7 @@ fn bare_watermarks_and_barriers_cost_one_transmission_per_source_yet_count_every
         "bare watermarks dominate: {messages} messages for {} records",
         r.records_in
     );
-    assert!(events * 4 < messages, "{events} kernel events for {messages} messages");
+    assert!(events * 3 < messages, "{events} kernel events for {messages} messages");
     let checkpoints = r.events.iter().filter(|e| e.kind == "checkpoint-complete").count() as u64;
     assert!(
         r.stats.ft_messages >= checkpoints * 32 * 32,
