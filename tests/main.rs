@@ -12,6 +12,7 @@ mod dstream;
 mod engine_kit;
 mod experiment_scenarios;
 mod flink_abs;
+mod flink_broadcast;
 mod golden;
 mod invariants;
 mod kernel_order;

@@ -20,8 +20,9 @@ use super::engine::FlinkAbs;
 use super::msg::{Msg, Tag, Who};
 use super::source::Out;
 use super::task::{In, TaskCkpt};
+use crate::pipeline::HEADER_BYTES;
 use ftsim_sim::SimTime;
-use ftsim_sim::engine::Ctx;
+use ftsim_sim::engine::{Ctx, Traffic};
 use ftsim_sim::planted::Bug;
 
 fn kept_bytes(kept: &[Kept], record_bytes: u64) -> u64 {
@@ -83,11 +84,16 @@ impl FlinkAbs {
         let s = &mut self.sources[p as usize];
         let offset = s.reader.next;
         let kept = if unaligned { s.overtaken() } else { Vec::new() };
-        for q in &mut s.out {
-            if unaligned {
-                q.push_front(Out::Barrier(id, started));
-            } else {
-                q.push_back(Out::Barrier(id, started));
+        // On a remote channel the barrier leaves at once (it overtakes the buffers when
+        // unaligned, and the flush left nothing sendable before it) in one broadcast; where it
+        // is aligned and buffers wait for credit it waits behind them, and a channel within the
+        // node takes it as before (delivered at once).
+        let mut skip = Vec::new();
+        for ch in 0..s.out.len() {
+            let local = self.tasks[ch].node == s.reader.node;
+            if local || !(unaligned || s.out[ch].is_empty()) {
+                s.push_out(ch, Out::Barrier(id, started), unaligned);
+                skip.push(ch as u32);
             }
         }
         let inflight = kept_bytes(&kept, self.shape.record_bytes);
@@ -106,6 +112,24 @@ impl FlinkAbs {
         };
         cx.storage_write(node, 16 + inflight, true, tag);
         self.send_all(p, cx);
+        let covered = self.tasks.len() - skip.len();
+        if covered > 0 {
+            let msg = Msg::Barriers {
+                part: p,
+                id,
+                started,
+                skip,
+            };
+            let bytes = covered as u64 * HEADER_BYTES;
+            cx.send_many(
+                node,
+                self.shape.master,
+                bytes,
+                msg,
+                Traffic::FaultTolerance,
+                covered as u32,
+            );
+        }
     }
 
     /// Barrier `id` from source `part` reached task `task`.

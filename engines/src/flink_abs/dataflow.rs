@@ -4,14 +4,21 @@
 //! Backpressure: a receiver returns a credit only once it has applied a buffer, a sender sends
 //! only with credit, and a source whose output queue on some channel holds `output_buffers`
 //! buffers stops reading its partition, so the log's backlog grows.
+//!
+//! Bare watermarks: a flush whose watermark moved sends it on the remote idle channels with
+//! credit in one broadcast (`Msg::Watermarks`, counted per channel); every other channel queues
+//! its own. Invariants: a broadcast covers a channel only if nothing is queued on it, so it
+//! never overtakes a buffer; `wm_in_flight` counts the broadcasts sent and not delivered in
+//! this attempt and `wm_arrived` those delivered and not yet taken, and the job is drained only
+//! when both are empty; arrived broadcasts are taken before any other event is handled.
 
-use super::engine::FlinkAbs;
+use super::engine::{Broadcast, FlinkAbs};
 use super::msg::{Msg, Tag};
 use super::source::Out;
 use super::task::In;
 use crate::pipeline::{CoreTag, HEADER_BYTES, apply_batch};
-use ftsim_sim::engine::{Ctx, Flow};
-use ftsim_sim::{PartitionId, Record, SimTime};
+use ftsim_sim::engine::{Ctx, Flow, Traffic};
+use ftsim_sim::{Output, PartitionId, Record, SimDuration, SimTime};
 
 impl FlinkAbs {
     /// Source `p` reads what the log has, unless the job is down or the source backpressured.
@@ -20,7 +27,7 @@ impl FlinkAbs {
             return;
         }
         let s = &mut self.sources[p as usize];
-        if s.reader.work.is_some() || s.backpressured(self.cfg.output_buffers) {
+        if s.reader.work.is_some() || s.backpressured() {
             return;
         }
         s.reader.poll(p, &self.read, u64::MAX, cx);
@@ -39,8 +46,7 @@ impl FlinkAbs {
         for r in cx.log.slice(part, from, to).iter().filter(|r| cx.sem.keeps(r)) {
             kept += 1;
             let ch = cx.sem.task_of(u64::from(r.key)) as usize;
-            s.bufs[ch].push(*r);
-            if s.bufs[ch].len() >= cap {
+            if s.buffer(ch, *r) >= cap {
                 s.flush_channel(ch, cx.log.watermark_at(part, u64::from(r.offset) + 1), windowed);
                 grew.push(ch as u32);
             }
@@ -65,21 +71,29 @@ impl FlinkAbs {
         self.poll(p, cx);
     }
 
-    /// Moves every partly filled buffer of source `p` to its output queue and sends.
+    /// Moves every partly filled buffer of source `p` to its output queue and sends; a moved
+    /// watermark reaches the idle channels in one broadcast after the buffers.
     pub(super) fn flush(&mut self, p: u32, cx: &mut Ctx<'_, Msg, Tag>) {
         let wm = cx
             .log
             .watermark_at(PartitionId(p), self.sources[p as usize].reader.next);
-        let windowed = self.shape.windowed;
-        let s = &mut self.sources[p as usize];
-        for ch in 0..s.bufs.len() {
-            s.flush_channel(ch, wm, windowed);
-        }
+        let (tasks, s) = (&self.tasks, &mut self.sources[p as usize]);
+        let node = s.reader.node;
+        let skip = s.flush_all(wm, self.shape.windowed, |ch| tasks[ch].node != node);
         self.send_all(p, cx);
+        if let Some(skip) = skip {
+            let covered = self.tasks.len() - skip.len();
+            self.wm_in_flight += 1;
+            let msg = Msg::Watermarks { part: p, wm, skip };
+            let bytes = covered as u64 * self.shape.batch_bytes(0);
+            cx.send_many(node, self.shape.master, bytes, msg, Traffic::Data, covered as u32);
+        }
     }
 
+    /// Sends what can leave on every channel of source `p` that holds something.
     pub(super) fn send_all(&mut self, p: u32, cx: &mut Ctx<'_, Msg, Tag>) {
-        for ch in 0..self.tasks.len() as u32 {
+        let listed = self.sources[p as usize].listed().to_vec();
+        for ch in listed {
             self.send_channel(p, ch, cx);
         }
     }
@@ -90,11 +104,10 @@ impl FlinkAbs {
         let to = self.tasks[ch as usize].node;
         loop {
             let s = &mut self.sources[p as usize];
-            let q = &mut s.out[ch as usize];
-            match q.front() {
+            match s.out[ch as usize].front() {
                 Some(Out::Barrier(id, started)) => {
                     let (id, started) = (*id, *started);
-                    q.pop_front();
+                    s.pop_out(ch as usize);
                     let msg = Msg::Barrier {
                         part: p,
                         task: ch,
@@ -104,7 +117,7 @@ impl FlinkAbs {
                     cx.send_ft(s.reader.node, to, HEADER_BYTES, msg);
                 }
                 Some(Out::Data(..)) if s.credit[ch as usize] > 0 => {
-                    let Some(Out::Data(records, wm)) = q.pop_front() else {
+                    let Some(Out::Data(records, wm)) = s.pop_out(ch as usize) else {
                         return;
                     };
                     s.credit[ch as usize] -= 1;
@@ -128,6 +141,80 @@ impl FlinkAbs {
         self.sources[p as usize].credit[task as usize] += 1;
         self.send_channel(p, task, cx);
         self.poll(p, cx);
+    }
+
+    /// Source `part`'s bare watermark `wm` reached every task but those in `skip`; the
+    /// broadcasts that arrive at this instant are taken together, once all are in.
+    pub(super) fn on_watermarks(&mut self, part: u32, wm: SimTime, skip: Vec<u32>, cx: &mut Ctx<'_, Msg, Tag>) {
+        self.wm_in_flight = self.wm_in_flight.saturating_sub(1);
+        if self.wm_arrived.is_empty() {
+            cx.set_timer(SimDuration::ZERO, Tag::Watermarks);
+        }
+        self.wm_arrived.push(Broadcast { part, wm, skip });
+    }
+
+    /// Every task takes the bare watermarks of the broadcasts that arrived at this instant as
+    /// the watermark-only buffers they stand for would be taken on arrival, in arrival order:
+    /// kept as channel state while an unaligned checkpoint records the channel, applied at once
+    /// if nothing is queued, being applied or blocked at the task (all of a task's at once, which
+    /// emits what applying them one by one would), queued behind otherwise. Each task announces
+    /// the buffers' credits in one transmission (they hold none in the model: see the module docs).
+    pub(super) fn take_watermarks(&mut self, cx: &mut Ctx<'_, Msg, Tag>) {
+        let arrived = std::mem::take(&mut self.wm_arrived);
+        if !self.running || arrived.is_empty() {
+            return;
+        }
+        let mut cursor = vec![0usize; arrived.len()];
+        let mut raises = Vec::new();
+        let mut applied = false;
+        for i in 0..self.tasks.len() as u32 {
+            raises.clear();
+            let mut queued = false;
+            let mut taken = 0;
+            let t = &mut self.tasks[i as usize];
+            for (b, at) in arrived.iter().zip(cursor.iter_mut()) {
+                if b.skip.get(*at) == Some(&i) {
+                    *at += 1;
+                    continue;
+                }
+                taken += 1;
+                if let Some(c) = t.ckpt.as_mut()
+                    && c.unaligned
+                    && !c.complete
+                    && c.recording[b.part as usize]
+                {
+                    c.inflight.push((b.part, Vec::new(), b.wm));
+                }
+                if t.current.is_none() && t.input.is_empty() && !t.align.is_blocked(b.part as usize) {
+                    raises.push((b.part, b.wm));
+                } else {
+                    let item = In::Data {
+                        records: Vec::new(),
+                        wm: b.wm,
+                        credit: false,
+                    };
+                    t.input.push_back((b.part, item));
+                    queued = true;
+                }
+            }
+            if !raises.is_empty() {
+                let mut out = Vec::new();
+                t.state.advance_many(cx.sem, raises.iter().copied(), &mut out);
+                self.emit(i, out, cx);
+                applied = true;
+            }
+            if taken > 0 {
+                let bytes = 16 * u64::from(taken);
+                let node = self.tasks[i as usize].node;
+                cx.send_many(node, self.shape.master, bytes, Msg::Credits, Traffic::Data, taken);
+            }
+            if queued {
+                self.process(i, cx);
+            }
+        }
+        if applied {
+            cx.records(Flow::Applied, 0);
+        }
     }
 
     /// A buffer reached task `task` from source `part`.
@@ -203,6 +290,17 @@ impl FlinkAbs {
         let t = &mut self.tasks[i as usize];
         let out = apply_batch(&mut t.state, cx.sem, ch, records, wm);
         cx.records(Flow::Applied, records.len() as u64);
+        self.emit(i, out, cx);
+        if credit {
+            let t = &self.tasks[i as usize];
+            let msg = Msg::Credit { part: ch, task: i };
+            cx.send(t.node, self.sources[ch as usize].reader.node, 16, msg);
+        }
+    }
+
+    /// Emits what task `i` produced, in its open transaction with a transactional sink.
+    fn emit(&mut self, i: u32, out: Vec<Output>, cx: &mut Ctx<'_, Msg, Tag>) {
+        let t = &self.tasks[i as usize];
         if !out.is_empty() {
             let txn = if self.shape.transactional() {
                 self.open_txns.insert((t.txn_ckpt, i));
@@ -211,10 +309,6 @@ impl FlinkAbs {
                 None
             };
             cx.emit(t.node, out, txn);
-        }
-        if credit {
-            let msg = Msg::Credit { part: ch, task: i };
-            cx.send(t.node, self.sources[ch as usize].reader.node, 16, msg);
         }
     }
 }

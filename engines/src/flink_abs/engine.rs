@@ -38,6 +38,14 @@ pub(super) struct Recovery {
     pub reads_left: usize,
 }
 
+/// A source's bare watermark on every channel but those in `skip` (ascending).
+#[derive(Debug)]
+pub(super) struct Broadcast {
+    pub part: u32,
+    pub wm: SimTime,
+    pub skip: Vec<u32>,
+}
+
 /// The engine.
 pub struct FlinkAbs {
     pub(super) cfg: Config,
@@ -59,6 +67,10 @@ pub struct FlinkAbs {
     pub(super) recovery: Option<Recovery>,
     pub(super) input_ended: bool,
     pub(super) final_id: Option<u64>,
+    /// Watermark broadcasts of this attempt sent and not yet delivered.
+    pub(super) wm_in_flight: u32,
+    /// Watermark broadcasts delivered at this instant, in arrival order, not yet taken.
+    pub(super) wm_arrived: Vec<Broadcast>,
     /// Bugs a test planted.
     pub(super) planted: Planted,
 }
@@ -72,15 +84,15 @@ impl FlinkAbs {
         let (parts, par) = (shape.partitions as usize, shape.parallelism as usize);
         let sem = ftsim_sim::Semantics::new(&sc.job, shape.partitions);
         let blocking = cfg.mode == Mode::Aligned && !sc.planted.has(ftsim_sim::planted::Bug::AlignmentDoesNotBlock);
-        let sources = placement
-            .round_robin(shape.partitions)
-            .into_iter()
-            .map(|n| Source::new(n, 0, par, cfg.credits))
-            .collect();
-        let tasks = placement
+        let tasks: Vec<Task> = placement
             .round_robin(shape.parallelism)
             .into_iter()
             .map(|n| Task::new(n, sem.new_state(), parts, blocking, 1))
+            .collect();
+        let sources = placement
+            .round_robin(shape.partitions)
+            .into_iter()
+            .map(|n| Source::new(n, 0, par, cfg.credits, cfg.output_buffers).with_local(&tasks))
             .collect();
         FlinkAbs {
             buffer_records: (cfg.buffer_size / shape.record_bytes.max(1)).max(1) as usize,
@@ -103,6 +115,8 @@ impl FlinkAbs {
             recovery: None,
             input_ended: false,
             final_id: None,
+            wm_in_flight: 0,
+            wm_arrived: Vec::new(),
             planted: sc.planted,
             cfg,
         }
@@ -116,12 +130,12 @@ impl FlinkAbs {
     /// Every record read, sent and applied, final watermarks included.
     pub(super) fn drained(&self) -> bool {
         self.running
-            && self.sources.iter().enumerate().all(|(p, s)| {
-                s.reader.next == self.ends[p]
-                    && s.drained()
-                    && (!self.shape.windowed || s.sent_wm.iter().all(|w| *w >= self.end_wm[p]))
-            })
+            && self.wm_in_flight == 0
+            && self.wm_arrived.is_empty()
             && self.tasks.iter().all(Task::drained)
+            && self.sources.iter().enumerate().all(|(p, s)| {
+                s.reader.next == self.ends[p] && s.drained() && (!self.shape.windowed || s.sent_all(self.end_wm[p]))
+            })
     }
 
     /// At the end of input, once everything is processed, takes the final checkpoint that
@@ -166,6 +180,18 @@ impl Engine for FlinkAbs {
     }
 
     fn handle(&mut self, ev: Event<Msg, Tag>, cx: &mut Ctx<'_, Msg, Tag>) {
+        // Watermark broadcasts are taken before anything that happens after them.
+        if !self.wm_arrived.is_empty()
+            && !matches!(
+                ev,
+                Event::Message {
+                    msg: Msg::Watermarks { .. },
+                    ..
+                }
+            )
+        {
+            self.take_watermarks(cx);
+        }
         match ev {
             Event::Message { msg, .. } => self.on_message(msg, cx),
             Event::Timer { tag, .. } => match tag {
@@ -179,6 +205,7 @@ impl Engine for FlinkAbs {
                     }
                     cx.set_timer(self.cfg.buffer_timeout, Tag::Flush);
                 }
+                Tag::Watermarks => self.take_watermarks(cx),
                 Tag::Trigger => self.trigger(cx, false),
                 Tag::AlignTimeout { id } => self.align_timeout(id, cx),
                 Tag::RestartDue => {
@@ -253,6 +280,20 @@ impl FlinkAbs {
                 id,
                 started,
             } if self.running => self.on_barrier(part, task, id, started, cx),
+            Msg::Watermarks { part, wm, skip } if self.running => self.on_watermarks(part, wm, skip, cx),
+            Msg::Barriers {
+                part,
+                id,
+                started,
+                skip,
+            } if self.running => {
+                let mut skip = skip.into_iter().peekable();
+                for task in 0..self.tasks.len() as u32 {
+                    if skip.next_if_eq(&task).is_none() {
+                        self.on_barrier(part, task, id, started, cx);
+                    }
+                }
+            }
             Msg::Credit { part, task } if self.running => self.on_credit(part, task, cx),
             Msg::Trigger { id, part, started } if self.running => self.source_snapshot(part, id, started, cx),
             Msg::Ack { id, who } => self.on_ack(id, who, cx),

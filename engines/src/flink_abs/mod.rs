@@ -9,6 +9,18 @@
 //! output queue per channel): a slow task throttles its senders back to the sources, and the
 //! log's backlog grows.
 //!
+//! Broadcasts (`dataflow.rs`, `checkpoint.rs`): a source's bare watermarks (a flush whose
+//! watermark moved, on a channel with no buffer to carry it) and its barriers go on every
+//! output channel, as Flink broadcasts them. On the channels to other nodes where they leave at
+//! once (nothing queued, and credit for a watermark), they travel as one transmission per
+//! source and flush or checkpoint (`Msg::Watermarks`, `Msg::Barriers`) that
+//! counts one message and one buffer header per channel; a channel within the node, or one with
+//! buffers waiting or no credit, takes its own as before. The tasks take the watermark
+//! broadcasts that arrive at one instant together (one scan of their partition watermarks,
+//! [`ftsim_sim::OperatorState::advance_many`]), before anything else that happens after them.
+//! So a flush costs a kernel event per source, not per channel, and `messages`, `bytes` and
+//! `ft_messages` count what Flink sends.
+//!
 //! A coordinator on the master triggers a checkpoint every `checkpoint_interval` (at most one in
 //! flight, `min_pause` after the last), and the modes of `checkpoint.rs` take it: `aligned`
 //! (exactly-once), `unaligned` (exactly-once; barriers overtake in-flight buffers, which become
@@ -47,6 +59,16 @@
 //!   its barriers by up to one batch;
 //! - receiver buffers are `credits` exclusive buffers per channel; Flink's floating buffers
 //!   (8 per gate) are not modelled; credit announcements are one small message per buffer;
+//! - a broadcast bare watermark holds no credit (its receiver would return it as soon as it
+//!   polled the buffer, with no CPU: only a later buffer sent within that round trip could
+//!   notice); its credit announcement is counted, one transmission per task and batch, and
+//!   triggers nothing at the source;
+//! - a broadcast's buffers arrive together, when the last of them would (one transmission on
+//!   the sender's NIC), where Flink's would arrive a header's transmission time (~50 ns at
+//!   10 Gbit/s) apart; it is addressed to the master node as its carrier: the tasks of a node
+//!   that crashed and is not yet detected still take it (whatever they send, write or emit is
+//!   dropped with their node, as before), and a broadcast in flight when the master crashes is
+//!   lost (the job restarts from the last checkpoint at that failure's detection anyway);
 //! - a source task and the stateful tasks are the only tasks (the stateless chain is chained
 //!   into the source, as Flink's operator chaining does); the sink is not a task;
 //! - a stateful task takes buffers in arrival order across channels (Flink polls available

@@ -53,6 +53,32 @@ pub enum Msg {
         /// Trigger time.
         started: SimTime,
     },
+    /// Source `part`'s bare watermark `wm` on every channel but those in `skip` (sorted): one
+    /// transmission standing for one watermark-only buffer per covered channel (see
+    /// `dataflow.rs`, "Bare watermarks").
+    Watermarks {
+        /// Source partition (the channels' sender).
+        part: u32,
+        /// The partition's watermark.
+        wm: SimTime,
+        /// Channels (stateful tasks) the broadcast does not cover, ascending.
+        skip: Vec<u32>,
+    },
+    /// Source `part`'s barrier `id` on every channel but those in `skip` (sorted), where it
+    /// waits behind buffers: one transmission standing for one barrier per covered channel.
+    Barriers {
+        /// Source partition (the channels' sender).
+        part: u32,
+        /// Checkpoint id.
+        id: u64,
+        /// Trigger time.
+        started: SimTime,
+        /// Channels (stateful tasks) the broadcast does not cover, ascending.
+        skip: Vec<u32>,
+    },
+    /// Credit announcements for bare watermarks a task took: counted as messages, no effect
+    /// (a bare watermark holds no credit in the model).
+    Credits,
     /// One buffer of channel `part → task` is free again: one more credit for the sender.
     Credit {
         /// Channel sender.
@@ -85,6 +111,8 @@ pub enum Tag {
     Core(CoreTag),
     /// Periodic flush of partly filled buffers (the output flusher), for every source.
     Flush,
+    /// The watermark broadcasts delivered at this instant are all in: the tasks take them.
+    Watermarks,
     /// A snapshot write (state or channel state) of checkpoint `id` finished.
     Written {
         /// Writer.

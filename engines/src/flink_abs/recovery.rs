@@ -207,7 +207,8 @@ impl FlinkAbs {
             let offset = offsets_from
                 .as_ref()
                 .map_or(0, |c| c.offsets.get(p).copied().unwrap_or(0));
-            *s = Source::new(s.reader.node, offset, par, self.cfg.credits);
+            *s = Source::new(s.reader.node, offset, par, self.cfg.credits, self.cfg.output_buffers)
+                .with_local(&self.tasks);
             cx.progress(PartitionId(p as u32), offset);
         }
         let next_id = self.coord.next_id;
@@ -236,6 +237,8 @@ impl FlinkAbs {
             *t = task;
         }
         self.running = true;
+        self.wm_in_flight = 0;
+        self.wm_arrived.clear();
         if let Some(r) = self.recovery.take() {
             for n in r.report {
                 cx.restored(n);
