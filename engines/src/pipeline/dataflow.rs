@@ -50,7 +50,7 @@ pub struct Source {
     /// no hold): a scheme that may still replay the record there holds its watermark back.
     pub wm_upto: u64,
     /// Set when the source is lost: the offset below which every live task it fed had received
-    /// all it needs of the partition (see [`Core::delivered`]).
+    /// all it needs of the partition (see [`Core::delivered`]); `u64::MAX` until then.
     pub delivered: u64,
 }
 
@@ -191,7 +191,7 @@ impl Core {
                 inc: 0,
                 sent_wm: vec![SimTime::ZERO; shape.parallelism as usize],
                 wm_upto: u64::MAX,
-                delivered: 0,
+                delivered: u64::MAX,
             })
             .collect();
         Core {
