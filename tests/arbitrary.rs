@@ -1,9 +1,9 @@
 //! Strategies for the property suite: small scenarios of every shape (1 to 8 nodes, 0 to 2
 //! spares, parallelism below or above the node count, sources not on every node, both jobs,
-//! every sink, slow durable storage, every engine configuration that changes behaviour) with
-//! fault plans of 0 to 4 faults at any instant: several before the first is detected, the same
-//! node twice, every worker, the master, during a checkpoint, a restore or a replay, and
-//! stragglers.
+//! every sink, slow durable storage, NICs too slow for the input, every engine configuration
+//! that changes behaviour) with fault plans of 0 to 4 faults at any instant: several before the
+//! first is detected, the same node twice, every worker, the master, during a checkpoint, a
+//! restore or a replay, and stragglers.
 //!
 //! A case is written out as scenario TOML, so that a failure prints a file `ftsim run` takes.
 
@@ -156,6 +156,9 @@ pub struct Knobs {
     pub parse_cost_us: u64,
     pub storage_ms: u64,
     pub network_us: u64,
+    /// NIC bandwidth in kB/s, `None` for the default: a slow one queues seconds of batches on
+    /// the wire, which a crash leaves behind.
+    pub bandwidth_kbs: Option<u64>,
 }
 
 fn when() -> impl Strategy<Value = When> {
@@ -206,6 +209,7 @@ fn knobs() -> impl Strategy<Value = Knobs> {
         prop_oneof![Just(2u64), 1..200u64],
         prop_oneof![Just(10u64), 1..300u64],
         prop_oneof![3 => Just(100u64), 1 => 100..30_000u64],
+        prop_oneof![4 => Just(None), 1 => (50..2_000u64).prop_map(Some)],
     );
     (cluster, input, job, more).prop_map(|(c, i, j, m)| Knobs {
         seed: c.0,
@@ -232,6 +236,7 @@ fn knobs() -> impl Strategy<Value = Knobs> {
         parse_cost_us: m.6,
         storage_ms: m.7,
         network_us: m.8,
+        bandwidth_kbs: m.9,
     })
 }
 
@@ -296,6 +301,9 @@ impl Case {
         let slide = (k.window_ms / k.slides).max(1);
         let window = slide * k.slides;
         let partitions = k.partitions.map_or(String::new(), |p| format!("partitions = {p}\n"));
+        let bandwidth = k
+            .bandwidth_kbs
+            .map_or(String::new(), |b| format!("bandwidth = \"{b}kB/s\"\n"));
         let engine_table = match self.engine {
             "flink-abs" => format!(
                 "checkpoint_interval = \"{}ms\"\nrestart_delay = \"200ms\"\n",
@@ -307,7 +315,7 @@ impl Case {
         };
         format!(
             "[run]\nname = \"prop\"\nseed = {}\nduration = \"{}ms\"\nbucket = \"500ms\"\ndrain = \"60s\"\nengines = [\"{}\"]\n\
-             [cluster]\nnodes = {}\nspares = {}\ncores = {}\ndetection_delay = \"{}ms\"\nspare_start = \"{}ms\"\nrestart_delay = \"{}ms\"\nstorage_latency = \"{}ms\"\nnetwork_latency = \"{}us\"\n\
+             [cluster]\nnodes = {}\nspares = {}\ncores = {}\ndetection_delay = \"{}ms\"\nspare_start = \"{}ms\"\nrestart_delay = \"{}ms\"\nstorage_latency = \"{}ms\"\nnetwork_latency = \"{}us\"\n{bandwidth}\
              [workload]\nrate = {}\nkeys = {}\n{partitions}out_of_order = {}\nout_of_order_max = \"300ms\"\n\
              [job]\nkind = \"{job}\"\nsink = \"{}\"\nparallelism = {}\nwindow = \"{window}ms\"\nslide = \"{slide}ms\"\nallowed_lateness = \"{}ms\"\nfilter_keep = {}\nstate_cost = \"{}us\"\nparse_cost = \"{}us\"\nmax_out_of_orderness = \"200ms\"\n\
              [engines.{}]\n{}\n{engine_table}\n{}",

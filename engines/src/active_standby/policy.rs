@@ -176,6 +176,10 @@ impl ActiveStandby {
         pair.replica_seen.fill(0);
         pair.synced = false;
         self.memory[r as usize] = Memory::default();
+        // The slot needs nothing the sources read so far: the copy and the scan at install
+        // cover it.
+        let read: Vec<u64> = core.sources.iter().map(|s| s.reader.next).collect();
+        core.tasks[r as usize].received = read;
         core.hold(r);
         let bytes = HEADER_BYTES + snap.bytes(core.shape.bytes_per_key);
         let msg = AsMsg::Snapshot {
@@ -471,9 +475,10 @@ impl Policy for ActiveStandby {
     }
 
     fn resume_at(&mut self, core: &Core, part: u32, _cx: &mut PCtx<'_, Self>) -> u64 {
-        // Whatever the lost source shipped reached both copies of a group (or the log covers
-        // it): it goes on where it stopped.
-        core.sources[part as usize].reader.next
+        // It goes on where every live copy of a group had received all the lost source shipped
+        // it: batches left on the wire still arrive and are deduped, none is overtaken (where it
+        // stopped, unless the network fell behind).
+        core.delivered(part)
     }
 
     fn placed(

@@ -7,7 +7,8 @@
 //!   `job.parallelism` are extra tasks a policy added (replicas), fed only by the policy;
 //! - a source marked `lost` does nothing until it is placed again; `in_flight[p]` of a task counts
 //!   messages source `p` sent to it that it has not received, and is zeroed when either side is
-//!   lost (those messages died with the node or will be dropped);
+//!   lost: messages to a lost task are dropped, and those a lost source left on the wire still
+//!   arrive but carry its old incarnation, so they are not counted as its successor's;
 //! - a batch carries `upto`, the offset its source had read up to: every record of the partition
 //!   below it that the receiving task owns is in this batch or an earlier one on the channel;
 //! - `sent_wm[i]` is the last watermark source `p` sent to task `i`, reset when task `i` or source
@@ -18,6 +19,11 @@
 //! - a read costs work proportional to the records it read and the key groups they touch, not to
 //!   every key group (`Grouping`: scratch space kept between reads, every count back at zero
 //!   once a read is split);
+//! - `received[p]` of a task only grows, and below it the task has every record of partition
+//!   `p` it owns (queued or applied) or needs none of them (a policy that installs a copied state
+//!   and scans the gap says so); when source `p` is lost, its `delivered` is the smallest
+//!   `received[p]` of the live tasks it had messages on the wire to (its read offset if none), so
+//!   a successor resuming at or below it overtakes nothing on the wire ([`Core::delivered`]);
 //! - a source never advertises a watermark past the one at its `wm_upto` offset (a scheme that may
 //!   still replay a record there holds it, so that no window fires without that record).
 
@@ -43,6 +49,9 @@ pub struct Source {
     /// The source advertises at most the watermark at this offset of its partition (`u64::MAX`:
     /// no hold): a scheme that may still replay the record there holds its watermark back.
     pub wm_upto: u64,
+    /// Set when the source is lost: the offset below which every live task it fed had received
+    /// all it needs of the partition (see [`Core::delivered`]); `u64::MAX` until then.
+    pub delivered: u64,
 }
 
 /// Scratch space of a read's grouping by key group, kept between reads so that a read allocates
@@ -182,6 +191,7 @@ impl Core {
                 inc: 0,
                 sent_wm: vec![SimTime::ZERO; shape.parallelism as usize],
                 wm_upto: u64::MAX,
+                delivered: u64::MAX,
             })
             .collect();
         Core {
@@ -213,6 +223,18 @@ impl Core {
             s.sent_wm.push(SimTime::ZERO);
         }
         self.tasks.len() as u32 - 1
+    }
+
+    /// Where a successor of the lost source `p` resumes at the latest without losing a record:
+    /// the lost incarnation's batches still on the wire are delivered, but they are no longer
+    /// counted in flight, so a batch or watermark of the successor claiming an `upto` past them
+    /// could overtake them on its own channel, and the records they carry would then be dropped
+    /// as applied. Below this offset every live task the lost source fed had received all it
+    /// needs; it is where the source stopped unless batches were still on the wire when its loss
+    /// was detected (a network that falls behind).
+    pub fn delivered(&self, p: u32) -> u64 {
+        let s = &self.sources[p as usize];
+        s.delivered.min(s.reader.next)
     }
 
     /// Source `p` reads what its partition has (at most `limit` records), unless it is lost.
@@ -269,7 +291,8 @@ impl Core {
         } else {
             1
         };
-        let msg = Msg::Batch { task, batch };
+        let inc = self.sources[batch.part as usize].inc;
+        let msg = Msg::Batch { task, inc, batch };
         let traffic = if ft { Traffic::FaultTolerance } else { Traffic::Data };
         cx.send_many(from, t.node, bytes, msg, traffic, count);
     }

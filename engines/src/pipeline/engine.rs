@@ -201,9 +201,9 @@ impl<P: Policy> Pipeline<P> {
     fn dispatch(&mut self, ev: Event<Msg<P::Msg>, Tag<P::Tag>>, cx: &mut PCtx<'_, P>) {
         match ev {
             Event::Message {
-                msg: Msg::Batch { task, batch },
+                msg: Msg::Batch { task, inc, batch },
                 ..
-            } => self.core.receive(task, batch, cx),
+            } => self.core.receive(task, inc, batch, cx),
             Event::Message {
                 to,
                 msg: Msg::Watermarks { round },

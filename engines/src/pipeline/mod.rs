@@ -117,6 +117,9 @@ pub enum Msg<PM> {
     Batch {
         /// The receiving task.
         task: u32,
+        /// The incarnation of the batch's source when it was sent: one sent by an earlier
+        /// incarnation (left on the wire when it was lost) is not counted in flight any more.
+        inc: u32,
         /// What it carries.
         batch: Batch,
     },

@@ -74,6 +74,10 @@ pub struct Stateful {
     pub in_flight: InFlight,
     /// Per partition, the offset below which everything this task owns is applied.
     pub seen: Vec<u64>,
+    /// Per partition, the offset below which everything this task needs has reached it (queued
+    /// or applied): the largest `upto` of the batches it received, or where a policy says its
+    /// state will start (see [`Core::delivered`]).
+    pub received: Vec<u64>,
     /// While above zero the task applies nothing.
     pub holds: u32,
     /// Per partition, bare watermarks waiting for that many more messages of their channel.
@@ -92,6 +96,7 @@ impl Stateful {
             inc: 0,
             in_flight: InFlight::new(partitions),
             seen: vec![0; partitions as usize],
+            received: vec![0; partitions as usize],
             holds: 0,
             held: BTreeMap::new(),
         }
@@ -187,15 +192,19 @@ pub fn apply_batch(
 }
 
 impl Core {
-    /// A batch reached task `i`.
-    pub fn receive<PM, T: From<CoreTag>>(&mut self, i: u32, batch: Batch, cx: &mut Ctx<'_, Msg<PM>, T>) {
+    /// A batch sent by incarnation `inc` of its source reached task `i`.
+    pub fn receive<PM, T: From<CoreTag>>(&mut self, i: u32, inc: u32, batch: Batch, cx: &mut Ctx<'_, Msg<PM>, T>) {
         let t = &mut self.tasks[i as usize];
         if t.lost {
             cx.records(Flow::Dropped(TO_LOST_TASK), batch.records.len() as u64);
             return;
         }
         let part = batch.part;
-        let counted = t.in_flight.arrived(part);
+        let got = &mut t.received[part as usize];
+        *got = (*got).max(batch.upto);
+        // A lost incarnation's batch is not one its successor counts (nor do bare watermarks
+        // the successor sent wait for it).
+        let counted = self.sources[part as usize].inc == inc && t.in_flight.arrived(part);
         t.queue.push_back((cx.now(), Input::Batch(batch)));
         if counted && !t.held.is_empty() {
             t.release(part, cx.now());
@@ -293,6 +302,8 @@ impl Core {
                 .collect();
             queued += records.len() as u64;
             cx.records(Flow::Read, records.len() as u64);
+            let got = &mut self.tasks[i as usize].received[p];
+            *got = (*got).max(to);
             let batch = Batch {
                 part,
                 upto: to,
@@ -329,7 +340,16 @@ impl Core {
             .enumerate()
             .filter(|(_, s)| s.reader.node == node)
         {
-            // Whatever this source had in flight died with it or was never sent.
+            // What the incarnation left on the wire still arrives, but nothing counts it: where
+            // a successor may resume without overtaking it.
+            s.delivered = self
+                .tasks
+                .iter()
+                .filter(|t| !t.lost && t.node != node && t.in_flight.of(p as u32) > 0)
+                .map(|t| t.received[p])
+                .fold(s.reader.next, u64::min);
+            // Nothing it sent is counted in flight any more: what it left on the wire still
+            // arrives, under its old incarnation, and was counted towards `delivered`.
             for t in &mut self.tasks {
                 t.in_flight.forget(p as u32);
                 if !t.held.is_empty() {
