@@ -4,7 +4,7 @@
 //! shown but not acknowledged repeat after a takeover; lock-step makes a straggling replica slow
 //! its primary; a source restarted while its batches are still on a slow wire loses none.
 
-use crate::support::{repro, run, scenario};
+use crate::support::{repro, run, scenario, slow_wires};
 use ftsim_engines::Registry;
 use ftsim_sim::scenario::Overrides;
 use ftsim_sim::{RunReport, Scenario, Verdict};
@@ -208,45 +208,13 @@ fn lock_step_makes_a_straggling_replica_slow_its_primary_where_loose_lets_it_dri
     assert_eq!(replicas(&loose, 0, "max_lag_records"), 0.0);
 }
 
-/// Three workers behind NICs too slow for the input (600 kB/s), so that seconds of batches queue
-/// on the wire, with worker `node` crashing at `at`.
-fn slow_wires(at: &str, node: u32) -> Scenario {
-    scenario(&format!(
-        r#"
-[run]
-name = "slow-wires"
-seed = 3
-duration = "5s"
-[cluster]
-nodes = 3
-cores = 4
-spares = 1
-bandwidth = "600kB/s"
-network_latency = "100us"
-[workload]
-rate = 20000
-keys = 500
-partitions = 12
-[job]
-kind = "window-count"
-sink = "idempotent"
-window = "200ms"
-parallelism = 24
-[engines.active-standby]
-watermark_interval = "3ms"
-[[faults]]
-at = "{at}"
-crash = {node}
-"#
-    ))
-}
-
 #[test]
 fn a_source_restarted_while_its_batches_are_still_on_a_slow_wire_loses_none_of_them() {
     // When the crash is detected the lost sources' batches are still queued on the wire; they
     // arrive after the sources restart elsewhere, on other channels.
     for (at, node) in [("1840ms", 1), ("2710ms", 1), ("3150ms", 0), ("4080ms", 2)] {
-        let sc = slow_wires(at, node);
+        // 600 kB/s: seconds of batches queue on the wire.
+        let sc = slow_wires("600kB/s", &format!("[[faults]]\nat = \"{at}\"\ncrash = {node}"));
         let r = run(&sc, ENGINE);
         assert_eq!(
             r.verdict,

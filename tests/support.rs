@@ -38,3 +38,47 @@ pub fn shipped(file: &str, engine: &str, sets: &[&str]) -> Scenario {
     all.extend(sets.iter().map(|s| s.to_string()));
     Scenario::load(&path, &Overrides::sets(&all), &Registry::builtin()).unwrap_or_else(|e| panic!("{e}"))
 }
+
+/// 12 sources and 24 tasks on 3 workers whose NICs (`bandwidth`) keep batches on the wire far
+/// longer than the network latency, with windows of 200 ms and a round every 3 ms; `faults` is
+/// appended.
+pub fn slow_wires(bandwidth: &str, faults: &str) -> Scenario {
+    scenario(&format!(
+        r#"
+[run]
+name = "slow-wires"
+seed = 3
+duration = "5s"
+engines = ["none"]
+
+[cluster]
+nodes = 3
+cores = 4
+spares = 1
+bandwidth = "{bandwidth}"
+network_latency = "100us"
+
+[workload]
+rate = 20000
+keys = 500
+partitions = 12
+
+[job]
+kind = "window-count"
+sink = "idempotent"
+window = "200ms"
+parallelism = 24
+
+{faults}
+
+[engines.none]
+watermark_interval = "3ms"
+[engines.upstream-backup]
+watermark_interval = "3ms"
+[engines.passive-standby]
+watermark_interval = "3ms"
+[engines.active-standby]
+watermark_interval = "3ms"
+"#
+    ))
+}

@@ -5,52 +5,8 @@
 //! records, and one that lost a mark it held back (the last one of a partition, behind a backlog)
 //! would never fire the last windows: either shows as lost outputs.
 
-use crate::support::{repro, run, scenario};
-use ftsim_sim::{Scenario, Verdict};
-
-/// 12 sources and 24 tasks on 3 workers whose NICs (`bandwidth`) keep batches on the wire far
-/// longer than the network latency, with windows of 200 ms and a round every 3 ms; `faults` is
-/// appended.
-fn slow_wires(bandwidth: &str, faults: &str) -> Scenario {
-    scenario(&format!(
-        r#"
-[run]
-name = "slow-wires"
-seed = 3
-duration = "5s"
-engines = ["none"]
-
-[cluster]
-nodes = 3
-cores = 4
-spares = 1
-bandwidth = "{bandwidth}"
-network_latency = "100us"
-
-[workload]
-rate = 20000
-keys = 500
-partitions = 12
-
-[job]
-kind = "window-count"
-sink = "idempotent"
-window = "200ms"
-parallelism = 24
-
-{faults}
-
-[engines.none]
-watermark_interval = "3ms"
-[engines.upstream-backup]
-watermark_interval = "3ms"
-[engines.passive-standby]
-watermark_interval = "3ms"
-[engines.active-standby]
-watermark_interval = "3ms"
-"#
-    ))
-}
+use crate::support::{repro, run, slow_wires};
+use ftsim_sim::Verdict;
 
 #[test]
 fn with_batches_long_on_the_wire_every_window_fires_with_every_record() {
