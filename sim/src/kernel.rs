@@ -530,8 +530,36 @@ impl<'a, M, T> Kernel<'a, M, T> {
         self.queue.push(at, Internal::StorageEnd { node, epoch, inc, tag });
     }
 
+    /// Accounts for the records of the messages still on the wire when the run stops that no
+    /// receiver will ever take: those to a node that died (or restarted) since they were sent,
+    /// or stamped with an incarnation their scope has left. Each would be dropped on arrival
+    /// whatever happened meanwhile, so the ledger drops it now for the same reason; an engine
+    /// that lost their receiver no longer waits for them, and a run may finish before they
+    /// arrive.
+    fn drop_doomed<E: Engine<Msg = M, Tag = T>>(&mut self, engine: &E) {
+        while let Some((_, ev)) = self.queue.pop() {
+            let Internal::Deliver {
+                from,
+                to,
+                epoch,
+                inc,
+                msg,
+            } = ev
+            else {
+                continue;
+            };
+            let records = E::records_in(&msg);
+            if !(self.cluster.is_alive(to) && self.cluster.epoch(to) == epoch) {
+                self.stats.ledger.add(Flow::Dropped(TO_DEAD), records);
+            } else if !current(engine, &Event::Message { from, to, msg }, inc) {
+                self.stats.ledger.add(Flow::Dropped(STALE), records);
+            }
+        }
+    }
+
     fn finish<E: Engine<Msg = M, Tag = T>>(mut self, engine: &mut E) -> RunOutput {
         self.stats.end = self.now;
+        self.drop_doomed(engine);
         self.stats.node_seconds = self.cluster.node_seconds(self.now);
         self.stats.busy_seconds = self.cluster.busy_seconds();
         self.stats.finished = engine.finished();
