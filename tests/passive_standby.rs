@@ -122,3 +122,58 @@ fn checkpoints_in_storage_are_read_back_on_a_spare() {
     let holders = r.tables.iter().find(|t| t.name == "checkpoints").expect("table");
     assert!(holders.cells("holder").all(|c| *c == ftsim_sim::Cell::Text("storage")));
 }
+
+/// Both nodes crash, so the task is rebuilt from the source log on the restarted node; it
+/// checkpoints before it has applied that scan, and its node dies again: the standby's
+/// checkpoint covers less than the upstream logs still hold.
+const CHECKPOINT_BEHIND_THE_LOGS: &str = r#"
+[run]
+name = "behind"
+seed = 0
+duration = "5096ms"
+bucket = "500ms"
+drain = "60s"
+engines = ["passive-standby"]
+[cluster]
+nodes = 2
+spares = 0
+cores = 1
+detection_delay = "142ms"
+restart_delay = "1162ms"
+storage_latency = "10ms"
+network_latency = "13406us"
+[workload]
+rate = 2490
+keys = 3
+[job]
+kind = "running-count"
+sink = "append"
+parallelism = 1
+state_cost = "116us"
+parse_cost = "144us"
+[engines.passive-standby]
+copy_on_write = true
+checkpoint_interval = "300ms"
+[[faults]]
+at = "1714523990ns"
+crash = [0, 1]
+[[faults]]
+at = "3429953034ns"
+crash = 0
+"#;
+
+#[test]
+fn a_checkpoint_behind_the_trimmed_logs_is_completed_from_the_source_log() {
+    let sc = Scenario::from_str(
+        Path::new("behind.toml"),
+        CHECKPOINT_BEHIND_THE_LOGS,
+        &Overrides::default(),
+        &Registry::builtin(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let r = run(&sc, "passive-standby");
+    assert_eq!(r.verdict, Verdict::AtLeastOnce, "{}: {:?}", repro(&sc), r.check);
+    assert!(r.failures.iter().all(|f| f.restored.is_some()), "{}", repro(&sc));
+    let scans = r.events.iter().filter(|e| e.kind == "scan").count();
+    assert_eq!(scans, 2, "{:?}", r.events);
+}

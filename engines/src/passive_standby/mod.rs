@@ -18,7 +18,10 @@
 //! - a crash of the standby loses the checkpoints it held: the tasks checkpoint again at once to
 //!   the next live worker; a task lost with its checkpoint's standby before that is rebuilt on a
 //!   spare from the upstream logs if they were never trimmed, else from the durable source log
-//!   itself (`Core::scan`): slow, but nothing is lost;
+//!   itself (`Core::scan`): slow, but nothing is lost; likewise a task restored from a checkpoint
+//!   that covers less than its upstream logs still hold (a later checkpoint, lost since, trimmed
+//!   them: a rebuilt task checkpointed before it had applied its rebuild) reads the gap again
+//!   from the source log;
 //! - `restored` is reported once every moved task has its state back; recoveries.csv and
 //!   checkpoints.csv record the recoveries and every checkpoint (pause, bytes, where it went).
 //!

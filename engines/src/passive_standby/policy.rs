@@ -3,8 +3,10 @@
 //! when a checkpoint was lost with its standby.
 //!
 //! Invariants: `held[g]` is the last checkpoint of key group `g` that a live standby (or durable
-//! storage) holds, and the upstream logs of `g` start no later than the offsets it covers; a
-//! task whose checkpoint is lost checkpoints again at once.
+//! storage) holds; a task whose checkpoint is lost checkpoints again at once. The upstream logs
+//! of `g` may start past the offsets `held[g]` covers (they were trimmed by a checkpoint lost
+//! since), so a task given back its state reads what lies below the logs' start again from the
+//! durable source log before it applies the replay.
 
 use super::{Config, Standby};
 use crate::pipeline::{Batch, Core, Msg, OutputLog, PCtx, Policy, Rebuilds, Scope, Snapshot, Tag, Takeover};
@@ -124,6 +126,19 @@ impl PassiveStandby {
         }
     }
 
+    /// Task `g` was given back its state (a checkpoint, or nothing): if an upstream log starts
+    /// past what that state covers, the log cannot replay the gap (a later checkpoint, since
+    /// lost, trimmed it), so the task reads it again from the durable source log.
+    fn fill_gap(&self, core: &mut Core, g: u32, cx: &mut PCtx<'_, Self>) {
+        let t = &core.tasks[g as usize];
+        let behind = (0..core.sources.len() as u32).any(|p| self.log.start(p, g) > t.seen[p as usize]);
+        if behind {
+            let home = t.node;
+            cx.log_event("scan", Some(home), format!("key group {g} rebuilt from the source log"));
+            core.scan(g, g, cx);
+        }
+    }
+
     /// `holder` now holds checkpoint `snap` of key group `g`: the upstreams trim their logs.
     fn hold(&mut self, core: &Core, g: u32, holder: Holder, snap: Snapshot, started: SimTime, cx: &mut PCtx<'_, Self>) {
         let from = match holder {
@@ -230,15 +245,12 @@ impl Policy for PassiveStandby {
                     let t = &mut core.tasks[g as usize];
                     t.state = snap.state;
                     t.seen = snap.seen;
+                    self.fill_gap(core, g, cx);
                     self.rebuilds.state_back(core, g, 0, cx);
                 }
                 None => {
-                    let trimmed = (0..core.sources.len() as u32).any(|p| self.log.start(p, g) > 0);
-                    if trimmed {
-                        // The logs no longer reach back to the start: rebuild from the source log.
-                        cx.log_event("scan", Some(home), format!("key group {g} rebuilt from the source log"));
-                        core.scan(g, g, cx);
-                    }
+                    // Nothing held: the task starts empty (`seen` all zero).
+                    self.fill_gap(core, g, cx);
                     self.rebuilds.state_back(core, g, 0, cx);
                 }
             }
@@ -298,6 +310,7 @@ impl Policy for PassiveStandby {
                     t.state = snap.state;
                     t.seen = snap.seen;
                 }
+                self.fill_gap(core, g, cx);
                 self.rebuilds.state_back(core, g, 0, cx);
             }
         }
