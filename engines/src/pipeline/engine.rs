@@ -235,6 +235,10 @@ impl<P: Policy> Pipeline<P> {
                 }
             }
             Event::Timer {
+                tag: Tag::Core(CoreTag::Reached { round, node }),
+                ..
+            } => self.core.reached(round, node),
+            Event::Timer {
                 tag: Tag::Core(CoreTag::Arrive { round }),
                 ..
             } => self.core.arrive(round, cx),
