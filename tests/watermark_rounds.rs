@@ -3,9 +3,11 @@
 //! arrives, with many tasks and a round every few milliseconds, a task that applied a partition's
 //! watermark ahead of an earlier batch of its channel would fire a window without that batch's
 //! records, and one that lost a mark it held back (the last one of a partition, behind a backlog)
-//! would never fire the last windows: either shows as lost outputs.
+//! would never fire the last windows: either shows as lost outputs. A round reaches no task on a
+//! node that is dead: one there would fire windows whose outputs die with the node, which a state
+//! kept outside the cluster would then never fire again.
 
-use crate::support::{repro, run, slow_wires};
+use crate::support::{repro, run, scenario, slow_wires};
 use ftsim_sim::Verdict;
 
 #[test]
@@ -40,4 +42,56 @@ fn with_batches_long_on_the_wire_a_crash_at_any_instant_leaves_every_replaying_s
             );
         }
     }
+}
+
+#[test]
+fn a_round_reaching_a_dead_node_fires_no_window_of_a_state_kept_outside_the_cluster() {
+    // Worker 2 crashes at 2.981 s; a round arrives at 3.000 s, before the crash is detected at
+    // 3.081 s. Storm's bolt keeps its windows in an external store that survives the node: a
+    // window fired there would be closed in the store while its outputs died with the node.
+    let sc = scenario(
+        r#"
+[run]
+name = "dead-round"
+seed = 4690243977689335
+duration = "7789ms"
+bucket = "500ms"
+drain = "60s"
+[cluster]
+nodes = 6
+spares = 0
+cores = 1
+detection_delay = "100ms"
+spare_start = "50ms"
+restart_delay = "300ms"
+storage_latency = "10ms"
+network_latency = "100us"
+[workload]
+rate = 2063
+keys = 96
+out_of_order = 0.13547573942305732
+out_of_order_max = "300ms"
+[job]
+kind = "window-count"
+sink = "append"
+parallelism = 4
+window = "215ms"
+slide = "215ms"
+allowed_lateness = "62ms"
+filter_keep = 0.5
+state_cost = "2us"
+parse_cost = "2us"
+max_out_of_orderness = "200ms"
+[engines.storm-acking]
+flush_interval = "40ms"
+message_timeout = "2s"
+max_spout_pending = 50
+[[faults]]
+at = "2981062273ns"
+crash = 2
+"#,
+    );
+    let r = run(&sc, "storm-acking");
+    assert_eq!(r.check.lost, 0, "{}: {:?}", repro(&sc), r.check);
+    assert_eq!(r.verdict, Verdict::AtLeastOnce, "{}: {:?}", repro(&sc), r.check);
 }

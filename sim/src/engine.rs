@@ -395,6 +395,15 @@ pub trait Engine {
         let _ = msg;
         0
     }
+    /// Why the engine no longer awaits `msg`, a message with records still on the wire to a live
+    /// receiver when the run stops, or `None` if it would take it. An engine that forgot what a
+    /// lost sender left on the wire (its successor sent those records again, or its scheme gives
+    /// them up) may finish before they arrive: the kernel then drops their records for the
+    /// reason given here. Asked only once the run has stopped; it cannot change the run.
+    fn forgotten(&self, msg: &Self::Msg) -> Option<&'static str> {
+        let _ = msg;
+        None
+    }
     /// Why the engine cannot finish, if it knows (for reports): a correct engine that is stuck
     /// for want of capacity says so, e.g. that no node is left to run on. `None` means it was
     /// still working, or is stuck without knowing why.

@@ -535,7 +535,9 @@ impl<'a, M, T> Kernel<'a, M, T> {
     /// or stamped with an incarnation their scope has left. Each would be dropped on arrival
     /// whatever happened meanwhile, so the ledger drops it now for the same reason; an engine
     /// that lost their receiver no longer waits for them, and a run may finish before they
-    /// arrive.
+    /// arrive. A message its receiver would still take is dropped only if the engine says it
+    /// no longer awaits it ([`Engine::forgotten`], with the engine's reason); any other stays
+    /// in flight, so that an engine that finished while awaiting records fails the ledger.
     fn drop_doomed<E: Engine<Msg = M, Tag = T>>(&mut self, engine: &E) {
         while let Some((_, ev)) = self.queue.pop() {
             let Internal::Deliver {
@@ -549,10 +551,13 @@ impl<'a, M, T> Kernel<'a, M, T> {
                 continue;
             };
             let records = E::records_in(&msg);
+            let forgotten = engine.forgotten(&msg);
             if !(self.cluster.is_alive(to) && self.cluster.epoch(to) == epoch) {
                 self.stats.ledger.add(Flow::Dropped(TO_DEAD), records);
             } else if !current(engine, &Event::Message { from, to, msg }, inc) {
                 self.stats.ledger.add(Flow::Dropped(STALE), records);
+            } else if let Some(why) = forgotten {
+                self.stats.ledger.add(Flow::Dropped(why), records);
             }
         }
     }

@@ -8,7 +8,9 @@
 //! - a source marked `lost` does nothing until it is placed again; `in_flight[p]` of a task counts
 //!   messages source `p` sent to it that it has not received, and is zeroed when either side is
 //!   lost: messages to a lost task are dropped, and those a lost source left on the wire still
-//!   arrive but carry its old incarnation, so they are not counted as its successor's;
+//!   arrive but carry its old incarnation, so they are not counted as its successor's (a run
+//!   may finish before they arrive: their records are then dropped as left on the wire,
+//!   `Engine::forgotten`);
 //! - a batch carries `upto`, the offset its source had read up to: every record of the partition
 //!   below it that the receiving task owns is in this batch or an earlier one on the channel;
 //! - `sent_wm[i]` is the last watermark source `p` sent to task `i`, reset when task `i` or source

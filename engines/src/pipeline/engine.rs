@@ -14,6 +14,10 @@ use super::{Batch, Msg, Scope, Tag};
 use ftsim_sim::engine::{Ctx, Engine, Event, Scoped};
 use ftsim_sim::{NodeId, Output, PartitionId, Scenario, SimDuration, Table};
 
+/// Why the records of a batch a lost source left on the wire are dropped when the run stops
+/// before it arrives (the run's ledger).
+const LEFT_BY_LOST_SOURCE: &str = "left on the wire by a lost source";
+
 /// Where the tasks of a failed node go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Takeover {
@@ -231,6 +235,10 @@ impl<P: Policy> Pipeline<P> {
                 }
             }
             Event::Timer {
+                tag: Tag::Core(CoreTag::Reached { round, node }),
+                ..
+            } => self.core.reached(round, node),
+            Event::Timer {
                 tag: Tag::Core(CoreTag::Arrive { round }),
                 ..
             } => self.core.arrive(round, cx),
@@ -304,6 +312,20 @@ impl<P: Policy> Engine for Pipeline<P> {
         match msg {
             Msg::Batch { batch, .. } => batch.records.len() as u64,
             Msg::Watermarks { .. } | Msg::Policy(_) => 0,
+        }
+    }
+
+    fn forgotten(&self, msg: &Self::Msg) -> Option<&'static str> {
+        // A lost source's batches still on the wire are counted in flight by no task (see
+        // `Core::lose`): the successor sent their records again, or the scheme gave them up.
+        match msg {
+            Msg::Batch { inc, batch, .. } => self
+                .core
+                .sources
+                .get(batch.part as usize)
+                .is_some_and(|s| s.inc != *inc)
+                .then_some(LEFT_BY_LOST_SOURCE),
+            Msg::Watermarks { .. } | Msg::Policy(_) => None,
         }
     }
 

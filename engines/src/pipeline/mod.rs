@@ -162,7 +162,7 @@ impl<PT: Scoped<Scope>> Scoped<Scope> for Tag<PT> {
         match self {
             Tag::Core(CoreTag::Poll { part } | CoreTag::Read { part, .. }) => Some(Scope::Source(*part)),
             Tag::Core(CoreTag::Apply { task }) => Some(Scope::Task(*task)),
-            Tag::Core(CoreTag::Watermarks | CoreTag::Arrive { .. }) => None,
+            Tag::Core(CoreTag::Watermarks | CoreTag::Arrive { .. } | CoreTag::Reached { .. }) => None,
             Tag::Policy(t) => t.scope(),
         }
     }

@@ -37,6 +37,14 @@ pub enum CoreTag {
         /// The round.
         round: u64,
     },
+    /// Round `round` reaches `node` (a timer that dies with the node, set just before the
+    /// round's `Arrive`): the tasks of a node that is dead hear nothing of it.
+    Reached {
+        /// The round.
+        round: u64,
+        /// The node its tasks run on.
+        node: NodeId,
+    },
 }
 
 /// How sources read.

@@ -8,8 +8,11 @@
 //! sends its part as one transmission to itself ([`Msg::Watermarks`], counting one message and its
 //! bytes per item, dropped by the kernel if the node is dead), and the round reaches its tasks
 //! one network latency later ([`CoreTag::Arrive`]): the sources of a node that sent nothing
-//! (dead) or that were lost since are left out. So a round costs a kernel event per source node
-//! plus one, and work proportional to partitions × tasks only as a scan of two arrays.
+//! (dead) or that were lost since are left out, and so are the tasks of a node that is dead when
+//! it arrives (a [`CoreTag::Reached`] timer per node of its tasks, which dies with the node, fires
+//! just before): a dead node applies nothing, even a task whose state outlives it. So a round
+//! costs a kernel event per source node and per node of its tasks, plus one, and work
+//! proportional to partitions × tasks only as a scan of two arrays.
 //!
 //! Invariants:
 //! - a task applies a round behind everything queued before it arrives (one queue entry,
@@ -72,6 +75,8 @@ struct Round {
     from: Vec<(Mark, NodeId, u32)>,
     /// Nodes whose transmission was delivered, sorted once the round arrives.
     sent: Vec<NodeId>,
+    /// Nodes of its tasks that were alive when it reached them (`CoreTag::Reached`).
+    reached: Vec<NodeId>,
     /// The tasks it has something for.
     to: Vec<Share>,
 }
@@ -152,7 +157,7 @@ impl Core {
         if items.is_empty() {
             return;
         }
-        let to = heard
+        let to: Vec<Share> = heard
             .iter()
             .enumerate()
             .filter(|(_, h)| **h)
@@ -168,9 +173,18 @@ impl Core {
             let bytes = self.shape.batch_bytes(0) * u64::from(n);
             cx.send_many(node, node, bytes, Msg::Watermarks { round }, Traffic::Data, n);
         }
+        // The round reaches each node of its tasks unless that node is dead (its timer dies
+        // with it), then its tasks, in task order, at the same instant.
+        let mut nodes: Vec<NodeId> = to.iter().map(|s| self.tasks[s.task as usize].node).collect();
+        nodes.sort_unstable();
+        nodes.dedup();
+        for &node in &nodes {
+            cx.set_node_timer(node, self.shape.latency, CoreTag::Reached { round, node }.into());
+        }
         let r = Round {
             from,
             sent: Vec::new(),
+            reached: Vec::with_capacity(nodes.len()),
             to,
         };
         self.rounds.pending.insert(round, r);
@@ -184,8 +198,15 @@ impl Core {
         }
     }
 
-    /// Round `round` reaches its tasks: each queues the marks it hears, holding back those of
-    /// channels with messages still on their way.
+    /// Round `round` reached `node`, alive.
+    pub(super) fn reached(&mut self, round: u64, node: NodeId) {
+        if let Some(r) = self.rounds.pending.get_mut(&round) {
+            r.reached.push(node);
+        }
+    }
+
+    /// Round `round` reaches its tasks on the nodes it reached alive: each queues the marks it
+    /// hears, holding back those of channels with messages still on their way.
     pub(super) fn arrive<PM, T: From<CoreTag>>(&mut self, round: u64, cx: &mut Ctx<'_, Msg<PM>, T>) {
         let Some(mut r) = self.rounds.pending.remove(&round) else {
             return;
@@ -200,7 +221,7 @@ impl Core {
         let now = cx.now();
         for Share { task, inc, skip } in r.to {
             let t = &mut self.tasks[task as usize];
-            if t.lost || t.inc != inc {
+            if t.lost || t.inc != inc || !r.reached.contains(&t.node) {
                 continue;
             }
             let mut later = Vec::new();
