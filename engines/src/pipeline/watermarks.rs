@@ -75,7 +75,8 @@ struct Round {
     from: Vec<(Mark, NodeId, u32)>,
     /// Nodes whose transmission was delivered, sorted once the round arrives.
     sent: Vec<NodeId>,
-    /// Nodes of its tasks that were alive when it reached them (`CoreTag::Reached`).
+    /// Nodes of its tasks that were alive when it reached them (`CoreTag::Reached`), sorted
+    /// once the round arrives.
     reached: Vec<NodeId>,
     /// The tasks it has something for.
     to: Vec<Share>,
@@ -212,6 +213,7 @@ impl Core {
             return;
         };
         r.sent.sort_unstable();
+        r.reached.sort_unstable();
         let from: Rc<[Mark]> = r
             .from
             .iter()
@@ -221,7 +223,7 @@ impl Core {
         let now = cx.now();
         for Share { task, inc, skip } in r.to {
             let t = &mut self.tasks[task as usize];
-            if t.lost || t.inc != inc || !r.reached.contains(&t.node) {
+            if t.lost || t.inc != inc || r.reached.binary_search(&t.node).is_err() {
                 continue;
             }
             let mut later = Vec::new();
