@@ -11,10 +11,13 @@
 //! - a window that fired is never opened again by a later record (none arrives in a correct
 //!   execution; a state rebuilt by a replay declares what fired elsewhere with `close_through`).
 
+mod counts;
+
 use crate::rng::mix64;
 use crate::scenario::{JobKind, JobSpec, WindowSpec};
 use crate::time::{SimDuration, SimTime};
 use crate::workload::Record;
+use counts::WindowCounts;
 use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
 use std::sync::{Arc, Weak};
@@ -124,8 +127,8 @@ impl Semantics {
 /// seen from each source partition. Cloning it is taking a snapshot.
 ///
 /// Open windows are kept sorted by start (a record almost always counts in the newest), each
-/// with its keys' counts in a hash map whose order is never observed: a window that fires
-/// emits its keys sorted. `global` is the minimum of `part_wm`
+/// with its keys' counts in a compact hash map (`WindowCounts`) whose order is never observed: a
+/// window that fires emits its keys sorted. `global` is the minimum of `part_wm`
 /// and `at_global` how many partitions sit at it, so that raising one partition's watermark
 /// costs a scan of them all only when the last partition at the minimum moves. A state advanced
 /// batch by batch with [`OperatorState::advance_all`] shares its batch's watermarks instead of
@@ -133,7 +136,7 @@ impl Semantics {
 #[derive(Debug, Clone)]
 pub struct OperatorState {
     counts: FxHashMap<u64, u64>,
-    windows: VecDeque<(u64, FxHashMap<u64, u64>)>,
+    windows: VecDeque<(u64, WindowCounts)>,
     part_wm: PartWatermarks,
     global: SimTime,
     at_global: u32,
@@ -159,7 +162,7 @@ impl OperatorState {
             JobKind::WindowCount => {
                 let closed = self.closed;
                 for start in sem.windows_of(r).filter(|s| sem.fire_time(*s) > closed) {
-                    *self.window(start).entry(key).or_insert(0) += 1;
+                    self.window(start).add(key, 1);
                 }
             }
         }
@@ -170,23 +173,23 @@ impl OperatorState {
     /// map-side combined form of [`OperatorState::apply`].
     pub fn add_to_window(&mut self, sem: &Semantics, start: u64, key: u64, n: u64) {
         if sem.fire_time(start) > self.closed {
-            *self.window(start).entry(key).or_insert(0) += n;
+            self.window(start).add(key, n);
         }
     }
 
     /// The counts of the open window `start`, opened if new.
-    fn window(&mut self, start: u64) -> &mut FxHashMap<u64, u64> {
+    fn window(&mut self, start: u64) -> &mut WindowCounts {
         let w = &mut self.windows;
         let i = match w.back() {
             Some((s, _)) if *s == start => w.len() - 1,
             Some((s, _)) if *s < start => {
-                w.push_back((start, FxHashMap::default()));
+                w.push_back((start, WindowCounts::default()));
                 w.len() - 1
             }
             _ => match w.binary_search_by_key(&start, |(s, _)| *s) {
                 Ok(i) => i,
                 Err(i) => {
-                    w.insert(i, (start, FxHashMap::default()));
+                    w.insert(i, (start, WindowCounts::default()));
                     i
                 }
             },
@@ -282,9 +285,7 @@ impl OperatorState {
             let Some((_, counts)) = self.windows.pop_front() else {
                 break;
             };
-            let mut keys: Vec<(u64, u64)> = counts.into_iter().collect();
-            keys.sort_unstable();
-            out.extend(keys.into_iter().map(|(key, count)| Output {
+            out.extend(counts.into_sorted().into_iter().map(|(key, count)| Output {
                 key,
                 sub: start,
                 value: count,
