@@ -11,10 +11,13 @@
 //! - a window that fired is never opened again by a later record (none arrives in a correct
 //!   execution; a state rebuilt by a replay declares what fired elsewhere with `close_through`).
 
+mod counts;
+
 use crate::rng::mix64;
 use crate::scenario::{JobKind, JobSpec, WindowSpec};
 use crate::time::{SimDuration, SimTime};
 use crate::workload::Record;
+use counts::WindowCounts;
 use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
 use std::sync::{Arc, Weak};
@@ -47,6 +50,10 @@ pub struct Semantics {
     partitions: u32,
     /// Stateful tasks.
     pub parallelism: u32,
+    /// The slide divides the window length (as every resolved scenario's does), so the first
+    /// window a record counts in starts at a multiple of the slide with no rounding: computed
+    /// from `window` once, which is not changed after.
+    aligned: bool,
 }
 
 impl Semantics {
@@ -58,6 +65,7 @@ impl Semantics {
             filter_keep: job.filter_keep,
             partitions,
             parallelism: job.parallelism,
+            aligned: job.window.length.as_nanos() % job.window.slide.as_nanos().max(1) == 0,
         }
     }
     /// Number of source partitions (watermark inputs of every stateful task).
@@ -78,6 +86,12 @@ impl Semantics {
     }
     /// Start times of the windows `r` counts in (non-late ones only), in increasing order.
     pub fn windows_of(&self, r: &Record) -> impl Iterator<Item = u64> + use<> {
+        let (et, sl) = (r.event_time.0, self.window.slide.as_nanos());
+        self.windows_in(et - et % sl, r)
+    }
+    /// [`Semantics::windows_of`] given `last_start`, the start of the last window `r`'s event
+    /// time falls in (its event time rounded down to a multiple of the slide).
+    fn windows_in(&self, last_start: u64, r: &Record) -> impl Iterator<Item = u64> + use<> {
         let WindowSpec {
             length,
             slide,
@@ -85,9 +99,12 @@ impl Semantics {
         } = self.window;
         let (len, sl) = (length.as_nanos(), slide.as_nanos());
         let et = r.event_time.0;
-        let last_start = et - et % sl;
         let first_start = (last_start + sl).saturating_sub(len);
-        let first_start = first_start - first_start % sl;
+        let first_start = if self.aligned {
+            first_start
+        } else {
+            first_start - first_start % sl
+        };
         let wm = r.wm_before.0;
         let lateness = allowed_lateness.as_nanos();
         (0..)
@@ -108,6 +125,7 @@ impl Semantics {
             global: SimTime::ZERO,
             at_global: self.partitions,
             closed: 0,
+            slot: 0,
         }
     }
     /// The instant the last window `r` counts in fires (0 if it counts in none).
@@ -124,8 +142,8 @@ impl Semantics {
 /// seen from each source partition. Cloning it is taking a snapshot.
 ///
 /// Open windows are kept sorted by start (a record almost always counts in the newest), each
-/// with its keys' counts in a hash map whose order is never observed: a window that fires
-/// emits its keys sorted. `global` is the minimum of `part_wm`
+/// with its keys' counts in a compact hash map (`WindowCounts`) whose order is never observed: a
+/// window that fires emits its keys sorted. `global` is the minimum of `part_wm`
 /// and `at_global` how many partitions sit at it, so that raising one partition's watermark
 /// costs a scan of them all only when the last partition at the minimum moves. A state advanced
 /// batch by batch with [`OperatorState::advance_all`] shares its batch's watermarks instead of
@@ -133,12 +151,16 @@ impl Semantics {
 #[derive(Debug, Clone)]
 pub struct OperatorState {
     counts: FxHashMap<u64, u64>,
-    windows: VecDeque<(u64, FxHashMap<u64, u64>)>,
+    windows: VecDeque<(u64, WindowCounts)>,
     part_wm: PartWatermarks,
     global: SimTime,
     at_global: u32,
     /// Windows that fire at or before this instant were emitted: no record opens them again.
     closed: u64,
+    /// A multiple of the slide: the start of the slide-long slot of time the last record applied
+    /// fell in (a cache, not part of the state's value: a record in the same slot finds its
+    /// windows without a division).
+    slot: u64,
 }
 
 impl OperatorState {
@@ -157,9 +179,13 @@ impl OperatorState {
                 });
             }
             JobKind::WindowCount => {
+                let (et, sl) = (r.event_time.0, sem.window.slide.as_nanos());
+                if et.wrapping_sub(self.slot) >= sl {
+                    self.slot = et - et % sl;
+                }
                 let closed = self.closed;
-                for start in sem.windows_of(r).filter(|s| sem.fire_time(*s) > closed) {
-                    *self.window(start).entry(key).or_insert(0) += 1;
+                for start in sem.windows_in(self.slot, r).filter(|s| sem.fire_time(*s) > closed) {
+                    self.window(start).add(key, 1);
                 }
             }
         }
@@ -170,23 +196,23 @@ impl OperatorState {
     /// map-side combined form of [`OperatorState::apply`].
     pub fn add_to_window(&mut self, sem: &Semantics, start: u64, key: u64, n: u64) {
         if sem.fire_time(start) > self.closed {
-            *self.window(start).entry(key).or_insert(0) += n;
+            self.window(start).add(key, n);
         }
     }
 
     /// The counts of the open window `start`, opened if new.
-    fn window(&mut self, start: u64) -> &mut FxHashMap<u64, u64> {
+    fn window(&mut self, start: u64) -> &mut WindowCounts {
         let w = &mut self.windows;
         let i = match w.back() {
             Some((s, _)) if *s == start => w.len() - 1,
             Some((s, _)) if *s < start => {
-                w.push_back((start, FxHashMap::default()));
+                w.push_back((start, WindowCounts::default()));
                 w.len() - 1
             }
             _ => match w.binary_search_by_key(&start, |(s, _)| *s) {
                 Ok(i) => i,
                 Err(i) => {
-                    w.insert(i, (start, FxHashMap::default()));
+                    w.insert(i, (start, WindowCounts::default()));
                     i
                 }
             },
@@ -282,9 +308,7 @@ impl OperatorState {
             let Some((_, counts)) = self.windows.pop_front() else {
                 break;
             };
-            let mut keys: Vec<(u64, u64)> = counts.into_iter().collect();
-            keys.sort_unstable();
-            out.extend(keys.into_iter().map(|(key, count)| Output {
+            out.extend(counts.into_sorted().into_iter().map(|(key, count)| Output {
                 key,
                 sub: start,
                 value: count,
@@ -430,6 +454,7 @@ impl BatchWatermarks {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
 
     const PARTS: u32 = 5;
 
@@ -445,6 +470,7 @@ mod tests {
             filter_keep: 1.0,
             partitions: PARTS,
             parallelism: 1,
+            aligned: true,
         }
     }
 
@@ -501,6 +527,41 @@ mod tests {
 
     fn shares(state: &OperatorState, w: &BatchWatermarks) -> bool {
         matches!(&state.part_wm, PartWatermarks::Shared(s) if Arc::ptr_eq(&s.0, &w.0))
+    }
+
+    #[test]
+    fn records_applied_out_of_time_order_count_in_the_windows_their_event_times_say() {
+        let sem = sem();
+        let mut state = sem.new_state();
+        let mut want: BTreeMap<(u64, u64), u64> = BTreeMap::new();
+        for i in 0..200u64 {
+            // Event times that jump back and forth over slots, and land on slot edges.
+            let et = match i % 4 {
+                0 => mix64(i) % 5_000_000_000,
+                1 => (i % 9) * 500_000_000,
+                2 => (i % 9 + 1) * 500_000_000 - 1,
+                _ => 4_000_000_000 - (i % 7) * 300_000_000,
+            };
+            let r = Record {
+                part: 0,
+                offset: i as u32,
+                key: (i % 3) as u32,
+                value: 0,
+                event_time: SimTime(et),
+                arrival: SimTime(et),
+                wm_before: SimTime::ZERO,
+            };
+            for start in sem.windows_of(&r) {
+                *want.entry((start, u64::from(r.key))).or_insert(0) += 1;
+            }
+            state.apply(&sem, &r, &mut Vec::new());
+        }
+        let got: BTreeMap<(u64, u64), u64> = state
+            .windows
+            .iter()
+            .flat_map(|(start, w)| w.clone().into_sorted().into_iter().map(|(k, c)| ((*start, k), c)))
+            .collect();
+        assert_eq!(got, want);
     }
 
     #[test]
