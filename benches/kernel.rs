@@ -2,12 +2,14 @@
 //! event at an exponential delay, so the queue stays at N. Side by side, in one run:
 //! - `binaryheap`, `quadheap`, `radix`: bare queues of `(time, seq)` pairs (benches/bare), the
 //!   floors: std's `BinaryHeap`, a 4-ary heap and a radix heap;
-//! - `event_queue`: ftsim's `EventQueue` (a radix heap over times, ties in push order; its
-//!   4-byte payloads move with their times, as every event of at most 32 bytes does);
+//! - `event_queue`: ftsim's `EventQueue` (a radix heap over 6-bit digits of the times, ties in
+//!   push order; its 4-byte payloads move with their times, as every event of at most 32 bytes
+//!   does);
 //! - `kernel_run`: the whole kernel (`kernel::run`) driving an engine whose only work is timers:
-//!   dispatch, the command buffer and the cancelled-timer check included; its time runs from the
-//!   first timer's firing to the last one's (building the kernel and scheduling the N initial
-//!   timers are left out, as the bare queues' filling is).
+//!   the stale, owner and cancelled-timer checks, the trace hash, the engine call and its `Ctx`
+//!   included (its unscoped timers go straight into the queue, skipping the command buffer); its
+//!   time runs from the first timer's firing to the last one's (building the kernel and
+//!   scheduling the N initial timers are left out, as the bare queues' filling is).
 //!
 //! Delays are drawn up front from one ChaCha stream so that every variant does the same work.
 #![allow(missing_docs)] // criterion_group! generates undocumented items

@@ -16,6 +16,7 @@ mod flink_broadcast;
 mod golden;
 mod invariants;
 mod kernel_order;
+mod kernel_timers;
 mod ledger;
 mod live;
 mod none_engine;

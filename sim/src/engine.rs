@@ -8,7 +8,10 @@
 //! and work queued there never completes, exactly as in a real cluster.
 //!
 //! Commands take effect after the handler returns, in the order issued. Ids returned by the `Ctx`
-//! (timers, work) are valid at once, so an engine can remember them before the kernel acts.
+//! (timers, work) are valid at once, so an engine can remember them before the kernel acts. (A
+//! timer whose tag names no scope, issued before any other command of its handler, is queued at
+//! once: nothing can tell, since it is stamped 0 either way and precedes everything else the
+//! handler queues.)
 //!
 //! **Incarnations.** A task that is lost and started again, a job that restarts, a coordinator that
 //! comes back: each begins a new incarnation, and nothing issued for an older one may reach the
@@ -24,7 +27,9 @@
 
 use crate::ids::{NodeId, PartitionId, TimerId, TxnId, WorkId};
 use crate::job::{Output, Semantics};
+use crate::kernel::{Internal, Owner};
 pub use crate::outcome::{Cell, Flow, Table, TableChart};
+use crate::queue::EventQueue;
 use crate::rng::SimRng;
 use crate::scenario::Scenario;
 use crate::time::{SimDuration, SimTime};
@@ -168,7 +173,7 @@ pub enum Command<M, T> {
 
 /// The engine's window on the world during one event.
 pub struct Ctx<'a, M, T> {
-    now: SimTime,
+    pub(crate) now: SimTime,
     /// The scenario being run.
     pub scenario: &'a Scenario,
     /// The durable input log.
@@ -179,28 +184,14 @@ pub struct Ctx<'a, M, T> {
     pub rng: &'a mut SimRng,
     pub(crate) next_id: &'a mut u64,
     pub(crate) commands: Vec<Command<M, T>>,
+    /// The kernel's queue: a timer whose tag names no scope, issued before any other command of
+    /// the handler, goes straight in (see [`Ctx::set_timer_at`]).
+    pub(crate) queue: &'a mut EventQueue<Internal<M, T>>,
+    /// Whether a tag names no scope (its stamp is 0 whenever it is taken).
+    pub(crate) unscoped: fn(&T) -> bool,
 }
 
 impl<'a, M, T> Ctx<'a, M, T> {
-    pub(crate) fn new(
-        now: SimTime,
-        scenario: &'a Scenario,
-        log: &'a LogReader<'a>,
-        sem: &'a Semantics,
-        rng: &'a mut SimRng,
-        next_id: &'a mut u64,
-        commands: Vec<Command<M, T>>,
-    ) -> Self {
-        Ctx {
-            now,
-            scenario,
-            log,
-            sem,
-            rng,
-            next_id,
-            commands,
-        }
-    }
     fn fresh(&mut self) -> u64 {
         *self.next_id += 1;
         *self.next_id
@@ -261,12 +252,28 @@ impl<'a, M, T> Ctx<'a, M, T> {
     /// Fires `tag` at `at` (now, if `at` is past).
     pub fn set_timer_at(&mut self, at: SimTime, tag: T) -> TimerId {
         let id = TimerId(self.fresh());
-        self.commands.push(Command::Timer {
-            id,
-            at: at.max(self.now),
-            tag,
-            owner: None,
-        });
+        let at = at.max(self.now);
+        // Straight into the queue when that is what the command would do after the handler:
+        // nothing issued before it is still waiting (so the queue's push order stays the order
+        // issued) and its tag names no scope (so its stamp, taken now or after the handler, is 0).
+        if self.commands.is_empty() && (self.unscoped)(&tag) {
+            self.queue.push(
+                at,
+                Internal::Timer {
+                    id,
+                    inc: 0,
+                    tag,
+                    owner: Owner::NONE,
+                },
+            );
+        } else {
+            self.commands.push(Command::Timer {
+                id,
+                at,
+                tag,
+                owner: None,
+            });
+        }
         id
     }
     /// Fires `tag` after `after` on `node`'s clock: the timer dies with the node (a crash before it

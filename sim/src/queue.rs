@@ -1,17 +1,23 @@
-//! The event queue: a radix heap over event times; small payloads move with their times, large
-//! ones stay in a slab.
+//! The event queue: a radix heap over event times with 6-bit digits; small payloads move with
+//! their times, large ones stay in a slab.
 //!
 //! Invariants:
 //! - events pop in `(time, insertion order)` order: events scheduled for the same instant pop in
 //!   the order they were pushed, so a run's behaviour never depends on the queue's internals;
 //! - times are monotone: a push never goes below the time of the last pop (the kernel schedules
 //!   nothing in the past; a push below it is taken as a push at it);
-//! - an entry with time `t` sits in bucket `bucket_of(t ^ last)`, where `last` is the time of
-//!   the last pop: bucket 0 holds the entries at `last` itself, in push order, and bucket `i > 0`
-//!   those whose highest bit differing from `last` is bit `i − 1`. Equal times always share a
-//!   bucket and move between buckets in the order they were pushed, which is what keeps
-//!   same-instant events first-in first-out without a sequence number;
-//! - `full` has bit `i − 1` set exactly when bucket `i > 0` is not empty;
+//! - a time is read as digits of [`DIGIT_BITS`] bits, level 0 the lowest. An entry with time `t`
+//!   sits in bucket `(level, digit)`: `level` is that of the highest digit in which `t` differs
+//!   from `last` (the time of the last pop; level 0 if only the lowest digit differs, or none),
+//!   `digit` is `t`'s digit there. Every entry of a bucket is earlier than every entry of a
+//!   later bucket in `(level, digit)` order, and a level-0 bucket holds a single time, in push
+//!   order. Equal times always share a bucket and move between buckets in the order they were
+//!   pushed, which is what keeps same-instant events first-in first-out without a sequence
+//!   number. A refill empties the lowest non-empty bucket (above level 0) into the levels below
+//!   it, so an entry moves at most once per level: with 6-bit digits, an event a millisecond
+//!   ahead (2^20 ns) moves three or four times where a binary radix heap moves it up to twenty;
+//! - `levels` has bit `l` set exactly when level `l` has a non-empty bucket, and `digits[l]` bit
+//!   `d` exactly when bucket `(l, d)` is not empty;
 //! - an event of at most [`INLINE_BYTES`] moves with its time (a refill streams its bucket
 //!   through memory in order); a larger one lives in a slab (`slots`, reused last-freed first)
 //!   and never moves, its bucket entries being 16-byte `(time, slot)` pairs. Which of the two is
@@ -29,19 +35,24 @@ use std::collections::VecDeque;
 /// is not.
 pub const INLINE_BYTES: usize = 32;
 
-/// Bucket `i` of a time whose highest bit differing from the last popped time is bit `i − 1`.
-fn bucket_of(diff: u64) -> usize {
-    (u64::BITS - diff.leading_zeros()) as usize
-}
+/// Bits per digit: a time's bucket is chosen by one digit of this many bits.
+const DIGIT_BITS: u32 = 6;
+/// Buckets per level (one per digit value).
+const WIDTH: usize = 1 << DIGIT_BITS;
+/// Levels: digits in a 64-bit time.
+const LEVELS: usize = 64_usize.div_ceil(DIGIT_BITS as usize);
 
-/// A radix heap of `(time, payload)` entries.
+/// A radix heap of `(time, payload)` entries with digits of [`DIGIT_BITS`] bits.
 struct Radix<P> {
-    /// The payloads at `last`, in push order.
-    now: VecDeque<P>,
-    /// Later entries, by the highest bit in which their time differs from `last`.
-    buckets: [Vec<(u64, P)>; 64],
-    /// Bit `i` set when `buckets[i]` is not empty.
-    full: u64,
+    /// Level 0: the payloads whose time agrees with `last` above the lowest digit, by that
+    /// digit, each in push order (their time is `last`'s upper digits and this one).
+    near: Vec<VecDeque<P>>,
+    /// Levels 1 and up: bucket `(level, digit)` at `(level - 1) * WIDTH + digit`.
+    far: Vec<Vec<(u64, P)>>,
+    /// Bit `l` set when level `l` has a non-empty bucket.
+    levels: u64,
+    /// Per level, bit `d` set when bucket `(l, d)` is not empty.
+    digits: [u64; LEVELS],
     /// The time of the last pop.
     last: u64,
 }
@@ -49,9 +60,10 @@ struct Radix<P> {
 impl<P> Radix<P> {
     fn new() -> Self {
         Radix {
-            now: VecDeque::new(),
-            buckets: std::array::from_fn(|_| Vec::new()),
-            full: 0,
+            near: (0..WIDTH).map(|_| VecDeque::new()).collect(),
+            far: (0..(LEVELS - 1) * WIDTH).map(|_| Vec::new()).collect(),
+            levels: 0,
+            digits: [0; LEVELS],
             last: 0,
         }
     }
@@ -60,54 +72,76 @@ impl<P> Radix<P> {
         let t = time.0.max(self.last);
         self.place(t, p);
     }
+    /// Files an entry at `t >= last` in its bucket: the level of the highest digit in which `t`
+    /// differs from `last` (0 if none but the lowest does), under `t`'s digit there.
     #[inline]
     fn place(&mut self, t: u64, p: P) {
-        match bucket_of(t ^ self.last) {
-            0 => self.now.push_back(p),
-            b => {
-                self.buckets[b - 1].push((t, p));
-                self.full |= 1 << (b - 1);
-            }
+        let diff = t ^ self.last;
+        let level = ((u64::BITS - 1).saturating_sub(diff.leading_zeros()) / DIGIT_BITS) as usize;
+        let digit = (t >> (level as u32 * DIGIT_BITS)) as usize & (WIDTH - 1);
+        if level == 0 {
+            self.near[digit].push_back(p);
+        } else {
+            self.far[(level - 1) * WIDTH + digit].push((t, p));
         }
+        self.digits[level] |= 1 << digit;
+        self.levels |= 1 << level;
     }
     #[inline]
     fn pop(&mut self) -> Option<(SimTime, P)> {
-        if self.now.is_empty() && !self.refill() {
-            return None;
+        while self.digits[0] == 0 {
+            if !self.refill() {
+                return None;
+            }
         }
-        let p = self.now.pop_front()?;
+        let d = self.digits[0].trailing_zeros() as usize;
+        let q = &mut self.near[d];
+        let p = q.pop_front()?;
+        if q.is_empty() {
+            self.digits[0] &= !(1 << d);
+            if self.digits[0] == 0 {
+                self.levels &= !1;
+            }
+        }
+        self.last = (self.last & !(WIDTH as u64 - 1)) | d as u64;
         Some((SimTime(self.last), p))
     }
-    /// Moves the earliest entries into `now`: the lowest non-empty bucket's minimum becomes
-    /// `last`, and that bucket's entries spread over the buckets below it, in order.
-    fn refill(&mut self) -> bool {
-        if self.full == 0 {
-            return false;
+    /// The lowest non-empty bucket: every entry in it is earlier than every entry elsewhere.
+    fn lowest(&self) -> Option<(usize, usize)> {
+        if self.levels == 0 {
+            return None;
         }
-        let i = self.full.trailing_zeros() as usize;
-        self.full &= !(1 << i);
-        let mut moving = std::mem::take(&mut self.buckets[i]);
+        let l = self.levels.trailing_zeros() as usize;
+        Some((l, self.digits[l].trailing_zeros() as usize))
+    }
+    /// With level 0 empty, brings the earliest entries down: the lowest non-empty bucket's
+    /// minimum becomes `last`, and that bucket's entries spread over the levels below it, in
+    /// order (its minimum's to level 0).
+    fn refill(&mut self) -> bool {
+        let Some((l, d)) = self.lowest() else {
+            return false;
+        };
+        self.digits[l] &= !(1 << d);
+        if self.digits[l] == 0 {
+            self.levels &= !(1 << l);
+        }
+        let i = (l - 1) * WIDTH + d;
+        let mut moving = std::mem::take(&mut self.far[i]);
         self.last = moving.iter().map(|(t, _)| *t).min().unwrap_or(self.last);
         for (t, p) in moving.drain(..) {
             self.place(t, p);
         }
-        // Hand the emptied allocation back (nothing moved into bucket `i`), so that a busy
+        // Hand the emptied allocation back (nothing moved into this bucket), so that a busy
         // bucket does not reallocate.
-        self.buckets[i] = moving;
+        self.far[i] = moving;
         true
     }
     fn peek_time(&self) -> Option<SimTime> {
-        if !self.now.is_empty() {
-            return Some(SimTime(self.last));
+        let (l, d) = self.lowest()?;
+        if l == 0 {
+            return Some(SimTime((self.last & !(WIDTH as u64 - 1)) | d as u64));
         }
-        if self.full == 0 {
-            return None;
-        }
-        self.buckets[self.full.trailing_zeros() as usize]
-            .iter()
-            .map(|(t, _)| *t)
-            .min()
-            .map(SimTime)
+        self.far[(l - 1) * WIDTH + d].iter().map(|(t, _)| *t).min().map(SimTime)
     }
 }
 
@@ -241,6 +275,32 @@ mod tests {
             assert_eq!(q.pop().map(|(t, e)| (t.0, e)), Some((rt, make(rn))));
         }
         assert!(q.is_empty() && q.pop().is_none());
+    }
+
+    #[test]
+    fn times_far_apart_and_equal_pop_in_time_then_push_order() {
+        // Times spread over every level (up to the largest time), many of them equal.
+        let mut q = EventQueue::new();
+        let mut x = 3u64;
+        let mut times: Vec<(u64, u32)> = Vec::new();
+        for n in 0..5_000u32 {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let t = match n % 4 {
+                0 => u64::MAX,
+                1 => x >> (x % 64),
+                _ => (x >> 60) << (x % 60),
+            };
+            q.push(SimTime(t), n);
+            times.push((t, n));
+        }
+        times.sort();
+        for (t, n) in times {
+            assert_eq!(q.peek_time(), Some(SimTime(t)));
+            assert_eq!(q.pop(), Some((SimTime(t), n)));
+        }
+        assert!(q.pop().is_none() && q.peek_time().is_none());
     }
 
     #[test]

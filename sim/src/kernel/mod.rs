@@ -8,6 +8,15 @@
 //!
 //! Stale events (issued under an older incarnation of their scope, see [`crate::engine`]) are
 //! dropped here, in one place: the engine never sees them.
+//!
+//! Invariants:
+//! - the queue receives an event's consequences in the order the engine issued them: commands
+//!   are carried out after the handler, in order, except that a timer whose tag names no scope,
+//!   issued before any other command of its handler, goes straight into the queue from the
+//!   [`Ctx`] (it would be the first thing queued anyway, and is stamped 0 either way), so that
+//!   the common timer-driven path skips the command buffer;
+//! - the trace hash folds every handled event's time, kind and node with one rotate-xor-multiply;
+//!   it is compared between runs (same scenario, same hash) and written nowhere.
 
 use crate::cluster::{Cluster, Started, WorkItem};
 use crate::engine::{Command, Ctx, Engine, Event, Flow, Scoped, Traffic};
@@ -16,77 +25,20 @@ use crate::engine::{Command, Ctx, Engine, Event, Flow, Scoped, Traffic};
 const TO_DEAD: &str = "sent to a node that died";
 const FROM_DEAD: &str = "sent by a dead node";
 const STALE: &str = "sent by an earlier incarnation";
-use crate::ids::{NodeId, PartitionId, TimerId, WorkId};
+use crate::ids::{NodeId, PartitionId, TimerId};
 use crate::job::Semantics;
 use crate::metrics::Sink;
 use crate::outcome::{EventRow, FailureRecord, RunOutput, RunStats};
 use crate::queue::EventQueue;
-use crate::rng::{mix64, stream};
+use crate::rng::stream;
 use crate::scenario::{Fault, Scenario};
 use crate::time::SimTime;
 use crate::workload::{LogReader, SourceLog};
 use rustc_hash::FxHashSet;
 
-enum Internal<M, T> {
-    Deliver {
-        from: NodeId,
-        to: NodeId,
-        epoch: u32,
-        inc: u32,
-        msg: M,
-    },
-    Timer {
-        id: TimerId,
-        inc: u32,
-        tag: T,
-        owner: Owner,
-    },
-    WorkEnd {
-        node: NodeId,
-        epoch: u32,
-        core: u32,
-        id: WorkId,
-    },
-    StorageEnd {
-        node: NodeId,
-        epoch: u32,
-        inc: u32,
-        tag: T,
-    },
-    Fault(usize),
-    StragglerEnd(NodeId),
-    Detect(NodeId),
-    SpareUp {
-        failed: NodeId,
-        node: NodeId,
-    },
-    RestartUp(NodeId),
-    NoSpare {
-        failed: NodeId,
-    },
-    InputEnd,
-    Sample(usize),
-}
+mod internal;
 
-/// The node a timer dies with and that node's epoch when the timer was set; [`Owner::NONE`] for a
-/// timer no node owns. Eight bytes where an `Option<(NodeId, u32)>` takes twelve: that keeps a
-/// queued event of a scope-less engine at 24 bytes.
-#[derive(Clone, Copy)]
-struct Owner {
-    node: NodeId,
-    epoch: u32,
-}
-
-impl Owner {
-    /// No owner (a node id no cluster reaches).
-    const NONE: Owner = Owner {
-        node: NodeId(u32::MAX),
-        epoch: 0,
-    };
-    fn get(self) -> Option<(NodeId, u32)> {
-        (self.node != Owner::NONE.node).then_some((self.node, self.epoch))
-    }
-}
+pub(crate) use internal::{Internal, Owner};
 
 /// Runs `engine` over `log` under `scenario`. `on_progress` is called now and then with the
 /// simulated time reached (for progress bars); it cannot influence the run.
@@ -302,8 +254,10 @@ impl<'a, M, T> Kernel<'a, M, T> {
             ));
         }
         let node = node.map_or(u64::from(u32::MAX), |n| u64::from(n.0));
+        // One rotate-xor-multiply per event (FxHash's step): a witness that two runs handled the
+        // same events, compared between runs and never written out.
         let h = &mut self.stats.trace_hash;
-        *h = mix64(h.rotate_left(5) ^ self.now.0 ^ kind.rotate_left(40) ^ (node << 20));
+        *h = (h.rotate_left(5) ^ self.now.0 ^ kind.rotate_left(40) ^ (node << 20)).wrapping_mul(0x517c_c1b7_2722_0a95);
     }
 
     fn breach(&mut self, what: &str) {
@@ -371,22 +325,26 @@ impl<'a, M, T> Kernel<'a, M, T> {
     fn dispatch<E: Engine<Msg = M, Tag = T>>(&mut self, engine: &mut E, ev: Option<Event<M, T>>) {
         // The command buffer is recycled across events: no allocation per event in steady state.
         let buf = std::mem::take(&mut self.cmd_buf);
-        let mut cx = Ctx::new(
-            self.now,
-            self.sc,
-            &self.log,
-            &self.sem,
-            &mut self.rng,
-            &mut self.next_id,
-            buf,
-        );
+        let mut cx = Ctx {
+            now: self.now,
+            scenario: self.sc,
+            log: &self.log,
+            sem: &self.sem,
+            rng: &mut self.rng,
+            next_id: &mut self.next_id,
+            commands: buf,
+            queue: &mut self.queue,
+            unscoped: unscoped::<E>,
+        };
         match ev {
             None => engine.start(&mut cx),
             Some(e) => engine.handle(e, &mut cx),
         }
-        let mut commands = std::mem::take(&mut cx.commands);
-        for c in commands.drain(..) {
-            self.apply(c, engine);
+        let mut commands = cx.commands;
+        if !commands.is_empty() {
+            for c in commands.drain(..) {
+                self.apply(c, engine);
+            }
         }
         self.cmd_buf = commands;
     }
@@ -604,6 +562,11 @@ fn stamp_msg<E: Engine>(engine: &E, msg: &E::Msg) -> u32 {
     msg.scope().map_or(0, |s| engine.incarnation(s))
 }
 
+/// Whether `tag` names no scope: its stamp is 0 whenever it is taken.
+fn unscoped<E: Engine>(tag: &E::Tag) -> bool {
+    tag.scope().is_none()
+}
+
 /// The incarnation `tag`'s scope has now (0 for what names no scope).
 fn stamp<E: Engine>(engine: &E, tag: &E::Tag) -> u32 {
     tag.scope().map_or(0, |s| engine.incarnation(s))
@@ -617,14 +580,4 @@ fn current<E: Engine>(engine: &E, ev: &Event<E::Msg, E::Tag>, inc: u32) -> bool 
         Event::NodeFailed { .. } | Event::SpareReady { .. } | Event::NodeRestarted { .. } | Event::InputEnded => None,
     };
     scope.is_none_or(|s| engine.incarnation(s) == inc)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::Internal;
-
-    #[test]
-    fn a_queued_event_of_a_scopeless_engine_takes_24_bytes() {
-        assert_eq!(std::mem::size_of::<Internal<(), ()>>(), 24);
-    }
 }
