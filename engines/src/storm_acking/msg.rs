@@ -67,6 +67,26 @@ impl Rooted for Tracked {
     }
 }
 
+/// Trident: how many tuples of a batch attempt the spout of `part` sent to `task`, and the
+/// partition's watermark at the batch's end (a coordination tuple).
+#[derive(Debug, Clone, Copy)]
+pub struct Coord {
+    /// The receiving task.
+    pub task: u32,
+    /// The batch attempt.
+    pub attempt: Attempt,
+    /// The partition.
+    pub part: u32,
+    /// Tuples sent.
+    pub count: u64,
+    /// The partition's watermark at the end of the batch.
+    pub wm: SimTime,
+    /// Its tree.
+    pub root: u64,
+    /// Its edge.
+    pub edge: u64,
+}
+
 /// Messages of the scheme.
 #[derive(Debug)]
 pub enum StormMsg {
@@ -89,24 +109,9 @@ pub enum StormMsg {
         /// Its edge.
         edge: u64,
     },
-    /// Trident: how many tuples of a batch attempt the spout of `part` sent to `task`, and the
-    /// partition's watermark at the batch's end (a coordination tuple).
-    Coord {
-        /// The receiving task.
-        task: u32,
-        /// The batch attempt.
-        attempt: Attempt,
-        /// The partition.
-        part: u32,
-        /// Tuples sent.
-        count: u64,
-        /// The partition's watermark at the end of the batch.
-        wm: SimTime,
-        /// Its tree.
-        root: u64,
-        /// Its edge.
-        edge: u64,
-    },
+    /// Trident: a coordination tuple (boxed: the largest message, and a rare one, would
+    /// otherwise make every message of the engine, and every event carrying one, as large).
+    Coord(Box<Coord>),
     /// Trident: commit the batch attempt's state updates at `task`.
     Commit {
         /// The task.
@@ -126,7 +131,8 @@ impl Scoped<Scope> for StormMsg {
             // Items for several tasks: the receiver drops those whose task no longer runs there.
             StormMsg::Transfer { .. } => return None,
             StormMsg::BatchTuple { part, .. } => Scope::Source(*part),
-            StormMsg::Coord { task, .. } | StormMsg::Commit { task, .. } => Scope::Task(*task),
+            StormMsg::Coord(c) => Scope::Task(c.task),
+            StormMsg::Commit { task, .. } => Scope::Task(*task),
         })
     }
 }
@@ -207,5 +213,19 @@ impl Scoped<Scope> for StormTag {
             StormTag::CoordTick | StormTag::CoordRotate => Some(Target::Coordinator.home()),
             StormTag::Flush(_) | StormTag::Sample => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::Msg;
+    use std::mem::size_of;
+
+    #[test]
+    fn the_schemes_messages_make_the_pipelines_messages_no_larger() {
+        // Every event the kernel queues is as large as the largest message: the scheme's must not
+        // make them larger than the core's own batches do.
+        assert_eq!(size_of::<Msg<StormMsg>>(), size_of::<Msg<()>>());
     }
 }

@@ -30,7 +30,7 @@
 mod state;
 
 use super::acker::{AckerIn, Rotating};
-use super::msg::{Attempt, StormMsg, StormTag, Target, Tuple};
+use super::msg::{Attempt, Coord, StormMsg, StormTag, Target, Tuple};
 use super::policy::StormAcking;
 use super::tracking::{Acking, InFlight};
 use super::{Config, StateStore};
@@ -308,15 +308,16 @@ impl Trident {
                 };
                 cx.compute(node, core.read.cost.mul(to - from), Tag::Policy(tag));
             }
-            StormMsg::Coord {
-                task,
-                attempt,
-                part,
-                count,
-                wm,
-                root,
-                edge,
-            } => {
+            StormMsg::Coord(ref c) => {
+                let Coord {
+                    task,
+                    attempt,
+                    part,
+                    count,
+                    wm,
+                    root,
+                    edge,
+                } = **c;
                 let partial = self.partials[task as usize].entry(attempt.txid).or_default();
                 if partial.see(attempt.id) {
                     partial.coords.insert(part, (count, wm));
@@ -408,14 +409,16 @@ impl Trident {
             core.send(node, task, batch, replay, cx);
         }
         let wm = cx.log.watermark_at(PartitionId(part), to);
-        val ^= fan_out(node, tasks(core, self.groups), cx, |task, e| StormMsg::Coord {
-            task,
-            attempt: a,
-            part,
-            count: counts[task as usize],
-            wm,
-            root,
-            edge: e,
+        val ^= fan_out(node, tasks(core, self.groups), cx, |task, e| {
+            StormMsg::Coord(Box::new(Coord {
+                task,
+                attempt: a,
+                part,
+                count: counts[task as usize],
+                wm,
+                root,
+                edge: e,
+            }))
         });
         acking.tell_acker(node, AckerIn::Ack { root, val }, cx);
     }
