@@ -6,7 +6,7 @@
 //!   the order they were pushed, so a run's behaviour never depends on the queue's internals;
 //! - times are monotone: a push never goes below the time of the last pop (the kernel schedules
 //!   nothing in the past; a push below it is taken as a push at it);
-//! - a time is read as digits of [`DIGIT_BITS`] bits, level 0 the lowest. An entry with time `t`
+//! - a time is read as digits of `DIGIT_BITS` bits, level 0 the lowest. An entry with time `t`
 //!   sits in bucket `(level, digit)`: `level` is that of the highest digit in which `t` differs
 //!   from `last` (the time of the last pop; level 0 if only the lowest digit differs, or none),
 //!   `digit` is `t`'s digit there. Every entry of a bucket is earlier than every entry of a
