@@ -304,6 +304,14 @@ impl Case {
         let bandwidth = k
             .bandwidth_kbs
             .map_or(String::new(), |b| format!("bandwidth = \"{b}kB/s\"\n"));
+        // A slow NIC makes a correct run take as long as its input takes to cross the wire a few
+        // times (replicas, shuffles, replays): the drain leaves it that long, so that a run still
+        // unfinished at the limit is stuck rather than slow.
+        let wire_s = k.bandwidth_kbs.map_or(0, |b| {
+            let bytes = u64::from(k.rate) * k.duration_ms / 1_000 * 100;
+            4 * bytes / (b * 1_000)
+        });
+        let drain_s = wire_s.max(60);
         let engine_table = match self.engine {
             "flink-abs" => format!(
                 "checkpoint_interval = \"{}ms\"\nrestart_delay = \"200ms\"\n",
@@ -314,7 +322,7 @@ impl Case {
             _ => String::new(),
         };
         format!(
-            "[run]\nname = \"prop\"\nseed = {}\nduration = \"{}ms\"\nbucket = \"500ms\"\ndrain = \"60s\"\nengines = [\"{}\"]\n\
+            "[run]\nname = \"prop\"\nseed = {}\nduration = \"{}ms\"\nbucket = \"500ms\"\ndrain = \"{drain_s}s\"\nengines = [\"{}\"]\n\
              [cluster]\nnodes = {}\nspares = {}\ncores = {}\ndetection_delay = \"{}ms\"\nspare_start = \"{}ms\"\nrestart_delay = \"{}ms\"\nstorage_latency = \"{}ms\"\nnetwork_latency = \"{}us\"\n{bandwidth}\
              [workload]\nrate = {}\nkeys = {}\n{partitions}out_of_order = {}\nout_of_order_max = \"300ms\"\n\
              [job]\nkind = \"{job}\"\nsink = \"{}\"\nparallelism = {}\nwindow = \"{window}ms\"\nslide = \"{slide}ms\"\nallowed_lateness = \"{}ms\"\nfilter_keep = {}\nstate_cost = \"{}us\"\nparse_cost = \"{}us\"\nmax_out_of_orderness = \"200ms\"\n\
