@@ -113,3 +113,51 @@ fn batches_a_lost_source_left_on_a_slow_wire_to_a_live_task_are_accounted_for_wh
         );
     }
 }
+
+#[test]
+fn an_active_standby_run_after_a_whole_cluster_crash_behind_slow_wires_accounts_for_every_record_read() {
+    // Every node crashes while seconds of batches are still queued on 50 kB/s wires: what the
+    // lost sources left on the wire arrives after they restart, and must end applied or dropped.
+    let sc = scenario(
+        r#"
+[run]
+name = "whole-cluster"
+seed = 0
+duration = "3000ms"
+bucket = "500ms"
+drain = "60s"
+[cluster]
+nodes = 5
+spares = 1
+cores = 1
+detection_delay = "100ms"
+spare_start = "50ms"
+restart_delay = "300ms"
+storage_latency = "10ms"
+network_latency = "100us"
+bandwidth = "50kB/s"
+[workload]
+rate = 12068
+keys = 157
+partitions = 1
+[job]
+kind = "running-count"
+sink = "append"
+parallelism = 3
+window = "200ms"
+slide = "200ms"
+state_cost = "2us"
+parse_cost = "2us"
+max_out_of_orderness = "200ms"
+[engines.active-standby]
+[[faults]]
+at = "1339227712ns"
+crash = [0, 1, 2, 3, 4]
+"#,
+    );
+    let r = run(&sc, "active-standby");
+    let l = &r.stats.ledger;
+    assert!(r.stats.finished, "{}: {:?}", repro(&sc), r.unfinished);
+    assert_eq!(l.in_flight(), 0, "{}: {l:?}", repro(&sc));
+    assert!(r.stats.breaches.is_empty(), "{:?}", r.stats.breaches);
+}
