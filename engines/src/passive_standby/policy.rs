@@ -230,6 +230,9 @@ impl Policy for PassiveStandby {
         tasks: &[u32],
         cx: &mut PCtx<'_, Self>,
     ) -> bool {
+        if !tasks.is_empty() {
+            self.rebuilds.answer(failed);
+        }
         for &g in tasks {
             self.rebuilds.begin(core, &self.log, g, failed, cx);
             self.arm(g, self.cfg.checkpoint_interval, cx);
