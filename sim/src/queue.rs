@@ -18,11 +18,12 @@
 //!   ahead (2^20 ns) moves three or four times where a binary radix heap moves it up to twenty;
 //! - `levels` has bit `l` set exactly when level `l` has a non-empty bucket, and `digits[l]` bit
 //!   `d` exactly when bucket `(l, d)` is not empty;
-//! - a bucket above level 0 knows its least time (kept on every push), so a refill reads its
-//!   entries once; it keeps its first `BLOCK` entries in an allocation of its own and the rest
-//!   in blocks of `BLOCK` from one free list, last emptied first: a growing bucket never copies
-//!   its entries, a block emptied by a refill is the next one filled (still in cache), and a
-//!   queue holding a steady number of events allocates nothing;
+//! - a bucket above level 0 keeps its first `BLOCK` entries in an allocation of its own and
+//!   the rest in blocks of `BLOCK` from one free list, last emptied first: a growing bucket
+//!   never copies its entries, a block emptied by a refill is the next one filled (still in
+//!   cache), and a queue holding a steady number of events allocates nothing. A bucket that
+//!   fits its own allocation is scanned for its least time by its refill; a larger one keeps
+//!   its least time as it grows, so that its refill reads it once;
 //! - an event of at most [`INLINE_BYTES`] moves with its time (a refill streams its bucket
 //!   through memory in order); a larger one lives in a slab (`slots`, reused last-freed first)
 //!   and never moves, its bucket entries being 16-byte `(time, slot)` pairs. Which of the two is
@@ -99,8 +100,6 @@ impl<P> Radix<P> {
             self.near[digit].push_back(p);
         } else {
             let b = &mut self.far[(level - 1) * WIDTH + digit];
-            let min = if self.digits[level] & bit == 0 { u64::MAX } else { b.min };
-            b.min = min.min(t);
             if b.head.len() < BLOCK {
                 b.head.push((t, p));
             } else {
@@ -149,7 +148,7 @@ impl<P> Radix<P> {
             self.levels &= !(1 << l);
         }
         let b = &mut self.far[(l - 1) * WIDTH + d];
-        self.last = b.min;
+        self.last = b.min();
         let mut head = std::mem::take(&mut b.head);
         let spilled = !b.more.is_empty();
         for (t, p) in head.drain(..) {
@@ -181,14 +180,15 @@ impl<P> Radix<P> {
         if l == 0 {
             return Some(SimTime((self.last & !(WIDTH as u64 - 1)) | d as u64));
         }
-        Some(SimTime(self.far[(l - 1) * WIDTH + d].min))
+        Some(SimTime(self.far[(l - 1) * WIDTH + d].min()))
     }
 }
 
 /// A bucket above level 0: its entries in push order, the first [`BLOCK`] in `head` (an
 /// allocation the bucket keeps), the rest in `more`'s blocks (each full but the last).
 struct Bucket<P> {
-    /// The least time of the entries; meaningful only while the bucket is not empty.
+    /// The least time of the entries, kept from the first spill into `more` on (while `more`
+    /// is empty, `head` is scanned instead, which keeps pushes that fit in `head` lean).
     min: u64,
     head: Vec<(u64, P)>,
     more: Vec<Vec<(u64, P)>>,
@@ -205,10 +205,26 @@ impl<P> Default for Bucket<P> {
 }
 
 impl<P> Bucket<P> {
+    /// The least time of the entries (`u64::MAX` if none).
+    #[inline]
+    fn min(&self) -> u64 {
+        if self.more.is_empty() {
+            self.head_min()
+        } else {
+            self.min
+        }
+    }
+    fn head_min(&self) -> u64 {
+        self.head.iter().map(|(t, _)| *t).min().unwrap_or(u64::MAX)
+    }
     /// Appends an entry past a full `head`: to the last block, or to a fresh one from `free`
     /// (or a new one, counted in `blocks`, if `free` has none).
     #[cold]
     fn spill(&mut self, entry: (u64, P), free: &mut Vec<Vec<(u64, P)>>, blocks: &mut usize) {
+        if self.more.is_empty() {
+            self.min = self.head_min();
+        }
+        self.min = self.min.min(entry.0);
         match self.more.last_mut() {
             Some(block) if block.len() < BLOCK => block.push(entry),
             _ => {
