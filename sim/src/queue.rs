@@ -18,6 +18,12 @@
 //!   ahead (2^20 ns) moves three or four times where a binary radix heap moves it up to twenty;
 //! - `levels` has bit `l` set exactly when level `l` has a non-empty bucket, and `digits[l]` bit
 //!   `d` exactly when bucket `(l, d)` is not empty;
+//! - a bucket above level 0 keeps its first `BLOCK` entries in an allocation of its own and
+//!   the rest in blocks of `BLOCK` from one free list, last emptied first: a growing bucket
+//!   never copies its entries, a block emptied by a refill is the next one filled (still in
+//!   cache), and a queue holding a steady number of events allocates nothing. A bucket that
+//!   fits its own allocation is scanned for its least time by its refill; a larger one keeps
+//!   its least time as it grows, so that its refill reads it once;
 //! - an event of at most [`INLINE_BYTES`] moves with its time (a refill streams its bucket
 //!   through memory in order); a larger one lives in a slab (`slots`, reused last-freed first)
 //!   and never moves, its bucket entries being 16-byte `(time, slot)` pairs. Which of the two is
@@ -35,6 +41,10 @@ use std::collections::VecDeque;
 /// is not.
 pub const INLINE_BYTES: usize = 32;
 
+/// Entries a bucket above level 0 keeps in its own allocation; beyond them it grows by blocks
+/// of as many, taken from and returned to one free list, so that a growing bucket never copies
+/// its entries and a queue at a steady size allocates nothing.
+const BLOCK: usize = 256;
 /// Bits per digit: a time's bucket is chosen by one digit of this many bits.
 const DIGIT_BITS: u32 = 6;
 /// Buckets per level (one per digit value).
@@ -48,7 +58,11 @@ struct Radix<P> {
     /// digit, each in push order (their time is `last`'s upper digits and this one).
     near: Vec<VecDeque<P>>,
     /// Levels 1 and up: bucket `(level, digit)` at `(level - 1) * WIDTH + digit`.
-    far: Vec<Vec<(u64, P)>>,
+    far: Vec<Bucket<P>>,
+    /// Empty blocks (room for [`BLOCK`] entries each), last emptied first.
+    free: Vec<Vec<(u64, P)>>,
+    /// How many blocks were allocated (none is ever freed).
+    blocks: usize,
     /// Bit `l` set when level `l` has a non-empty bucket.
     levels: u64,
     /// Per level, bit `d` set when bucket `(l, d)` is not empty.
@@ -61,7 +75,9 @@ impl<P> Radix<P> {
     fn new() -> Self {
         Radix {
             near: (0..WIDTH).map(|_| VecDeque::new()).collect(),
-            far: (0..(LEVELS - 1) * WIDTH).map(|_| Vec::new()).collect(),
+            far: (0..(LEVELS - 1) * WIDTH).map(|_| Bucket::default()).collect(),
+            free: Vec::new(),
+            blocks: 0,
             levels: 0,
             digits: [0; LEVELS],
             last: 0,
@@ -79,12 +95,18 @@ impl<P> Radix<P> {
         let diff = t ^ self.last;
         let level = ((u64::BITS - 1).saturating_sub(diff.leading_zeros()) / DIGIT_BITS) as usize;
         let digit = (t >> (level as u32 * DIGIT_BITS)) as usize & (WIDTH - 1);
+        let bit = 1 << digit;
         if level == 0 {
             self.near[digit].push_back(p);
         } else {
-            self.far[(level - 1) * WIDTH + digit].push((t, p));
+            let b = &mut self.far[(level - 1) * WIDTH + digit];
+            if b.head.len() < BLOCK {
+                b.head.push((t, p));
+            } else {
+                b.spill((t, p), &mut self.free, &mut self.blocks);
+            }
         }
-        self.digits[level] |= 1 << digit;
+        self.digits[level] |= bit;
         self.levels |= 1 << level;
     }
     #[inline]
@@ -125,23 +147,95 @@ impl<P> Radix<P> {
         if self.digits[l] == 0 {
             self.levels &= !(1 << l);
         }
-        let i = (l - 1) * WIDTH + d;
-        let mut moving = std::mem::take(&mut self.far[i]);
-        self.last = moving.iter().map(|(t, _)| *t).min().unwrap_or(self.last);
-        for (t, p) in moving.drain(..) {
+        let b = &mut self.far[(l - 1) * WIDTH + d];
+        self.last = b.min();
+        let mut head = std::mem::take(&mut b.head);
+        let spilled = !b.more.is_empty();
+        for (t, p) in head.drain(..) {
             self.place(t, p);
         }
-        // Hand the emptied allocation back (nothing moved into this bucket), so that a busy
-        // bucket does not reallocate.
-        self.far[i] = moving;
+        // Hand the allocation back (nothing moved into this bucket).
+        let b = &mut self.far[(l - 1) * WIDTH + d];
+        b.head = head;
+        if spilled {
+            self.refill_more(l, d);
+        }
         true
+    }
+    /// The rest of a refill of bucket `(l, d)`: the entries in its blocks past `head`.
+    #[cold]
+    fn refill_more(&mut self, l: usize, d: usize) {
+        let mut more = std::mem::take(&mut self.far[(l - 1) * WIDTH + d].more);
+        for mut block in more.drain(..) {
+            for (t, p) in block.drain(..) {
+                self.place(t, p);
+            }
+            // Emptied, the block is the next one taken: still in cache.
+            self.free.push(block);
+        }
+        self.far[(l - 1) * WIDTH + d].more = more;
     }
     fn peek_time(&self) -> Option<SimTime> {
         let (l, d) = self.lowest()?;
         if l == 0 {
             return Some(SimTime((self.last & !(WIDTH as u64 - 1)) | d as u64));
         }
-        self.far[(l - 1) * WIDTH + d].iter().map(|(t, _)| *t).min().map(SimTime)
+        Some(SimTime(self.far[(l - 1) * WIDTH + d].min()))
+    }
+}
+
+/// A bucket above level 0: its entries in push order, the first [`BLOCK`] in `head` (an
+/// allocation the bucket keeps), the rest in `more`'s blocks (each full but the last).
+struct Bucket<P> {
+    /// The least time of the entries, kept from the first spill into `more` on (while `more`
+    /// is empty, `head` is scanned instead, which keeps pushes that fit in `head` lean).
+    min: u64,
+    head: Vec<(u64, P)>,
+    more: Vec<Vec<(u64, P)>>,
+}
+
+impl<P> Default for Bucket<P> {
+    fn default() -> Self {
+        Bucket {
+            min: u64::MAX,
+            head: Vec::new(),
+            more: Vec::new(),
+        }
+    }
+}
+
+impl<P> Bucket<P> {
+    /// The least time of the entries (`u64::MAX` if none).
+    #[inline]
+    fn min(&self) -> u64 {
+        if self.more.is_empty() {
+            self.head_min()
+        } else {
+            self.min
+        }
+    }
+    fn head_min(&self) -> u64 {
+        self.head.iter().map(|(t, _)| *t).min().unwrap_or(u64::MAX)
+    }
+    /// Appends an entry past a full `head`: to the last block, or to a fresh one from `free`
+    /// (or a new one, counted in `blocks`, if `free` has none).
+    #[cold]
+    fn spill(&mut self, entry: (u64, P), free: &mut Vec<Vec<(u64, P)>>, blocks: &mut usize) {
+        if self.more.is_empty() {
+            self.min = self.head_min();
+        }
+        self.min = self.min.min(entry.0);
+        match self.more.last_mut() {
+            Some(block) if block.len() < BLOCK => block.push(entry),
+            _ => {
+                let mut block = free.pop().unwrap_or_else(|| {
+                    *blocks += 1;
+                    Vec::with_capacity(BLOCK)
+                });
+                block.push(entry);
+                self.more.push(block);
+            }
+        }
     }
 }
 
@@ -241,6 +335,14 @@ impl<E> EventQueue<E> {
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
+    /// How many blocks the radix heap has allocated.
+    #[cfg(test)]
+    fn blocks(&self) -> usize {
+        match &self.store {
+            Store::Inline(r) => r.blocks,
+            Store::Slab { radix, .. } => radix.blocks,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -301,6 +403,52 @@ mod tests {
             assert_eq!(q.pop(), Some((SimTime(t), n)));
         }
         assert!(q.pop().is_none() && q.peek_time().is_none());
+    }
+
+    #[test]
+    fn a_bucket_grown_past_its_own_allocation_pops_in_push_order() {
+        // Thousands of events at one far instant share a bucket (spilling into blocks), and
+        // thousands more at the instants around it land in its neighbours.
+        let mut q = EventQueue::new();
+        let far = 1u64 << 30;
+        let mut expected: Vec<(u64, u32)> = Vec::new();
+        for n in 0..(10 * BLOCK as u32 + 7) {
+            let t = if n % 3 == 0 { far + u64::from(n % 7) * 100 } else { far };
+            q.push(SimTime(t), n);
+            expected.push((t, n));
+        }
+        expected.sort();
+        for (t, n) in expected {
+            assert_eq!(q.pop(), Some((SimTime(t), n)));
+        }
+        assert!(q.pop().is_none());
+    }
+
+    #[test]
+    fn a_queue_holding_a_steady_number_of_events_allocates_no_more_blocks() {
+        // The hold model: each pop schedules one event, a pseudo-random delay ahead.
+        let mut q = EventQueue::new();
+        let mut x = 11u64;
+        let mut delay = || {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (x >> 40) % 4_000_000
+        };
+        for n in 0..20_000u32 {
+            q.push(SimTime(delay()), n);
+        }
+        let mut hold = |q: &mut EventQueue<u32>, rounds: usize| {
+            for _ in 0..rounds {
+                let (t, n) = q.pop().expect("never empty");
+                q.push(SimTime(t.0 + delay()), n);
+            }
+        };
+        hold(&mut q, 400_000);
+        let warm = q.blocks();
+        assert!(warm > 0, "the test must make buckets spill");
+        hold(&mut q, 400_000);
+        assert_eq!(q.blocks(), warm);
     }
 
     #[test]
