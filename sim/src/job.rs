@@ -92,7 +92,7 @@ impl Semantics {
     }
     /// [`Semantics::windows_of`] given `last_start`, the start of the last window `r`'s event
     /// time falls in (its event time rounded down to a multiple of the slide).
-    fn windows_in(&self, last_start: u64, r: &Record) -> impl Iterator<Item = u64> + use<> {
+    pub(crate) fn windows_in(&self, last_start: u64, r: &Record) -> impl Iterator<Item = u64> + use<> {
         let WindowSpec {
             length,
             slide,
