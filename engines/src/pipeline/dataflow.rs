@@ -66,7 +66,9 @@ pub struct Source {
 pub(super) struct Grouping {
     count: Vec<u32>,
     touched: Vec<u32>,
-    kept: Vec<(u32, Record)>,
+    /// The records kept, and the key group of each (apart: a record is copied whole).
+    kept: Vec<Record>,
+    groups: Vec<u32>,
     order: Vec<u32>,
     pool: Vec<Vec<Record>>,
 }
@@ -93,6 +95,7 @@ impl Grouping {
             count,
             touched,
             kept,
+            groups,
             order,
             pool,
         } = self;
@@ -104,7 +107,8 @@ impl Grouping {
                     touched.push(g);
                 }
                 count[g as usize] += 1;
-                kept.push((g, *r));
+                groups.push(g);
+                kept.push(*r);
             }
         });
         if touched.len() * 8 >= count.len() {
@@ -122,7 +126,7 @@ impl Grouping {
         }
         order.clear();
         order.resize(kept.len(), 0);
-        for (i, (g, _)) in kept.iter().enumerate() {
+        for (i, g) in groups.iter().enumerate() {
             let slot = &mut count[*g as usize];
             order[*slot as usize] = i as u32;
             *slot += 1;
@@ -133,7 +137,7 @@ impl Grouping {
             .map(|&g| {
                 let end = std::mem::take(&mut count[g as usize]) as usize;
                 let mut records = pool.pop().unwrap_or_default();
-                records.extend(order[start..end].iter().map(|i| kept[*i as usize].1));
+                records.extend(order[start..end].iter().map(|i| kept[*i as usize]));
                 start = end;
                 (g, records)
             })
@@ -141,6 +145,7 @@ impl Grouping {
         let n = kept.len();
         touched.clear();
         kept.clear();
+        groups.clear();
         (out, n)
     }
 }
