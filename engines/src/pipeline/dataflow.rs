@@ -74,9 +74,9 @@ pub(super) struct Grouping {
 }
 
 /// Most emptied record buffers the pool keeps (beyond, they are freed).
-const POOL_BUFFERS: usize = 4096;
+const POOL_BUFFERS: usize = 1024;
 /// Largest buffer the pool keeps, in records (a larger one, a log scan's, is freed).
-const POOL_RECORDS: usize = 4096;
+const POOL_RECORDS: usize = 256;
 
 impl Grouping {
     /// Splits the records `from..to` of partition `part` (filter applied) by key group: the
