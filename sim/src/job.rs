@@ -11,6 +11,7 @@
 //! - a window that fired is never opened again by a later record (none arrives in a correct
 //!   execution; a state rebuilt by a replay declares what fired elsewhere with `close_through`).
 
+mod batch;
 mod counts;
 
 use crate::rng::mix64;
@@ -91,7 +92,7 @@ impl Semantics {
     }
     /// [`Semantics::windows_of`] given `last_start`, the start of the last window `r`'s event
     /// time falls in (its event time rounded down to a multiple of the slide).
-    fn windows_in(&self, last_start: u64, r: &Record) -> impl Iterator<Item = u64> + use<> {
+    pub(crate) fn windows_in(&self, last_start: u64, r: &Record) -> impl Iterator<Item = u64> + use<> {
         let WindowSpec {
             length,
             slide,
@@ -202,8 +203,14 @@ impl OperatorState {
 
     /// The counts of the open window `start`, opened if new.
     fn window(&mut self, start: u64) -> &mut WindowCounts {
+        let i = self.window_index(start);
+        &mut self.windows[i].1
+    }
+
+    /// The index in `windows` of the open window `start`, opened if new.
+    fn window_index(&mut self, start: u64) -> usize {
         let w = &mut self.windows;
-        let i = match w.back() {
+        match w.back() {
             Some((s, _)) if *s == start => w.len() - 1,
             Some((s, _)) if *s < start => {
                 w.push_back((start, WindowCounts::default()));
@@ -216,8 +223,7 @@ impl OperatorState {
                     i
                 }
             },
-        };
-        &mut w[i].1
+        }
     }
 
     /// Raises the watermark seen from partition `part` to `wm` (never lowers it) and emits every

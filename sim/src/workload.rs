@@ -228,14 +228,15 @@ impl SourceLog {
                 let mut chunks = Vec::new();
                 let mut last = None;
                 loop {
-                    let start = ChunkStart {
+                    // The next record opens a chunk: where the generator stands before it.
+                    let start = (c.offset % CHUNK == 0).then(|| ChunkStart {
                         pos: c.rng.get_word_pos() as u64,
                         t: c.t,
                         max_et: c.max_et,
                         first_arrival: 0,
-                    };
+                    });
                     let Some(r) = g.next(p, &mut c) else { break };
-                    if u64::from(r.offset) % CHUNK == 0 {
+                    if let Some(start) = start {
                         chunks.push(ChunkStart {
                             first_arrival: r.arrival.0,
                             ..start

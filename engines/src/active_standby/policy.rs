@@ -384,7 +384,11 @@ impl Policy for ActiveStandby {
         let s = &mut core.sources[part as usize];
         s.sent_wm[r as usize] = batch.wm;
         let from = s.reader.node;
-        core.send(from, r, batch.clone(), true, cx);
+        let copy = Batch {
+            records: core.copy_records(&batch.records),
+            ..*batch
+        };
+        core.send(from, r, copy, true, cx);
     }
 
     fn applied(&mut self, core: &mut Core, task: u32, batch: &Batch, out: Vec<Output>, cx: &mut PCtx<'_, Self>) {

@@ -21,6 +21,9 @@
 //! - a read costs work proportional to the records it read and the key groups they touch, not to
 //!   every key group (`Grouping`: scratch space kept between reads, every count back at zero
 //!   once a read is split);
+//! - a batch's record buffer comes from a pool of emptied buffers when one is there
+//!   ([`Core::recycle`] returns one once its batch is applied): which buffer holds a batch's
+//!   records is never observed, only what they are;
 //! - `received[p]` of a task only grows, and below it the task has every record of partition
 //!   `p` it owns (queued or applied) or needs none of them (a policy that installs a copied state
 //!   and scans the gap says so); when source `p` is lost, its `delivered` is the smallest
@@ -57,14 +60,23 @@ pub struct Source {
 }
 
 /// Scratch space of a read's grouping by key group, kept between reads so that a read allocates
-/// only its batches: `count[g]` is zero for every group between reads.
+/// only its batches: `count[g]` is zero for every group between reads. `pool` holds emptied
+/// record buffers of applied batches, reused for new batches so that a batch rarely allocates.
 #[derive(Debug, Default)]
 pub(super) struct Grouping {
     count: Vec<u32>,
     touched: Vec<u32>,
-    kept: Vec<(u32, Record)>,
+    /// The records kept, and the key group of each (apart: a record is copied whole).
+    kept: Vec<Record>,
+    groups: Vec<u32>,
     order: Vec<u32>,
+    pool: Vec<Vec<Record>>,
 }
+
+/// Most emptied record buffers the pool keeps (beyond, they are freed).
+const POOL_BUFFERS: usize = 1024;
+/// Largest buffer the pool keeps, in records (a larger one, a log scan's, is freed).
+const POOL_RECORDS: usize = 256;
 
 impl Grouping {
     /// Splits the records `from..to` of partition `part` (filter applied) by key group: the
@@ -83,7 +95,9 @@ impl Grouping {
             count,
             touched,
             kept,
+            groups,
             order,
+            pool,
         } = self;
         count.resize(sem.parallelism as usize, 0);
         log.each(part, from, to, |r| {
@@ -93,7 +107,8 @@ impl Grouping {
                     touched.push(g);
                 }
                 count[g as usize] += 1;
-                kept.push((g, *r));
+                groups.push(g);
+                kept.push(*r);
             }
         });
         if touched.len() * 8 >= count.len() {
@@ -111,7 +126,7 @@ impl Grouping {
         }
         order.clear();
         order.resize(kept.len(), 0);
-        for (i, (g, _)) in kept.iter().enumerate() {
+        for (i, g) in groups.iter().enumerate() {
             let slot = &mut count[*g as usize];
             order[*slot as usize] = i as u32;
             *slot += 1;
@@ -121,7 +136,8 @@ impl Grouping {
             .iter()
             .map(|&g| {
                 let end = std::mem::take(&mut count[g as usize]) as usize;
-                let records = order[start..end].iter().map(|i| kept[*i as usize].1).collect();
+                let mut records = pool.pop().unwrap_or_default();
+                records.extend(order[start..end].iter().map(|i| kept[*i as usize]));
                 start = end;
                 (g, records)
             })
@@ -129,6 +145,7 @@ impl Grouping {
         let n = kept.len();
         touched.clear();
         kept.clear();
+        groups.clear();
         (out, n)
     }
 }
@@ -267,6 +284,22 @@ impl Core {
                 (self.route[g as usize], batch)
             })
             .collect()
+    }
+
+    /// A copy of `records` in a buffer from the pool (a batch sent twice: a replica's copy).
+    pub fn copy_records(&self, records: &[Record]) -> Vec<Record> {
+        let mut copy = self.grouping.borrow_mut().pool.pop().unwrap_or_default();
+        copy.extend_from_slice(records);
+        copy
+    }
+
+    /// The record buffer of a batch that was applied goes back to the pool, emptied.
+    pub fn recycle(&self, mut records: Vec<Record>) {
+        let pool = &mut self.grouping.borrow_mut().pool;
+        if records.capacity() > 0 && records.capacity() <= POOL_RECORDS && pool.len() < POOL_BUFFERS {
+            records.clear();
+            pool.push(records);
+        }
     }
 
     /// Source `p` sends `batch` to task `task`.

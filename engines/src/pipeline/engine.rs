@@ -259,6 +259,7 @@ impl<P: Policy> Pipeline<P> {
             } => {
                 if let Some((batch, out)) = self.core.finish_task(task, cx) {
                     self.policy.applied(&mut self.core, task, &batch, out, cx);
+                    self.core.recycle(batch.records);
                 }
                 self.core.start_task(task, cx);
             }

@@ -184,9 +184,7 @@ pub fn apply_batch(
     wm: SimTime,
 ) -> Vec<Output> {
     let mut out = Vec::new();
-    for r in records {
-        state.apply(sem, r, &mut out);
-    }
+    state.apply_all(sem, records, &mut out);
     state.advance(sem, part, wm, &mut out);
     out
 }
