@@ -48,6 +48,7 @@
 //! apply work carry [`Scope::Source`] / [`Scope::Task`] and are dropped by the kernel once the
 //! task was lost (see `ftsim_sim::engine`).
 
+pub mod acks;
 pub mod backup;
 pub mod dataflow;
 mod engine;
@@ -58,6 +59,7 @@ mod shape;
 pub mod tasks;
 pub mod watermarks;
 
+pub use acks::{AckId, AckRounds, AckWire, Arrived};
 pub use backup::{OutputLog, Snapshot};
 pub use dataflow::{Core, Source};
 pub use engine::{PCtx, Pipeline, Policy, Takeover};

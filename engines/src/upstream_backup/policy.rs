@@ -6,26 +6,32 @@
 //! (held); a failure's `restored` is reported once every task it moved has its state back.
 
 use super::Config;
-use crate::pipeline::{Batch, Core, OutputLog, PCtx, Policy, Rebuilds, Scope, Snapshot, Takeover};
+use crate::pipeline::{
+    AckId, AckRounds, AckWire, Batch, Core, OutputLog, PCtx, Policy, Rebuilds, Scope, Snapshot, Takeover,
+};
 use ftsim_sim::engine::Scoped;
 use ftsim_sim::scenario::JobKind;
 use ftsim_sim::{Cell, NodeId, Output, Scenario, Table, TableChart};
+use std::rc::Rc;
+
+/// Key group `group`'s task no longer needs from its sources what lies below `seen` (its durable
+/// checkpoint, per source) or counts only in windows firing at or before `fired`: one message of
+/// the modelled system to each live source, travelling in an ack round.
+#[derive(Debug)]
+pub struct UbAck {
+    /// The key group.
+    group: u32,
+    /// Per source, the offset covered by the task's durable checkpoint.
+    seen: Option<Rc<[u64]>>,
+    /// Instant up to which the task's windows have fired.
+    fired: u64,
+}
 
 /// Messages between tasks and their upstreams.
 #[derive(Debug)]
 pub enum UbMsg {
-    /// Key group `group`'s task no longer needs from source `part` what lies below `seen` (its
-    /// durable checkpoint) or counts only in windows firing at or before `fired`.
-    Ack {
-        /// The key group.
-        group: u32,
-        /// The source.
-        part: u32,
-        /// Offset covered by the task's durable checkpoint.
-        seen: Option<u64>,
-        /// Instant up to which the task's windows have fired.
-        fired: u64,
-    },
+    /// An acknowledgement's transmission (to its own node) left it: see [`AckRounds`].
+    Ack(AckId),
 }
 
 impl Scoped<Scope> for UbMsg {}
@@ -45,13 +51,17 @@ pub enum UbTag {
     Sample,
     /// Look for tasks too slow to keep.
     SlowCheck,
+    /// Ack round `round` reached `node` alive.
+    AckReached(u64, NodeId),
+    /// Ack round `round` arrives.
+    AckArrive(u64),
 }
 
 impl Scoped<Scope> for UbTag {
     fn scope(&self) -> Option<Scope> {
         match self {
             UbTag::AckTick(g) | UbTag::Checkpoint(g) | UbTag::Written(g) | UbTag::Restored(g) => Some(Scope::Task(*g)),
-            UbTag::Sample | UbTag::SlowCheck => None,
+            UbTag::Sample | UbTag::SlowCheck | UbTag::AckReached(..) | UbTag::AckArrive(_) => None,
         }
     }
 }
@@ -69,6 +79,7 @@ pub struct UpstreamBackup {
     fired: Vec<u64>,
     rebuilds: Rebuilds,
     abandon: Vec<NodeId>,
+    acks: AckRounds<UbAck>,
     log_rows: Vec<Vec<Cell>>,
 }
 
@@ -86,6 +97,7 @@ impl UpstreamBackup {
             fired: vec![0; groups as usize],
             rebuilds: Rebuilds::new(parts),
             abandon: Vec::new(),
+            acks: AckRounds::new(sc.cluster.network_latency),
             log_rows: Vec::new(),
         }
     }
@@ -102,20 +114,38 @@ impl UpstreamBackup {
     }
 
     /// Task `g` tells every live upstream what it no longer needs.
-    fn acknowledge(&self, core: &Core, g: u32, seen: Option<&[u64]>, cx: &mut PCtx<'_, Self>) {
+    fn acknowledge(&mut self, core: &Core, g: u32, seen: Option<Rc<[u64]>>, cx: &mut PCtx<'_, Self>) {
         let t = &core.tasks[g as usize];
-        let fired = t.state.closed();
-        for (p, s) in core.sources.iter().enumerate().filter(|(_, s)| !s.lost) {
-            let msg = UbMsg::Ack {
-                group: g,
-                part: p as u32,
-                seen: seen.map(|s| s[p]),
-                fired,
-            };
-            cx.send_ft(t.node, s.reader.node, 64, crate::pipeline::Msg::Policy(msg));
+        let ack = UbAck {
+            group: g,
+            seen,
+            fired: t.state.closed(),
+        };
+        self.acks.send(&core.sources, t.node, ack, &WIRE, cx);
+    }
+
+    /// Source `part` hears `ack` (unless it was lost meanwhile).
+    fn acknowledged(&mut self, core: &Core, part: u32, ack: &UbAck) {
+        if core.sources[part as usize].lost {
+            return;
+        }
+        let group = ack.group;
+        if let Some(seen) = &ack.seen {
+            self.log.trim_seen(part, group, seen[part as usize]);
+        }
+        if self.windowed {
+            self.fired[group as usize] = self.fired[group as usize].max(ack.fired);
+            self.log.trim_fired(part, group, ack.fired);
         }
     }
 }
+
+/// How the engine's messages and tags carry its ack rounds.
+const WIRE: AckWire<UbMsg, UbTag> = AckWire {
+    sent: UbMsg::Ack,
+    reached: UbTag::AckReached,
+    arrive: UbTag::AckArrive,
+};
 
 impl Policy for UpstreamBackup {
     type Msg = UbMsg;
@@ -148,6 +178,7 @@ impl Policy for UpstreamBackup {
     fn failed(&mut self, core: &mut Core, _node: NodeId, _cx: &mut PCtx<'_, Self>) -> Takeover {
         // A lost source's logs are gone with it; it will read again from where they began.
         self.rebuilds.sources_lost(core, &mut self.log);
+        self.acks.close();
         Takeover::Spare
     }
 
@@ -163,6 +194,7 @@ impl Policy for UpstreamBackup {
         tasks: &[u32],
         cx: &mut PCtx<'_, Self>,
     ) -> bool {
+        self.acks.close();
         for &g in tasks {
             self.rebuilds.begin(core, &self.log, g, failed, cx);
             self.arm(g, cx);
@@ -182,23 +214,9 @@ impl Policy for UpstreamBackup {
         tasks.is_empty()
     }
 
-    fn message(&mut self, core: &mut Core, _from: NodeId, _to: NodeId, msg: UbMsg, _cx: &mut PCtx<'_, Self>) {
-        let UbMsg::Ack {
-            group,
-            part,
-            seen,
-            fired,
-        } = msg;
-        if core.sources[part as usize].lost {
-            return;
-        }
-        if let Some(seen) = seen {
-            self.log.trim_seen(part, group, seen);
-        }
-        if self.windowed {
-            self.fired[group as usize] = self.fired[group as usize].max(fired);
-            self.log.trim_fired(part, group, fired);
-        }
+    fn message(&mut self, _core: &mut Core, _from: NodeId, _to: NodeId, msg: UbMsg, _cx: &mut PCtx<'_, Self>) {
+        let UbMsg::Ack(id) = msg;
+        self.acks.sent(id);
     }
 
     fn tag(&mut self, core: &mut Core, tag: UbTag, cx: &mut PCtx<'_, Self>) {
@@ -225,7 +243,7 @@ impl Policy for UpstreamBackup {
             }
             UbTag::Written(g) => {
                 if let Some(snap) = self.writing[g as usize].take() {
-                    self.acknowledge(core, g, Some(&snap.seen), cx);
+                    self.acknowledge(core, g, Some(snap.seen.as_slice().into()), cx);
                     self.durable[g as usize] = Some(snap);
                 }
             }
@@ -246,6 +264,16 @@ impl Policy for UpstreamBackup {
                 ]);
                 if !core.input_ended || !core.drained() {
                     cx.set_timer(self.bucket, policy(UbTag::Sample));
+                }
+            }
+            UbTag::AckReached(round, node) => self.acks.reached(round, node),
+            UbTag::AckArrive(round) => {
+                if let Some(arrived) = self.acks.arrive(round) {
+                    for &part in &arrived.parts {
+                        for ack in &arrived.acks {
+                            self.acknowledged(core, part, ack);
+                        }
+                    }
                 }
             }
             UbTag::SlowCheck => {
