@@ -333,10 +333,12 @@ impl Policy for PassiveStandby {
             PsTag::AckArrive(round) => {
                 let Some(arrived) = self.acks.arrive(round) else { return };
                 // A source lost since takes nothing, as a message to it would be ignored.
-                for &part in arrived.parts.iter().filter(|p| !core.sources[**p as usize].lost) {
-                    for ack in &arrived.acks {
-                        self.log.trim_seen(part, ack.group, ack.seen[part as usize]);
-                    }
+                let mut heard = vec![false; core.sources.len()];
+                for &p in &arrived.parts {
+                    heard[p as usize] = !core.sources[p as usize].lost;
+                }
+                for ack in &arrived.acks {
+                    self.log.trim_seen(ack.group, &heard, &ack.seen);
                 }
             }
         }

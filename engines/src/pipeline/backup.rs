@@ -4,7 +4,9 @@
 //!
 //! Invariants: a log holds, in shipping order, every batch of its channel from its trim point on,
 //! as offsets into the source log (its records are read again from there on a replay);
-//! trimming only drops a prefix (a log is replayed whole, in order, so that the channel stays
+//! `listed[g]` names every source whose log for key group `g` is non-empty (and perhaps some
+//! whose log emptied since), each once, so that trimming a key group's logs costs work in the
+//! logs that hold something, not in every source; trimming only drops a prefix (a log is replayed whole, in order, so that the channel stays
 //! FIFO); a snapshot is the state, its `seen` offsets and its fired frontier taken together, so
 //! replaying every record at or past `seen` into it rebuilds the task exactly.
 
@@ -53,6 +55,10 @@ struct Logged {
 pub struct OutputLog {
     logs: Vec<Vec<VecDeque<Logged>>>,
     start: Vec<Vec<u64>>,
+    /// Per key group, the sources that may hold something for it; `on_list[p][g]`: `p` is in
+    /// `listed[g]`.
+    listed: Vec<Vec<u32>>,
+    on_list: Vec<Vec<bool>>,
     records: u64,
 }
 
@@ -64,6 +70,8 @@ impl OutputLog {
                 .map(|_| (0..groups).map(|_| VecDeque::new()).collect())
                 .collect(),
             start: vec![vec![0; groups as usize]; partitions as usize],
+            listed: vec![Vec::new(); groups as usize],
+            on_list: vec![vec![false; groups as usize]; partitions as usize],
             records: 0,
         }
     }
@@ -74,6 +82,11 @@ impl OutputLog {
         let Some(first) = batch.records.first() else { return };
         debug_assert!(batch.records.iter().all(|r| sem.task_of(u64::from(r.key)) == group));
         self.records += batch.records.len() as u64;
+        let listed = &mut self.on_list[part as usize][group as usize];
+        if !*listed {
+            *listed = true;
+            self.listed[group as usize].push(part);
+        }
         self.logs[part as usize][group as usize].push_back(Logged {
             first: u64::from(first.offset),
             upto: batch.upto,
@@ -83,9 +96,9 @@ impl OutputLog {
         });
     }
 
-    /// Drops the prefix of the log `part → group` that `keep` says is no longer needed; the log
-    /// then starts at the `upto` of the last batch dropped.
-    fn trim(&mut self, part: u32, group: u32, mut drop: impl FnMut(&Logged) -> bool) {
+    /// Drops the prefix of the log `part → group` that `drop` says is no longer needed; the log
+    /// then starts at the `upto` of the last batch dropped. Returns whether the log is empty.
+    fn trim(&mut self, part: u32, group: u32, mut drop: impl FnMut(&Logged) -> bool) -> bool {
         let log = &mut self.logs[part as usize][group as usize];
         while let Some(b) = log.front() {
             if !drop(b) {
@@ -95,17 +108,37 @@ impl OutputLog {
             self.start[part as usize][group as usize] = b.upto;
             log.pop_front();
         }
+        log.is_empty()
     }
 
-    /// The task of `group` holds everything of `part` below `seen` durably (a checkpoint).
-    pub fn trim_seen(&mut self, part: u32, group: u32, seen: u64) {
-        self.trim(part, group, |b| b.upto <= seen);
+    /// Trims the log `p → group` of every source `p` that `heard` marks with what `drop(p, _)`
+    /// says is no longer needed, looking only at the logs that hold something.
+    fn trim_heard(&mut self, group: u32, heard: &[bool], mut drop: impl FnMut(u32, &Logged) -> bool) {
+        let mut listed = std::mem::take(&mut self.listed[group as usize]);
+        listed.retain(|&p| {
+            let empty = if heard[p as usize] {
+                self.trim(p, group, |b| drop(p, b))
+            } else {
+                self.logs[p as usize][group as usize].is_empty()
+            };
+            if empty {
+                self.on_list[p as usize][group as usize] = false;
+            }
+            !empty
+        });
+        self.listed[group as usize] = listed;
+    }
+
+    /// The task of `group` holds durably everything of each source `p` that `heard` marks
+    /// below `seen[p]` (a checkpoint).
+    pub fn trim_seen(&mut self, group: u32, heard: &[bool], seen: &[u64]) {
+        self.trim_heard(group, heard, |p, b| b.upto <= seen[p as usize]);
     }
 
     /// The task of `group` emitted every window firing at or before `fired`: a batch whose
-    /// records count only in such windows is no longer needed.
-    pub fn trim_fired(&mut self, part: u32, group: u32, fired: u64) {
-        self.trim(part, group, |b| b.last_fire <= fired);
+    /// records count only in such windows is no longer needed by the sources `heard` marks.
+    pub fn trim_fired(&mut self, group: u32, heard: &[bool], fired: u64) {
+        self.trim_heard(group, heard, |_, b| b.last_fire <= fired);
     }
 
     /// The log of `part → group`, oldest first, its records read again from the source log.

@@ -124,18 +124,25 @@ impl UpstreamBackup {
         self.acks.send(&core.sources, t.node, ack, &WIRE, cx);
     }
 
-    /// Source `part` hears `ack` (unless it was lost meanwhile).
-    fn acknowledged(&mut self, core: &Core, part: u32, ack: &UbAck) {
-        if core.sources[part as usize].lost {
+    /// Ack round `round` arrives: the sources it reached that are not lost since (a message to
+    /// a lost source would be ignored) hear its acknowledgements.
+    fn acknowledged(&mut self, core: &Core, round: u64) {
+        let Some(arrived) = self.acks.arrive(round) else { return };
+        let mut heard = vec![false; core.sources.len()];
+        for &p in &arrived.parts {
+            heard[p as usize] = !core.sources[p as usize].lost;
+        }
+        if !heard.contains(&true) {
             return;
         }
-        let group = ack.group;
-        if let Some(seen) = &ack.seen {
-            self.log.trim_seen(part, group, seen[part as usize]);
-        }
-        if self.windowed {
-            self.fired[group as usize] = self.fired[group as usize].max(ack.fired);
-            self.log.trim_fired(part, group, ack.fired);
+        for ack in &arrived.acks {
+            if let Some(seen) = &ack.seen {
+                self.log.trim_seen(ack.group, &heard, seen);
+            }
+            if self.windowed {
+                self.fired[ack.group as usize] = self.fired[ack.group as usize].max(ack.fired);
+                self.log.trim_fired(ack.group, &heard, ack.fired);
+            }
         }
     }
 }
@@ -268,13 +275,7 @@ impl Policy for UpstreamBackup {
             }
             UbTag::AckReached(round, node) => self.acks.reached(round, node),
             UbTag::AckArrive(round) => {
-                if let Some(arrived) = self.acks.arrive(round) {
-                    for &part in &arrived.parts {
-                        for ack in &arrived.acks {
-                            self.acknowledged(core, part, ack);
-                        }
-                    }
-                }
+                self.acknowledged(core, round);
             }
             UbTag::SlowCheck => {
                 let now = cx.now();
