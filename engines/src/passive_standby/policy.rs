@@ -10,7 +10,7 @@
 
 use super::{Config, Standby};
 use crate::pipeline::{
-    AckId, AckRounds, AckWire, Batch, Core, Msg, OutputLog, PCtx, Policy, Rebuilds, Scope, Snapshot, Tag, Takeover,
+    AckMsg, AckRounds, AckWire, Batch, Core, Msg, OutputLog, PCtx, Policy, Rebuilds, Scope, Snapshot, Tag, Takeover,
 };
 use ftsim_sim::engine::Scoped;
 use ftsim_sim::{Cell, NodeId, Output, Scenario, SimDuration, SimTime, Table};
@@ -35,8 +35,8 @@ pub enum PsMsg {
         /// When it was started.
         started: SimTime,
     },
-    /// An acknowledgement's transmission (to its own node) left it: see [`AckRounds`].
-    Ack(AckId),
+    /// A transmission of an acknowledgement: see [`AckRounds`].
+    Ack(AckMsg),
 }
 
 /// Key group `group`'s checkpoint is held: its sources may drop what lies below `seen` (per
@@ -188,7 +188,7 @@ impl PassiveStandby {
 
 /// How the engine's messages and tags carry its ack rounds.
 const WIRE: AckWire<PsMsg, PsTag> = AckWire {
-    sent: PsMsg::Ack,
+    msg: PsMsg::Ack,
     reached: PsTag::AckReached,
     arrive: PsTag::AckArrive,
 };
@@ -283,7 +283,7 @@ impl Policy for PassiveStandby {
             PsMsg::Checkpoint { group, snap, started } => {
                 self.hold(core, group, Holder::Node(to), *snap, started, cx);
             }
-            PsMsg::Ack(id) => self.acks.sent(id),
+            PsMsg::Ack(m) => self.acks.message(m),
         }
     }
 

@@ -4,16 +4,26 @@
 //! ([`super::watermarks`]).
 //!
 //! An ack round gathers every acknowledgement sent at one instant while the set of live sources
-//! stays the same, each a payload shared by all its receivers. Each acknowledgement is one
-//! transmission from its task's node to itself ([`AckRounds::send`]), counting one message and
-//! [`ACK_BYTES`] per live source, dropped by the kernel if that node is dead, so an
-//! acknowledgement from a dead node counts nothing and reaches no one
-//! ([`AckRounds::sent`] marks the others). The round reaches the sources one network latency
-//! later ([`AckWire::arrive`]); the sources of a node dead on arrival are left out: a node timer
-//! per node of the round's sources ([`AckWire::reached`]), which dies with its node, fires just
-//! before. So a round costs a kernel event per acknowledgement and per node of its sources,
-//! plus one, where it was one per (task, source) pair; the work at arrival is a scan of the
-//! acknowledgements for each source reached.
+//! stays the same, each a payload shared by all its receivers. An acknowledgement costs at most
+//! two transmissions ([`AckRounds::send`]), together counting one message and [`ACK_BYTES`] per
+//! live source, both dropped by the kernel if the sender's node is dead (so an acknowledgement
+//! from a dead node counts nothing and reaches no one): one to one source on another node,
+//! counting those to every source on other nodes, which occupies the sender's NIC as long as
+//! their bytes would ([`AckMsg::Wire`], its arrival means nothing), and one to the sender's own
+//! node, counting those to the sources there (no NIC time, as for any message within a node),
+//! which arrives at once and marks the acknowledgement as sent ([`AckMsg::Left`]). The round
+//! reaches the sources one network latency after it opened ([`AckWire::arrive`]); the sources
+//! of a node dead on arrival are left out: a node timer per node of the round's sources
+//! ([`AckWire::reached`]), which dies with its node, fires just before. So a round costs at most
+//! two kernel events per acknowledgement and one per node of its sources, plus one, where it
+//! was one per (task, source) pair; the work at arrival is, per acknowledgement, a look at the
+//! logs that hold something.
+//!
+//! What differs from one message per pair: every acknowledgement of a round arrives one latency
+//! after it was sent, not behind what its sender's NIC still had to send nor behind the other
+//! acknowledgements of the same sender (a few tens of nanoseconds each); the NIC time of one
+//! sender's acknowledgements is that of their bytes sent at once (rounded to the nanosecond
+//! once, not per acknowledgement).
 //!
 //! Invariants:
 //! - a round's receivers are the sources live when it opened: the owner closes the open round
@@ -30,7 +40,6 @@ use super::{Msg, Tag};
 use ftsim_sim::engine::{Ctx, Traffic};
 use ftsim_sim::{NodeId, SimDuration, SimTime};
 use std::collections::BTreeMap;
-use std::rc::Rc;
 
 /// Bytes of one acknowledgement of the modelled system.
 pub const ACK_BYTES: u64 = 64;
@@ -44,10 +53,21 @@ pub struct AckId {
     pub index: u32,
 }
 
+/// The transmissions of an acknowledgement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AckMsg {
+    /// To the sender's own node, counting the acknowledgements to the sources there: it arrives
+    /// at once if the sender was alive.
+    Left(AckId),
+    /// To one source on another node, counting the acknowledgements to every source on other
+    /// nodes: it stands for their time on the sender's NIC, and its arrival means nothing.
+    Wire,
+}
+
 /// How a policy's messages and tags carry an ack round's events.
 pub struct AckWire<PM, PT> {
-    /// The transmission of acknowledgement `AckId` to its own node.
-    pub sent: fn(AckId) -> PM,
+    /// A transmission of an acknowledgement.
+    pub msg: fn(AckMsg) -> PM,
     /// The round reached this node alive.
     pub reached: fn(u64, NodeId) -> PT,
     /// The round arrives.
@@ -67,7 +87,7 @@ struct Entry<A> {
 #[derive(Debug)]
 struct Round<A> {
     /// Its receivers: the live sources when it opened, as (node, partition), sorted.
-    to: Rc<[(NodeId, u32)]>,
+    to: Vec<(NodeId, u32)>,
     /// The acknowledgements, in the order sent.
     acks: Vec<Entry<A>>,
     /// Nodes of its receivers that were alive when it arrived.
@@ -110,40 +130,52 @@ impl<A> AckRounds<A> {
         wire: &AckWire<PM, PT>,
         cx: &mut Ctx<'_, Msg<PM>, Tag<PT>>,
     ) {
-        let n = sources.iter().filter(|s| !s.lost).count() as u32;
-        if n == 0 {
-            return;
-        }
         let now = cx.now();
         let round = match self.open {
             Some((at, r)) if at == now && self.pending.contains_key(&r) => r,
-            _ => self.open_round(sources, wire, cx),
+            _ => match self.open_round(sources, wire, cx) {
+                Some(r) => r,
+                None => return,
+            },
         };
         let Some(r) = self.pending.get_mut(&round) else {
             return;
         };
         let index = r.acks.len() as u32;
         r.acks.push(Entry { ack, sent: false });
-        let msg = Msg::Policy((wire.sent)(AckId { round, index }));
-        cx.send_many(from, from, ACK_BYTES * u64::from(n), msg, Traffic::FaultTolerance, n);
+        // The acknowledgements to sources on other nodes occupy the sender's NIC, as one
+        // transmission to one of them; those to its own node do not.
+        let local = r.to.partition_point(|(n, _)| *n < from)..r.to.partition_point(|(n, _)| *n <= from);
+        let remote = (r.to.len() - local.len()) as u32;
+        let local = local.len() as u32;
+        let ft = Traffic::FaultTolerance;
+        if let Some(&(other, _)) = r.to.iter().find(|(n, _)| *n != from) {
+            let msg = Msg::Policy((wire.msg)(AckMsg::Wire));
+            cx.send_many(from, other, ACK_BYTES * u64::from(remote), msg, ft, remote);
+        }
+        let msg = Msg::Policy((wire.msg)(AckMsg::Left(AckId { round, index })));
+        cx.send_many(from, from, ACK_BYTES * u64::from(local), msg, ft, local);
     }
 
-    /// Opens a round to the live sources: it reaches each of their nodes, unless that node is
-    /// dead, then arrives.
+    /// Opens a round to the live sources, if any: it reaches each of their nodes, unless that
+    /// node is dead, then arrives.
     fn open_round<PM, PT>(
         &mut self,
         sources: &[Source],
         wire: &AckWire<PM, PT>,
         cx: &mut Ctx<'_, Msg<PM>, Tag<PT>>,
-    ) -> u64 {
-        let round = self.next;
-        self.next += 1;
+    ) -> Option<u64> {
         let mut to: Vec<(NodeId, u32)> = sources
             .iter()
             .enumerate()
             .filter(|(_, s)| !s.lost)
             .map(|(p, s)| (s.reader.node, p as u32))
             .collect();
+        if to.is_empty() {
+            return None;
+        }
+        let round = self.next;
+        self.next += 1;
         to.sort_unstable();
         let mut last = None;
         for &(node, _) in &to {
@@ -156,17 +188,25 @@ impl<A> AckRounds<A> {
         self.pending.insert(
             round,
             Round {
-                to: to.into(),
+                to,
                 acks: Vec::new(),
                 reached: Vec::new(),
             },
         );
         self.open = Some((cx.now(), round));
-        round
+        Some(round)
+    }
+
+    /// One of the round's transmissions arrived: the one to the sender's own node says the
+    /// acknowledgement left a live node; the one across the network only occupied the NIC.
+    pub fn message(&mut self, msg: AckMsg) {
+        if let AckMsg::Left(id) = msg {
+            self.sent(id);
+        }
     }
 
     /// The transmission of acknowledgement `id` left a live node.
-    pub fn sent(&mut self, id: AckId) {
+    fn sent(&mut self, id: AckId) {
         if let Some(e) = self
             .pending
             .get_mut(&id.round)

@@ -7,7 +7,7 @@
 
 use super::Config;
 use crate::pipeline::{
-    AckId, AckRounds, AckWire, Batch, Core, OutputLog, PCtx, Policy, Rebuilds, Scope, Snapshot, Takeover,
+    AckMsg, AckRounds, AckWire, Batch, Core, OutputLog, PCtx, Policy, Rebuilds, Scope, Snapshot, Takeover,
 };
 use ftsim_sim::engine::Scoped;
 use ftsim_sim::scenario::JobKind;
@@ -30,8 +30,8 @@ pub struct UbAck {
 /// Messages between tasks and their upstreams.
 #[derive(Debug)]
 pub enum UbMsg {
-    /// An acknowledgement's transmission (to its own node) left it: see [`AckRounds`].
-    Ack(AckId),
+    /// A transmission of an acknowledgement: see [`AckRounds`].
+    Ack(AckMsg),
 }
 
 impl Scoped<Scope> for UbMsg {}
@@ -149,7 +149,7 @@ impl UpstreamBackup {
 
 /// How the engine's messages and tags carry its ack rounds.
 const WIRE: AckWire<UbMsg, UbTag> = AckWire {
-    sent: UbMsg::Ack,
+    msg: UbMsg::Ack,
     reached: UbTag::AckReached,
     arrive: UbTag::AckArrive,
 };
@@ -222,8 +222,8 @@ impl Policy for UpstreamBackup {
     }
 
     fn message(&mut self, _core: &mut Core, _from: NodeId, _to: NodeId, msg: UbMsg, _cx: &mut PCtx<'_, Self>) {
-        let UbMsg::Ack(id) = msg;
-        self.acks.sent(id);
+        let UbMsg::Ack(m) = msg;
+        self.acks.message(m);
     }
 
     fn tag(&mut self, core: &mut Core, tag: UbTag, cx: &mut PCtx<'_, Self>) {
