@@ -283,7 +283,12 @@ impl Policy for PassiveStandby {
             PsMsg::Checkpoint { group, snap, started } => {
                 self.hold(core, group, Holder::Node(to), *snap, started, cx);
             }
-            PsMsg::Ack(m) => self.acks.message(m),
+            PsMsg::Ack(m) => {
+                if let Some(local) = self.acks.message(m, &core.sources) {
+                    let ack = local.ack;
+                    self.log.trim_seen(ack.group, |p| local.parts.contains(&p), &ack.seen);
+                }
+            }
         }
     }
 
@@ -331,14 +336,11 @@ impl Policy for PassiveStandby {
             }
             PsTag::AckReached(round, node) => self.acks.reached(round, node),
             PsTag::AckArrive(round) => {
-                let Some(arrived) = self.acks.arrive(round) else { return };
-                // A source lost since takes nothing, as a message to it would be ignored.
-                let mut heard = vec![false; core.sources.len()];
-                for &p in &arrived.parts {
-                    heard[p as usize] = !core.sources[p as usize].lost;
-                }
-                for ack in &arrived.acks {
-                    self.log.trim_seen(ack.group, &heard, &ack.seen);
+                let Some(arrived) = self.acks.arrive(round, &core.sources) else {
+                    return;
+                };
+                for (from, ack) in &arrived.acks {
+                    self.log.trim_seen(ack.group, |p| arrived.hears(p, *from), &ack.seen);
                 }
             }
         }

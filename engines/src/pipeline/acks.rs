@@ -7,21 +7,24 @@
 //! stays the same, each a payload shared by all its receivers. An acknowledgement costs at most
 //! two transmissions ([`AckRounds::send`]), together counting one message and [`ACK_BYTES`] per
 //! live source, both dropped by the kernel if the sender's node is dead (so an acknowledgement
-//! from a dead node counts nothing and reaches no one): one to one source on another node,
-//! counting those to every source on other nodes, which occupies the sender's NIC as long as
-//! their bytes would ([`AckMsg::Wire`], its arrival means nothing), and one to the sender's own
-//! node, counting those to the sources there (no NIC time, as for any message within a node),
-//! which arrives at once and marks the acknowledgement as sent ([`AckMsg::Left`]). The round
-//! reaches the sources one network latency after it opened ([`AckWire::arrive`]); the sources
-//! of a node dead on arrival are left out: a node timer per node of the round's sources
-//! ([`AckWire::reached`]), which dies with its node, fires just before. So a round costs at most
-//! two kernel events per acknowledgement and one per node of its sources, plus one, where it
-//! was one per (task, source) pair; the work at arrival is, per acknowledgement, a look at the
-//! logs that hold something.
+//! from a dead node counts nothing and reaches no one):
+//! - one to one source on another node, counting those to every source on other nodes, which
+//!   occupies the sender's NIC as long as their bytes would ([`AckMsg::Wire`]; its arrival
+//!   means nothing);
+//! - one to the sender's own node, counting those to the sources there, which arrives at once,
+//!   as any message within a node does, with no NIC time ([`AckMsg::Left`]): the sources there
+//!   take the acknowledgement then ([`AckRounds::message`]), and it is marked as sent.
 //!
-//! What differs from one message per pair: every acknowledgement of a round arrives one latency
-//! after it was sent, not behind what its sender's NIC still had to send nor behind the other
-//! acknowledgements of the same sender (a few tens of nanoseconds each); the NIC time of one
+//! The round reaches the sources on other nodes one network latency after it opened
+//! ([`AckWire::arrive`], [`AckRounds::arrive`]); the sources of a node dead on arrival are left
+//! out: a node timer per node of the round's sources ([`AckWire::reached`]), which dies with its
+//! node, fires just before. So a round costs at most two kernel events per acknowledgement and
+//! one per node of its sources, plus one, where it was one per (task, source) pair; the work at
+//! arrival is, per acknowledgement, a look at the logs that hold something.
+//!
+//! What differs from one message per pair: every acknowledgement to another node arrives one
+//! latency after it was sent, not behind what its sender's NIC still had to send nor behind the
+//! sender's other acknowledgements (a few tens of nanoseconds each); the NIC time of one
 //! sender's acknowledgements is that of their bytes sent at once (rounded to the nanosecond
 //! once, not per acknowledgement).
 //!
@@ -29,9 +32,10 @@
 //! - a round's receivers are the sources live when it opened: the owner closes the open round
 //!   ([`AckRounds::close`]) whenever sources are lost or placed again, so an acknowledgement
 //!   always goes to exactly the sources live when it is sent, on the nodes they were on;
-//! - a receiver applies an acknowledgement only if its node was alive when the round arrived
-//!   (with the incarnation it had when the round opened: a node timer dies with its node), and
-//!   the owner applies nothing to a source lost by then, as a message to it would be ignored;
+//! - a source takes an acknowledgement at most once: from its own node's transmission if it is
+//!   on the sender's node, else from the round, if its node was alive when the round arrived
+//!   (with the incarnation it had when the round opened: a node timer dies with its node); a
+//!   source lost by then takes nothing, as a message to it would be ignored;
 //! - acknowledgements only let a source drop a prefix of a log, up to a point that never goes
 //!   back, so the order in which a round applies them is immaterial.
 
@@ -77,6 +81,8 @@ pub struct AckWire<PM, PT> {
 /// One acknowledgement in a round.
 #[derive(Debug)]
 struct Entry<A> {
+    /// Its sender's node.
+    from: NodeId,
     /// What it says.
     ack: A,
     /// Its transmission left a live node.
@@ -92,6 +98,53 @@ struct Round<A> {
     acks: Vec<Entry<A>>,
     /// Nodes of its receivers that were alive when it arrived.
     reached: Vec<NodeId>,
+}
+
+impl<A> Round<A> {
+    /// The receivers on `node`.
+    fn on(&self, node: NodeId) -> &[(NodeId, u32)] {
+        let from = self.to.partition_point(|(n, _)| *n < node);
+        let to = self.to.partition_point(|(n, _)| *n <= node);
+        &self.to[from..to]
+    }
+}
+
+/// An acknowledgement taken at once by the sources on its sender's node.
+#[derive(Debug)]
+pub struct Local<'a, A> {
+    /// The sources there, not lost, ascending.
+    pub parts: Vec<u32>,
+    /// What it says.
+    pub ack: &'a A,
+}
+
+/// What an ack round delivers across the network.
+#[derive(Debug)]
+pub struct Arrived<A> {
+    /// Per source: the node it was on if it takes the round (reached alive, not lost since).
+    takes: Vec<Option<NodeId>>,
+    /// How many sources take it, in all and per node (ascending).
+    takers: usize,
+    per_node: Vec<(NodeId, usize)>,
+    /// The acknowledgements that left a live node, with their sender's node, in the order sent.
+    pub acks: Vec<(NodeId, A)>,
+}
+
+impl<A> Arrived<A> {
+    /// Whether source `part` takes an acknowledgement sent from `from` (those on the sender's
+    /// node took it when it was sent).
+    pub fn hears(&self, part: u32, from: NodeId) -> bool {
+        self.takes[part as usize].is_some_and(|n| n != from)
+    }
+
+    /// Whether any source takes an acknowledgement sent from `from`.
+    pub fn any_hears(&self, from: NodeId) -> bool {
+        let there = match self.per_node.binary_search_by_key(&from, |(n, _)| *n) {
+            Ok(i) => self.per_node[i].1,
+            Err(_) => 0,
+        };
+        self.takers > there
+    }
 }
 
 /// The ack rounds of a policy whose acknowledgements say `A`.
@@ -142,12 +195,9 @@ impl<A> AckRounds<A> {
             return;
         };
         let index = r.acks.len() as u32;
-        r.acks.push(Entry { ack, sent: false });
-        // The acknowledgements to sources on other nodes occupy the sender's NIC, as one
-        // transmission to one of them; those to its own node do not.
-        let local = r.to.partition_point(|(n, _)| *n < from)..r.to.partition_point(|(n, _)| *n <= from);
-        let remote = (r.to.len() - local.len()) as u32;
-        let local = local.len() as u32;
+        r.acks.push(Entry { from, ack, sent: false });
+        let local = r.on(from).len() as u32;
+        let remote = r.to.len() as u32 - local;
         let ft = Traffic::FaultTolerance;
         if let Some(&(other, _)) = r.to.iter().find(|(n, _)| *n != from) {
             let msg = Msg::Policy((wire.msg)(AckMsg::Wire));
@@ -197,23 +247,21 @@ impl<A> AckRounds<A> {
         Some(round)
     }
 
-    /// One of the round's transmissions arrived: the one to the sender's own node says the
-    /// acknowledgement left a live node; the one across the network only occupied the NIC.
-    pub fn message(&mut self, msg: AckMsg) {
-        if let AckMsg::Left(id) = msg {
-            self.sent(id);
-        }
-    }
-
-    /// The transmission of acknowledgement `id` left a live node.
-    fn sent(&mut self, id: AckId) {
-        if let Some(e) = self
-            .pending
-            .get_mut(&id.round)
-            .and_then(|r| r.acks.get_mut(id.index as usize))
-        {
-            e.sent = true;
-        }
+    /// One of an acknowledgement's transmissions arrived. The one to the sender's own node
+    /// says it left a live node: the sources there take it now (those not lost since).
+    pub fn message(&mut self, msg: AckMsg, sources: &[Source]) -> Option<Local<'_, A>> {
+        let AckMsg::Left(id) = msg else { return None };
+        let r = self.pending.get_mut(&id.round)?;
+        let e = r.acks.get_mut(id.index as usize)?;
+        e.sent = true;
+        let e = &r.acks[id.index as usize];
+        let parts: Vec<u32> = r
+            .on(e.from)
+            .iter()
+            .map(|(_, p)| *p)
+            .filter(|p| !sources[*p as usize].lost)
+            .collect();
+        (!parts.is_empty()).then_some(Local { parts, ack: &e.ack })
     }
 
     /// Round `round` reached `node`, alive.
@@ -223,30 +271,32 @@ impl<A> AckRounds<A> {
         }
     }
 
-    /// Round `round` arrives: the acknowledgements that left a live node, for the sources it
-    /// reached (whose owner applies each acknowledgement to each source, in any order).
-    pub fn arrive(&mut self, round: u64) -> Option<Arrived<A>> {
+    /// Round `round` arrives: the acknowledgements that left a live node, for the sources on
+    /// other nodes it reached that are not lost since.
+    pub fn arrive(&mut self, round: u64, sources: &[Source]) -> Option<Arrived<A>> {
         if self.open.is_some_and(|(_, r)| r == round) {
             self.open = None;
         }
         let mut r = self.pending.remove(&round)?;
         r.reached.sort_unstable();
-        let acks: Vec<A> = r.acks.into_iter().filter(|e| e.sent).map(|e| e.ack).collect();
-        let mut parts: Vec<u32> =
-            r.to.iter()
-                .filter(|(node, _)| r.reached.binary_search(node).is_ok())
-                .map(|(_, p)| *p)
-                .collect();
-        parts.sort_unstable();
-        (!acks.is_empty() && !parts.is_empty()).then_some(Arrived { parts, acks })
+        let acks: Vec<(NodeId, A)> = r.acks.into_iter().filter(|e| e.sent).map(|e| (e.from, e.ack)).collect();
+        let mut takes = vec![None; sources.len()];
+        let mut per_node: Vec<(NodeId, usize)> = Vec::new();
+        for &(node, p) in &r.to {
+            if r.reached.binary_search(&node).is_ok() && !sources[p as usize].lost {
+                takes[p as usize] = Some(node);
+                match per_node.last_mut() {
+                    Some((n, k)) if *n == node => *k += 1,
+                    _ => per_node.push((node, 1)),
+                }
+            }
+        }
+        let takers = per_node.iter().map(|(_, k)| k).sum();
+        (takers > 0 && !acks.is_empty()).then_some(Arrived {
+            takes,
+            takers,
+            per_node,
+            acks,
+        })
     }
-}
-
-/// What an ack round delivers.
-#[derive(Debug)]
-pub struct Arrived<A> {
-    /// The sources it reached, ascending.
-    pub parts: Vec<u32>,
-    /// The acknowledgements that left a live node, in the order sent.
-    pub acks: Vec<A>,
 }

@@ -111,12 +111,12 @@ impl OutputLog {
         log.is_empty()
     }
 
-    /// Trims the log `p → group` of every source `p` that `heard` marks with what `drop(p, _)`
+    /// Trims the log `p → group` of every source `p` that `heard(p)` with what `drop(p, _)`
     /// says is no longer needed, looking only at the logs that hold something.
-    fn trim_heard(&mut self, group: u32, heard: &[bool], mut drop: impl FnMut(u32, &Logged) -> bool) {
+    fn trim_heard(&mut self, group: u32, heard: impl Fn(u32) -> bool, mut drop: impl FnMut(u32, &Logged) -> bool) {
         let mut listed = std::mem::take(&mut self.listed[group as usize]);
         listed.retain(|&p| {
-            let empty = if heard[p as usize] {
+            let empty = if heard(p) {
                 self.trim(p, group, |b| drop(p, b))
             } else {
                 self.logs[p as usize][group as usize].is_empty()
@@ -129,15 +129,16 @@ impl OutputLog {
         self.listed[group as usize] = listed;
     }
 
-    /// The task of `group` holds durably everything of each source `p` that `heard` marks
-    /// below `seen[p]` (a checkpoint).
-    pub fn trim_seen(&mut self, group: u32, heard: &[bool], seen: &[u64]) {
+    /// The task of `group` holds durably everything of each source `p` that `heard(p)` below
+    /// `seen[p]` (a checkpoint).
+    pub fn trim_seen(&mut self, group: u32, heard: impl Fn(u32) -> bool, seen: &[u64]) {
         self.trim_heard(group, heard, |p, b| b.upto <= seen[p as usize]);
     }
 
     /// The task of `group` emitted every window firing at or before `fired`: a batch whose
-    /// records count only in such windows is no longer needed by the sources `heard` marks.
-    pub fn trim_fired(&mut self, group: u32, heard: &[bool], fired: u64) {
+    /// records count only in such windows is no longer needed by the sources `p` that
+    /// `heard(p)`.
+    pub fn trim_fired(&mut self, group: u32, heard: impl Fn(u32) -> bool, fired: u64) {
         self.trim_heard(group, heard, |_, b| b.last_fire <= fired);
     }
 

@@ -59,7 +59,7 @@ mod shape;
 pub mod tasks;
 pub mod watermarks;
 
-pub use acks::{AckId, AckMsg, AckRounds, AckWire, Arrived};
+pub use acks::{AckId, AckMsg, AckRounds, AckWire, Arrived, Local};
 pub use backup::{OutputLog, Snapshot};
 pub use dataflow::{Core, Source};
 pub use engine::{PCtx, Pipeline, Policy, Takeover};

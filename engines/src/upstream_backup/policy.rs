@@ -124,26 +124,30 @@ impl UpstreamBackup {
         self.acks.send(&core.sources, t.node, ack, &WIRE, cx);
     }
 
-    /// Ack round `round` arrives: the sources it reached that are not lost since (a message to
-    /// a lost source would be ignored) hear its acknowledgements.
+    /// Ack round `round` arrives: the sources on other nodes it reached hear its
+    /// acknowledgements.
     fn acknowledged(&mut self, core: &Core, round: u64) {
-        let Some(arrived) = self.acks.arrive(round) else { return };
-        let mut heard = vec![false; core.sources.len()];
-        for &p in &arrived.parts {
-            heard[p as usize] = !core.sources[p as usize].lost;
-        }
-        if !heard.contains(&true) {
+        let Some(arrived) = self.acks.arrive(round, &core.sources) else {
             return;
-        }
-        for ack in &arrived.acks {
-            if let Some(seen) = &ack.seen {
-                self.log.trim_seen(ack.group, &heard, seen);
-            }
-            if self.windowed {
-                self.fired[ack.group as usize] = self.fired[ack.group as usize].max(ack.fired);
-                self.log.trim_fired(ack.group, &heard, ack.fired);
+        };
+        for (from, ack) in &arrived.acks {
+            if arrived.any_hears(*from) {
+                let heard = |p| arrived.hears(p, *from);
+                hear(&mut self.log, &mut self.fired, self.windowed, ack, heard);
             }
         }
+    }
+}
+
+/// The sources `p` that `heard(p)` (at least one) hear `ack`: they trim their logs, and the
+/// task's fired frontier is known upstream.
+fn hear(log: &mut OutputLog, fired: &mut [u64], windowed: bool, ack: &UbAck, heard: impl Fn(u32) -> bool) {
+    if let Some(seen) = &ack.seen {
+        log.trim_seen(ack.group, &heard, seen);
+    }
+    if windowed {
+        fired[ack.group as usize] = fired[ack.group as usize].max(ack.fired);
+        log.trim_fired(ack.group, &heard, ack.fired);
     }
 }
 
@@ -221,9 +225,12 @@ impl Policy for UpstreamBackup {
         tasks.is_empty()
     }
 
-    fn message(&mut self, _core: &mut Core, _from: NodeId, _to: NodeId, msg: UbMsg, _cx: &mut PCtx<'_, Self>) {
+    fn message(&mut self, core: &mut Core, _from: NodeId, _to: NodeId, msg: UbMsg, _cx: &mut PCtx<'_, Self>) {
         let UbMsg::Ack(m) = msg;
-        self.acks.message(m);
+        if let Some(local) = self.acks.message(m, &core.sources) {
+            let heard = |p| local.parts.contains(&p);
+            hear(&mut self.log, &mut self.fired, self.windowed, local.ack, heard);
+        }
     }
 
     fn tag(&mut self, core: &mut Core, tag: UbTag, cx: &mut PCtx<'_, Self>) {
