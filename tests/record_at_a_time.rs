@@ -86,3 +86,60 @@ fn bare_watermarks_travel_as_one_round_per_tick_that_counts_every_message() {
     );
     assert!(events * 4 < messages, "{events} kernel events for {messages} messages");
 }
+
+/// One worker, no spare: it crashes, is detected at 2.239 s and restarted at 3.101975523 s,
+/// and crashes again a nanosecond after it is back, while its tasks wait for their saved
+/// state; a third crash strikes while it is down and counts for nothing.
+const TWICE: &str = r#"
+[run]
+name = "twice"
+duration = "5645ms"
+drain = "60s"
+engines = ["none", "upstream-backup", "passive-standby", "active-standby"]
+[cluster]
+nodes = 1
+spares = 0
+cores = 1
+detection_delay = "1684ms"
+restart_delay = "863ms"
+storage_latency = "245ms"
+[workload]
+rate = 300
+keys = 3
+partitions = 1
+[job]
+kind = "running-count"
+sink = "append"
+parallelism = 2
+[engines.upstream-backup]
+checkpoint_interval = "300ms"
+ack_interval = "50ms"
+[engines.passive-standby]
+checkpoint_interval = "300ms"
+[[faults]]
+at = "554975523ns"
+crash = 0
+[[faults]]
+at = "2419584430ns"
+crash = 0
+[[faults]]
+at = "3101975524ns"
+crash = 0
+"#;
+
+#[test]
+fn a_node_that_fails_again_as_it_comes_back_is_restored_for_both_failures_by_every_scheme() {
+    let sc = crate::support::scenario(TWICE);
+    for e in SCHEMES {
+        let r = run(&sc, e);
+        assert!(r.promise_kept, "{e}: {:?}", r.check);
+        assert!(r.stats.finished, "{e}: {:?}", r.unfinished);
+        assert_eq!(r.failures.len(), 2, "{e}: two crashes of a live node");
+        for f in &r.failures {
+            let (Some(d), Some(back)) = (f.detected, f.restored) else {
+                panic!("{e}: the crash at {} is detected and restored: {f:?}", f.injected);
+            };
+            assert!(back > d, "{e}: restored at {back} after its detection at {d}");
+        }
+    }
+}

@@ -165,7 +165,8 @@ pub enum Command<M, T> {
         node: Option<NodeId>,
         detail: String,
     },
-    /// Every task lost with `node` runs again.
+    /// Every task lost with one failure of `node` runs again: the node's oldest failure not yet
+    /// restored is. An engine reports once per failure it was told of.
     Restored { node: NodeId },
     /// `n` records went where `flow` says.
     Records { flow: Flow, n: u64 },
@@ -351,7 +352,8 @@ impl<'a, M, T> Ctx<'a, M, T> {
             detail: detail.into(),
         });
     }
-    /// Reports that every task lost with `node` runs again (the failure's `restored` instant).
+    /// Reports that every task lost with one failure of `node` runs again (the `restored`
+    /// instant of the node's oldest failure not yet restored): once per failure told of.
     pub fn restored(&mut self, node: NodeId) {
         self.commands.push(Command::Restored { node });
     }

@@ -5,7 +5,10 @@
 //!
 //! Invariants: a failure's `restored` is reported once no task it moved is still without its
 //! state, counting tasks whose first new home died too before they had it (a rebuild answers for
-//! every failure it inherited); a replay on a channel reaches at least as far as the source had
+//! every failure it inherited); each failure answered is reported exactly once, also when the
+//! same node failed again before its tasks had their state back (the kernel clears one failure
+//! of a node per report, so two failures of node 0 answered by one rebuild report it twice); a
+//! replay on a channel reaches at least as far as the source had
 //! read before any loss, so "caught up" means nothing of the failure is left to apply.
 
 use super::{Core, Msg, OutputLog};
@@ -42,6 +45,8 @@ struct Rebuild {
 #[derive(Debug, Default)]
 pub struct Rebuilds {
     active: BTreeMap<u32, Rebuild>,
+    /// Per failed node, the failures of it answered by rebuilds and not yet reported restored.
+    owed: BTreeMap<NodeId, u32>,
     read_before_loss: Vec<u64>,
     rows: Vec<Vec<Cell>>,
 }
@@ -62,6 +67,13 @@ impl Rebuilds {
             self.read_before_loss[p] = self.read_before_loss[p].max(s.reader.next);
             log.lose(p as u32);
         }
+    }
+
+    /// The tasks lost with one failure of `failed` were placed again and are about to be
+    /// rebuilt ([`Rebuilds::begin`] for each): that failure is reported restored once none of
+    /// the rebuilds answering for `failed` is without its state.
+    pub fn answer(&mut self, failed: NodeId) {
+        *self.owed.entry(failed).or_default() += 1;
     }
 
     /// Task `g`, placed after the failure of `failed`, is held and every live upstream replays
@@ -136,7 +148,9 @@ impl Rebuilds {
                 .values()
                 .any(|r| r.failed.contains(&n) && r.restored.is_none())
             {
-                cx.restored(n);
+                for _ in 0..self.owed.remove(&n).unwrap_or(0) {
+                    cx.restored(n);
+                }
             }
         }
         self.applied(core, g, now);

@@ -206,6 +206,9 @@ impl Policy for UpstreamBackup {
         cx: &mut PCtx<'_, Self>,
     ) -> bool {
         self.acks.close();
+        if !tasks.is_empty() {
+            self.rebuilds.answer(failed);
+        }
         for &g in tasks {
             self.rebuilds.begin(core, &self.log, g, failed, cx);
             self.arm(g, cx);
