@@ -3,6 +3,7 @@
 mod arbitrary;
 mod support;
 
+mod ack_rounds;
 mod active_standby;
 mod bad_input;
 mod capacity;

@@ -11,7 +11,8 @@
 //!   next live worker after its node (`standby = "peer"`, fault-tolerance traffic), or to durable
 //!   storage (`standby = "storage"`);
 //! - once the standby holds it, it tells the upstreams, which trim their output logs
-//!   ([`OutputLog`](crate::pipeline::OutputLog)) up to the offsets the checkpoint covers;
+//!   ([`OutputLog`](crate::pipeline::OutputLog)) up to the offsets the checkpoint covers (one
+//!   message to every live source, travelling in an ack round, [`crate::pipeline::acks`]);
 //! - on a failure, after detection, the standby that holds the lost tasks' checkpoints takes them
 //!   at once (no spare to wait for), restores them from memory, and every upstream replays its
 //!   log; with `standby = "storage"` a spare takes them and reads the checkpoint back;

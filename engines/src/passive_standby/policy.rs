@@ -9,9 +9,12 @@
 //! durable source log before it applies the replay.
 
 use super::{Config, Standby};
-use crate::pipeline::{Batch, Core, Msg, OutputLog, PCtx, Policy, Rebuilds, Scope, Snapshot, Tag, Takeover};
+use crate::pipeline::{
+    AckMsg, AckRounds, AckWire, Batch, Core, Msg, OutputLog, PCtx, Policy, Rebuilds, Scope, Snapshot, Tag, Takeover,
+};
 use ftsim_sim::engine::Scoped;
 use ftsim_sim::{Cell, NodeId, Output, Scenario, SimDuration, SimTime, Table};
+use std::rc::Rc;
 
 /// Where a checkpoint is held.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,15 +35,18 @@ pub enum PsMsg {
         /// When it was started.
         started: SimTime,
     },
-    /// Key group `group`'s checkpoint is held: source `part` may drop what lies below `seen`.
-    Ack {
-        /// The key group.
-        group: u32,
-        /// The source.
-        part: u32,
-        /// Offset the checkpoint covers.
-        seen: u64,
-    },
+    /// A transmission of an acknowledgement: see [`AckRounds`].
+    Ack(AckMsg),
+}
+
+/// Key group `group`'s checkpoint is held: its sources may drop what lies below `seen` (per
+/// source). One message of the modelled system to each live source, travelling in an ack round.
+#[derive(Debug)]
+pub struct PsAck {
+    /// The key group.
+    group: u32,
+    /// Per source, the offset the checkpoint covers.
+    seen: Rc<[u64]>,
 }
 
 impl Scoped<Scope> for PsMsg {
@@ -48,7 +54,7 @@ impl Scoped<Scope> for PsMsg {
         match self {
             // A copy sent by an earlier incarnation of the task is of no use.
             PsMsg::Checkpoint { group, .. } => Some(Scope::Task(*group)),
-            PsMsg::Ack { .. } => None,
+            PsMsg::Ack(_) => None,
         }
     }
 }
@@ -64,12 +70,18 @@ pub enum PsTag {
     Stored(u32),
     /// Task `g` read its checkpoint back from storage.
     Restored(u32),
+    /// Ack round `round` reached `node` alive.
+    AckReached(u64, NodeId),
+    /// Ack round `round` arrives.
+    AckArrive(u64),
 }
 
 impl Scoped<Scope> for PsTag {
     fn scope(&self) -> Option<Scope> {
-        let (PsTag::Checkpoint(g) | PsTag::Copied(g) | PsTag::Stored(g) | PsTag::Restored(g)) = self;
-        Some(Scope::Task(*g))
+        match self {
+            PsTag::Checkpoint(g) | PsTag::Copied(g) | PsTag::Stored(g) | PsTag::Restored(g) => Some(Scope::Task(*g)),
+            PsTag::AckReached(..) | PsTag::AckArrive(_) => None,
+        }
     }
 }
 
@@ -81,6 +93,7 @@ pub struct PassiveStandby {
     held: Vec<Option<(Holder, Snapshot)>>,
     /// Per key group: a copy on its way (copy on write: its pages are held) and when it began.
     copying: Vec<Option<(Snapshot, SimTime)>>,
+    acks: AckRounds<PsAck>,
     rows: Vec<Vec<Cell>>,
 }
 
@@ -94,6 +107,7 @@ impl PassiveStandby {
             rebuilds: Rebuilds::new(parts),
             held: vec![None; groups as usize],
             copying: vec![None; groups as usize],
+            acks: AckRounds::new(sc.cluster.network_latency),
             rows: Vec::new(),
         }
     }
@@ -145,14 +159,11 @@ impl PassiveStandby {
             Holder::Node(n) => n,
             Holder::Storage => core.tasks[g as usize].node,
         };
-        for (p, s) in core.sources.iter().enumerate().filter(|(_, s)| !s.lost) {
-            let msg = PsMsg::Ack {
-                group: g,
-                part: p as u32,
-                seen: snap.seen[p],
-            };
-            cx.send_ft(from, s.reader.node, 64, Msg::Policy(msg));
-        }
+        let ack = PsAck {
+            group: g,
+            seen: snap.seen.as_slice().into(),
+        };
+        self.acks.send(&core.sources, from, ack, &WIRE, cx);
         let bytes = snap.bytes(core.shape.bytes_per_key);
         let pause = if self.cfg.copy_on_write {
             0.0
@@ -174,6 +185,13 @@ impl PassiveStandby {
         self.held[g as usize] = Some((holder, snap));
     }
 }
+
+/// How the engine's messages and tags carry its ack rounds.
+const WIRE: AckWire<PsMsg, PsTag> = AckWire {
+    msg: PsMsg::Ack,
+    reached: PsTag::AckReached,
+    arrive: PsTag::AckArrive,
+};
 
 impl Policy for PassiveStandby {
     type Msg = PsMsg;
@@ -197,6 +215,7 @@ impl Policy for PassiveStandby {
 
     fn failed(&mut self, core: &mut Core, node: NodeId, cx: &mut PCtx<'_, Self>) -> Takeover {
         self.rebuilds.sources_lost(core, &mut self.log);
+        self.acks.close();
         // Checkpoints held by the failed node are gone: their tasks checkpoint again at once.
         for g in 0..self.held.len() {
             if matches!(self.held[g], Some((Holder::Node(n), _)) if n == node) {
@@ -230,6 +249,7 @@ impl Policy for PassiveStandby {
         tasks: &[u32],
         cx: &mut PCtx<'_, Self>,
     ) -> bool {
+        self.acks.close();
         if !tasks.is_empty() {
             self.rebuilds.answer(failed);
         }
@@ -266,9 +286,10 @@ impl Policy for PassiveStandby {
             PsMsg::Checkpoint { group, snap, started } => {
                 self.hold(core, group, Holder::Node(to), *snap, started, cx);
             }
-            PsMsg::Ack { group, part, seen } => {
-                if !core.sources[part as usize].lost {
-                    self.log.trim_seen(part, group, seen);
+            PsMsg::Ack(m) => {
+                if let Some(local) = self.acks.message(m, &core.sources) {
+                    let ack = local.ack;
+                    self.log.trim_seen(ack.group, |p| local.parts.contains(&p), &ack.seen);
                 }
             }
         }
@@ -315,6 +336,15 @@ impl Policy for PassiveStandby {
                 }
                 self.fill_gap(core, g, cx);
                 self.rebuilds.state_back(core, g, 0, cx);
+            }
+            PsTag::AckReached(round, node) => self.acks.reached(round, node),
+            PsTag::AckArrive(round) => {
+                let Some(arrived) = self.acks.arrive(round, &core.sources) else {
+                    return;
+                };
+                for (from, ack) in &arrived.acks {
+                    self.log.trim_seen(ack.group, |p| arrived.hears(p, *from), &ack.seen);
+                }
             }
         }
     }

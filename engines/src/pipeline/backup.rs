@@ -4,6 +4,9 @@
 //!
 //! Invariants: a log holds, in shipping order, every batch of its channel from its trim point on,
 //! as offsets into the source log (its records are read again from there on a replay);
+//! `listed[g]` names, once each, exactly the sources whose log for key group `g` is non-empty,
+//! with a copy of that log's first batch, so that trimming a key group's logs costs work in the
+//! logs that hold something, not in every source, and touches a log only to drop from it;
 //! trimming only drops a prefix (a log is replayed whole, in order, so that the channel stays
 //! FIFO); a snapshot is the state, its `seen` offsets and its fired frontier taken together, so
 //! replaying every record at or past `seen` into it rebuilds the task exactly.
@@ -53,6 +56,8 @@ struct Logged {
 pub struct OutputLog {
     logs: Vec<Vec<VecDeque<Logged>>>,
     start: Vec<Vec<u64>>,
+    /// Per key group, the sources whose log for it is non-empty, with a copy of its first batch.
+    listed: Vec<Vec<(u32, Logged)>>,
     records: u64,
 }
 
@@ -64,6 +69,7 @@ impl OutputLog {
                 .map(|_| (0..groups).map(|_| VecDeque::new()).collect())
                 .collect(),
             start: vec![vec![0; groups as usize]; partitions as usize],
+            listed: vec![Vec::new(); groups as usize],
             records: 0,
         }
     }
@@ -74,18 +80,23 @@ impl OutputLog {
         let Some(first) = batch.records.first() else { return };
         debug_assert!(batch.records.iter().all(|r| sem.task_of(u64::from(r.key)) == group));
         self.records += batch.records.len() as u64;
-        self.logs[part as usize][group as usize].push_back(Logged {
+        let logged = Logged {
             first: u64::from(first.offset),
             upto: batch.upto,
             wm: batch.wm,
             last_fire: batch.records.iter().map(|r| sem.last_fire(r)).max().unwrap_or(0),
             count: batch.records.len() as u64,
-        });
+        };
+        let log = &mut self.logs[part as usize][group as usize];
+        if log.is_empty() {
+            self.listed[group as usize].push((part, logged));
+        }
+        log.push_back(logged);
     }
 
-    /// Drops the prefix of the log `part → group` that `keep` says is no longer needed; the log
-    /// then starts at the `upto` of the last batch dropped.
-    fn trim(&mut self, part: u32, group: u32, mut drop: impl FnMut(&Logged) -> bool) {
+    /// Drops the prefix of the log `part → group` that `drop` says is no longer needed; the log
+    /// then starts at the `upto` of the last batch dropped. Returns its new first batch, if any.
+    fn trim(&mut self, part: u32, group: u32, drop: impl Fn(&Logged) -> bool) -> Option<Logged> {
         let log = &mut self.logs[part as usize][group as usize];
         while let Some(b) = log.front() {
             if !drop(b) {
@@ -95,17 +106,40 @@ impl OutputLog {
             self.start[part as usize][group as usize] = b.upto;
             log.pop_front();
         }
+        log.front().copied()
     }
 
-    /// The task of `group` holds everything of `part` below `seen` durably (a checkpoint).
-    pub fn trim_seen(&mut self, part: u32, group: u32, seen: u64) {
-        self.trim(part, group, |b| b.upto <= seen);
+    /// Trims the log `p → group` of every source `p` that `heard(p)` with what `drop(p, _)`
+    /// says is no longer needed, looking only at the logs that hold something and touching
+    /// only those whose first batch goes.
+    fn trim_heard(&mut self, group: u32, heard: impl Fn(u32) -> bool, drop: impl Fn(u32, &Logged) -> bool) {
+        let mut listed = std::mem::take(&mut self.listed[group as usize]);
+        listed.retain_mut(|(p, first)| {
+            if !heard(*p) || !drop(*p, first) {
+                return true;
+            }
+            match self.trim(*p, group, |b| drop(*p, b)) {
+                Some(b) => {
+                    *first = b;
+                    true
+                }
+                None => false,
+            }
+        });
+        self.listed[group as usize] = listed;
+    }
+
+    /// The task of `group` holds durably everything of each source `p` that `heard(p)` below
+    /// `seen[p]` (a checkpoint).
+    pub fn trim_seen(&mut self, group: u32, heard: impl Fn(u32) -> bool, seen: &[u64]) {
+        self.trim_heard(group, heard, |p, b| b.upto <= seen[p as usize]);
     }
 
     /// The task of `group` emitted every window firing at or before `fired`: a batch whose
-    /// records count only in such windows is no longer needed.
-    pub fn trim_fired(&mut self, part: u32, group: u32, fired: u64) {
-        self.trim(part, group, |b| b.last_fire <= fired);
+    /// records count only in such windows is no longer needed by the sources `p` that
+    /// `heard(p)`.
+    pub fn trim_fired(&mut self, group: u32, heard: impl Fn(u32) -> bool, fired: u64) {
+        self.trim_heard(group, heard, |_, b| b.last_fire <= fired);
     }
 
     /// The log of `part → group`, oldest first, its records read again from the source log.
@@ -144,9 +178,13 @@ impl OutputLog {
     /// Source `part` is lost: its logs are gone (its partition is read again from where the
     /// first of them started).
     pub fn lose(&mut self, part: u32) {
-        for log in &mut self.logs[part as usize] {
+        for (g, log) in self.logs[part as usize].iter_mut().enumerate() {
+            if log.is_empty() {
+                continue;
+            }
             self.records -= log.iter().map(|b| b.count).sum::<u64>();
             log.clear();
+            self.listed[g].retain(|(p, _)| *p != part);
         }
     }
 

@@ -28,12 +28,14 @@
 //! - **upstream backup**: each source keeps, per stateful task, a log of the batches it shipped
 //!   under a per-channel sequence number (a policy-side log filled where `Core::ship` sends); a
 //!   task acknowledges (a policy message) the sequence numbers it applied (`Policy::applied`) and
-//!   its last state checkpoint, and the source trims its log up to them. On a failure the spare
+//!   its last state checkpoint, and the source trims its log up to them (every task tells every
+//!   source: these acknowledgements travel as ack rounds, [`acks`]). On a failure the spare
 //!   takes the lost tasks and each upstream replays its log to it, serially, while new input
 //!   keeps coming; the task drops sequence numbers it already applied.
 //! - **passive standby**: a policy timer copies each task's state to a standby node (a policy
-//!   message sized by the state) and upstreams keep what they sent since; the standby restores
-//!   the copy and the upstreams replay.
+//!   message sized by the state) and upstreams keep what they sent since, until the copy is held
+//!   (acknowledged to every source in an ack round, [`acks`]); the standby restores the copy and
+//!   the upstreams replay.
 //! - **active standby**: every stateful task has a replica on another node that receives the
 //!   same batches (a second send where `Core::ship` sends, counted as fault-tolerance traffic)
 //!   and applies each channel's batches in the same order; only the primary emits
@@ -48,6 +50,7 @@
 //! apply work carry [`Scope::Source`] / [`Scope::Task`] and are dropped by the kernel once the
 //! task was lost (see `ftsim_sim::engine`).
 
+pub mod acks;
 pub mod backup;
 pub mod dataflow;
 mod engine;
@@ -58,6 +61,7 @@ mod shape;
 pub mod tasks;
 pub mod watermarks;
 
+pub use acks::{AckId, AckMsg, AckRounds, AckWire, Arrived, Local};
 pub use backup::{OutputLog, Snapshot};
 pub use dataflow::{Core, Source};
 pub use engine::{PCtx, Pipeline, Policy, Takeover};

@@ -36,7 +36,9 @@
 //! emissions show at once) show them twice: at-least-once.
 //!
 //! Simplifications: logs live in the source tasks' memory with no cost but their size; acks and
-//! replays are fault-tolerance traffic; a checkpoint is written asynchronously, without pausing
+//! replays are fault-tolerance traffic; the acks a task sends every source at once travel as one
+//! ack round ([`crate::pipeline::acks`]: counted one message and 64 bytes per source, on the
+//! sender's NIC for as long, arriving one latency after they were sent); a checkpoint is written asynchronously, without pausing
 //! the task; the standby replays from every upstream at once (each channel in order), which is
 //! "serially" per channel.
 

@@ -6,26 +6,32 @@
 //! (held); a failure's `restored` is reported once every task it moved has its state back.
 
 use super::Config;
-use crate::pipeline::{Batch, Core, OutputLog, PCtx, Policy, Rebuilds, Scope, Snapshot, Takeover};
+use crate::pipeline::{
+    AckMsg, AckRounds, AckWire, Batch, Core, OutputLog, PCtx, Policy, Rebuilds, Scope, Snapshot, Takeover,
+};
 use ftsim_sim::engine::Scoped;
 use ftsim_sim::scenario::JobKind;
 use ftsim_sim::{Cell, NodeId, Output, Scenario, Table, TableChart};
+use std::rc::Rc;
+
+/// Key group `group`'s task no longer needs from its sources what lies below `seen` (its durable
+/// checkpoint, per source) or counts only in windows firing at or before `fired`: one message of
+/// the modelled system to each live source, travelling in an ack round.
+#[derive(Debug)]
+pub struct UbAck {
+    /// The key group.
+    group: u32,
+    /// Per source, the offset covered by the task's durable checkpoint.
+    seen: Option<Rc<[u64]>>,
+    /// Instant up to which the task's windows have fired.
+    fired: u64,
+}
 
 /// Messages between tasks and their upstreams.
 #[derive(Debug)]
 pub enum UbMsg {
-    /// Key group `group`'s task no longer needs from source `part` what lies below `seen` (its
-    /// durable checkpoint) or counts only in windows firing at or before `fired`.
-    Ack {
-        /// The key group.
-        group: u32,
-        /// The source.
-        part: u32,
-        /// Offset covered by the task's durable checkpoint.
-        seen: Option<u64>,
-        /// Instant up to which the task's windows have fired.
-        fired: u64,
-    },
+    /// A transmission of an acknowledgement: see [`AckRounds`].
+    Ack(AckMsg),
 }
 
 impl Scoped<Scope> for UbMsg {}
@@ -45,13 +51,17 @@ pub enum UbTag {
     Sample,
     /// Look for tasks too slow to keep.
     SlowCheck,
+    /// Ack round `round` reached `node` alive.
+    AckReached(u64, NodeId),
+    /// Ack round `round` arrives.
+    AckArrive(u64),
 }
 
 impl Scoped<Scope> for UbTag {
     fn scope(&self) -> Option<Scope> {
         match self {
             UbTag::AckTick(g) | UbTag::Checkpoint(g) | UbTag::Written(g) | UbTag::Restored(g) => Some(Scope::Task(*g)),
-            UbTag::Sample | UbTag::SlowCheck => None,
+            UbTag::Sample | UbTag::SlowCheck | UbTag::AckReached(..) | UbTag::AckArrive(_) => None,
         }
     }
 }
@@ -69,6 +79,7 @@ pub struct UpstreamBackup {
     fired: Vec<u64>,
     rebuilds: Rebuilds,
     abandon: Vec<NodeId>,
+    acks: AckRounds<UbAck>,
     log_rows: Vec<Vec<Cell>>,
 }
 
@@ -86,6 +97,7 @@ impl UpstreamBackup {
             fired: vec![0; groups as usize],
             rebuilds: Rebuilds::new(parts),
             abandon: Vec::new(),
+            acks: AckRounds::new(sc.cluster.network_latency),
             log_rows: Vec::new(),
         }
     }
@@ -102,20 +114,49 @@ impl UpstreamBackup {
     }
 
     /// Task `g` tells every live upstream what it no longer needs.
-    fn acknowledge(&self, core: &Core, g: u32, seen: Option<&[u64]>, cx: &mut PCtx<'_, Self>) {
+    fn acknowledge(&mut self, core: &Core, g: u32, seen: Option<Rc<[u64]>>, cx: &mut PCtx<'_, Self>) {
         let t = &core.tasks[g as usize];
-        let fired = t.state.closed();
-        for (p, s) in core.sources.iter().enumerate().filter(|(_, s)| !s.lost) {
-            let msg = UbMsg::Ack {
-                group: g,
-                part: p as u32,
-                seen: seen.map(|s| s[p]),
-                fired,
-            };
-            cx.send_ft(t.node, s.reader.node, 64, crate::pipeline::Msg::Policy(msg));
+        let ack = UbAck {
+            group: g,
+            seen,
+            fired: t.state.closed(),
+        };
+        self.acks.send(&core.sources, t.node, ack, &WIRE, cx);
+    }
+
+    /// Ack round `round` arrives: the sources on other nodes it reached hear its
+    /// acknowledgements.
+    fn acknowledged(&mut self, core: &Core, round: u64) {
+        let Some(arrived) = self.acks.arrive(round, &core.sources) else {
+            return;
+        };
+        for (from, ack) in &arrived.acks {
+            if arrived.any_hears(*from) {
+                let heard = |p| arrived.hears(p, *from);
+                hear(&mut self.log, &mut self.fired, self.windowed, ack, heard);
+            }
         }
     }
 }
+
+/// The sources `p` that `heard(p)` (at least one) hear `ack`: they trim their logs, and the
+/// task's fired frontier is known upstream.
+fn hear(log: &mut OutputLog, fired: &mut [u64], windowed: bool, ack: &UbAck, heard: impl Fn(u32) -> bool) {
+    if let Some(seen) = &ack.seen {
+        log.trim_seen(ack.group, &heard, seen);
+    }
+    if windowed {
+        fired[ack.group as usize] = fired[ack.group as usize].max(ack.fired);
+        log.trim_fired(ack.group, &heard, ack.fired);
+    }
+}
+
+/// How the engine's messages and tags carry its ack rounds.
+const WIRE: AckWire<UbMsg, UbTag> = AckWire {
+    msg: UbMsg::Ack,
+    reached: UbTag::AckReached,
+    arrive: UbTag::AckArrive,
+};
 
 impl Policy for UpstreamBackup {
     type Msg = UbMsg;
@@ -148,6 +189,7 @@ impl Policy for UpstreamBackup {
     fn failed(&mut self, core: &mut Core, _node: NodeId, _cx: &mut PCtx<'_, Self>) -> Takeover {
         // A lost source's logs are gone with it; it will read again from where they began.
         self.rebuilds.sources_lost(core, &mut self.log);
+        self.acks.close();
         Takeover::Spare
     }
 
@@ -163,6 +205,7 @@ impl Policy for UpstreamBackup {
         tasks: &[u32],
         cx: &mut PCtx<'_, Self>,
     ) -> bool {
+        self.acks.close();
         if !tasks.is_empty() {
             self.rebuilds.answer(failed);
         }
@@ -186,21 +229,10 @@ impl Policy for UpstreamBackup {
     }
 
     fn message(&mut self, core: &mut Core, _from: NodeId, _to: NodeId, msg: UbMsg, _cx: &mut PCtx<'_, Self>) {
-        let UbMsg::Ack {
-            group,
-            part,
-            seen,
-            fired,
-        } = msg;
-        if core.sources[part as usize].lost {
-            return;
-        }
-        if let Some(seen) = seen {
-            self.log.trim_seen(part, group, seen);
-        }
-        if self.windowed {
-            self.fired[group as usize] = self.fired[group as usize].max(fired);
-            self.log.trim_fired(part, group, fired);
+        let UbMsg::Ack(m) = msg;
+        if let Some(local) = self.acks.message(m, &core.sources) {
+            let heard = |p| local.parts.contains(&p);
+            hear(&mut self.log, &mut self.fired, self.windowed, local.ack, heard);
         }
     }
 
@@ -228,7 +260,7 @@ impl Policy for UpstreamBackup {
             }
             UbTag::Written(g) => {
                 if let Some(snap) = self.writing[g as usize].take() {
-                    self.acknowledge(core, g, Some(&snap.seen), cx);
+                    self.acknowledge(core, g, Some(snap.seen.as_slice().into()), cx);
                     self.durable[g as usize] = Some(snap);
                 }
             }
@@ -250,6 +282,10 @@ impl Policy for UpstreamBackup {
                 if !core.input_ended || !core.drained() {
                     cx.set_timer(self.bucket, policy(UbTag::Sample));
                 }
+            }
+            UbTag::AckReached(round, node) => self.acks.reached(round, node),
+            UbTag::AckArrive(round) => {
+                self.acknowledged(core, round);
             }
             UbTag::SlowCheck => {
                 let now = cx.now();
