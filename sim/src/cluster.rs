@@ -10,7 +10,7 @@
 
 use crate::ids::{NodeId, WorkId};
 use crate::scenario::{ClusterSpec, Fault, FaultTarget};
-use crate::time::{SimDuration, SimTime};
+use crate::time::{SimDuration, SimTime, round_ns};
 use std::collections::VecDeque;
 
 /// A unit of work waiting for or occupying a core.
@@ -228,7 +228,7 @@ impl<T> Cluster<T> {
         if from == to {
             return now;
         }
-        let tx = SimDuration((bytes as f64 / self.spec.bandwidth * 1e9).round() as u64);
+        let tx = SimDuration(round_ns(bytes as f64 / self.spec.bandwidth * 1e9));
         let latency = self.spec.network_latency;
         match self.nodes.get_mut(from.0 as usize) {
             Some(n) => {
@@ -242,7 +242,7 @@ impl<T> Cluster<T> {
 
     /// When a storage operation of `bytes` issued now by `node` completes.
     pub fn storage(&mut self, now: SimTime, node: NodeId, bytes: u64) -> SimTime {
-        let tx = SimDuration((bytes as f64 / self.spec.storage_bandwidth * 1e9).round() as u64);
+        let tx = SimDuration(round_ns(bytes as f64 / self.spec.storage_bandwidth * 1e9));
         let latency = self.spec.storage_latency;
         match self.nodes.get_mut(node.0 as usize) {
             Some(n) => {
@@ -289,12 +289,12 @@ pub fn finish_time(slow: &[(SimTime, SimTime, f64)], start: SimTime, work: SimDu
         }
         let capacity = (b - t) / factor;
         if remaining <= capacity {
-            return SimTime((t + remaining * factor).round() as u64);
+            return SimTime(round_ns(t + remaining * factor));
         }
         remaining -= capacity;
         t = b;
     }
-    SimTime((t + remaining).round() as u64)
+    SimTime(round_ns(t + remaining))
 }
 
 #[cfg(test)]

@@ -141,7 +141,7 @@ impl Generator {
 
     /// The next record of partition `p`, if it arrives before the end of the run.
     fn next(&self, p: u32, c: &mut Cursor) -> Option<Record> {
-        let arrival = c.t.round() as u64;
+        let arrival = crate::time::round_ns(c.t);
         if arrival >= self.end || c.offset >= u64::from(u32::MAX) {
             return None;
         }
