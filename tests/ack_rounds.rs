@@ -188,39 +188,28 @@ fn probe(sc: &Scenario, cfg: &ProbeConfig, rounds: bool) -> Pipeline<Probe> {
     Pipeline::new(sc, read, SimDuration::from_millis(20), policy)
 }
 
-/// The probe acknowledging one message per pair.
-struct Pairs;
-/// The probe acknowledging in rounds.
-struct Rounds;
+/// The probe, acknowledging in rounds (`ROUNDS`) or one message per pair.
+struct ProbeSpec<const ROUNDS: bool>;
 
-impl EngineSpec for Pairs {
-    const NAME: &'static str = "ack-pairs";
-    const SUMMARY: &'static str = "acknowledges every source from every task, one message per pair";
+impl<const ROUNDS: bool> EngineSpec for ProbeSpec<ROUNDS> {
+    const NAME: &'static str = if ROUNDS { "ack-rounds" } else { "ack-pairs" };
+    const SUMMARY: &'static str = if ROUNDS {
+        "acknowledges every source from every task, in ack rounds"
+    } else {
+        "acknowledges every source from every task, one message per pair"
+    };
     type Config = ProbeConfig;
     type Engine = Pipeline<Probe>;
     fn promise(_cfg: &ProbeConfig, _kind: JobKind, _sink: SinkMode) -> Guarantee {
         Guarantee::None
     }
     fn build(sc: &Scenario, cfg: &ProbeConfig) -> Pipeline<Probe> {
-        probe(sc, cfg, false)
+        probe(sc, cfg, ROUNDS)
     }
 }
 
-impl EngineSpec for Rounds {
-    const NAME: &'static str = "ack-rounds";
-    const SUMMARY: &'static str = "acknowledges every source from every task, in ack rounds";
-    type Config = ProbeConfig;
-    type Engine = Pipeline<Probe>;
-    fn promise(_cfg: &ProbeConfig, _kind: JobKind, _sink: SinkMode) -> Guarantee {
-        Guarantee::None
-    }
-    fn build(sc: &Scenario, cfg: &ProbeConfig) -> Pipeline<Probe> {
-        probe(sc, cfg, true)
-    }
-}
-
-static PAIRS: Entry<Pairs> = Entry::new();
-static ROUNDS: Entry<Rounds> = Entry::new();
+static PAIRS: Entry<ProbeSpec<false>> = Entry::new();
+static ROUNDS: Entry<ProbeSpec<true>> = Entry::new();
 
 fn run_probe(sc: &Scenario, name: &str) -> RunReport {
     let registry = Registry::builtin().with(&PAIRS).with(&ROUNDS);
