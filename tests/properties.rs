@@ -5,7 +5,7 @@
 //!
 //! Cases per engine: `FTSIM_CASES` (default 40, sized for CI); a long campaign is the same test
 //! with more and another seed, e.g. `FTSIM_CASES=2000 FTSIM_SEED=7 cargo test --release
-//! properties`; `FTSIM_ENGINES=flink-abs,dstream` narrows it to some engines. A failure shrinks to
+//! properties`; `FTSIM_ENGINES=flink-abs,dstream` (commas or spaces) narrows it to some engines. A failure shrinks to
 //! a minimal fault plan and prints the case as a scenario file and the seed.
 
 use crate::arbitrary::{Case, ENGINES, cases};
@@ -75,8 +75,18 @@ pub fn runner_shrinking(cases: u32, shrink: u32) -> TestRunner {
 #[test]
 fn every_engine_keeps_its_promise_its_books_and_recovers_under_any_fault_plan() {
     let only = std::env::var("FTSIM_ENGINES").unwrap_or_default();
+    // Engine names separated by commas or spaces; a name that is no engine stops the campaign
+    // rather than letting it pass having run nothing.
+    let only: Vec<&str> = only.split([',', ' ']).filter(|e| !e.is_empty()).collect();
+    let known: Vec<&str> = ENGINES.iter().map(|(e, _)| *e).collect();
+    if let Some(bad) = only.iter().find(|e| !known.contains(e)) {
+        panic!(
+            "FTSIM_ENGINES names {bad:?}, which is no engine; known: {}",
+            known.join(", ")
+        );
+    }
     for (engine, configs) in ENGINES {
-        if !only.is_empty() && !only.split(',').any(|e| e == *engine) {
+        if !only.is_empty() && !only.contains(engine) {
             continue;
         }
         if let Err(e) = runner(case_count()).run(&cases(engine, configs), |case| holds(&case)) {
