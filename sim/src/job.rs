@@ -90,6 +90,17 @@ impl Semantics {
         let (et, sl) = (r.event_time.0, self.window.slide.as_nanos());
         self.windows_in(et - et % sl, r)
     }
+    /// The start of the slide-long slot `r`'s event time falls in (a multiple of the slide),
+    /// through `cache`, the slot found last: a record in the same slot as the one before needs
+    /// no division. A cache starts at 0, and any value in it is only ever a hint.
+    #[inline]
+    pub(crate) fn slot_of(&self, cache: &mut u64, r: &Record) -> u64 {
+        let (et, sl) = (r.event_time.0, self.window.slide.as_nanos());
+        if et.wrapping_sub(*cache) >= sl {
+            *cache = et - et % sl;
+        }
+        *cache
+    }
     /// [`Semantics::windows_of`] given `last_start`, the start of the last window `r`'s event
     /// time falls in (its event time rounded down to a multiple of the slide).
     pub(crate) fn windows_in(&self, last_start: u64, r: &Record) -> impl Iterator<Item = u64> + use<> {
@@ -180,12 +191,9 @@ impl OperatorState {
                 });
             }
             JobKind::WindowCount => {
-                let (et, sl) = (r.event_time.0, sem.window.slide.as_nanos());
-                if et.wrapping_sub(self.slot) >= sl {
-                    self.slot = et - et % sl;
-                }
+                let slot = sem.slot_of(&mut self.slot, r);
                 let closed = self.closed;
-                for start in sem.windows_in(self.slot, r).filter(|s| sem.fire_time(*s) > closed) {
+                for start in sem.windows_in(slot, r).filter(|s| sem.fire_time(*s) > closed) {
                     self.window(start).add(key, 1);
                 }
             }

@@ -212,11 +212,8 @@ impl<'a> Oracle<'a> {
         match self.sem.kind {
             JobKind::RunningCount => *self.counts.entry(key).or_insert(0) += 1,
             JobKind::WindowCount => {
-                let (et, sl) = (r.event_time.0, self.sem.window.slide.as_nanos());
-                if et.wrapping_sub(self.slot) >= sl {
-                    self.slot = et - et % sl;
-                }
-                for start in self.sem.windows_in(self.slot, r) {
+                let slot = self.sem.slot_of(&mut self.slot, r);
+                for start in self.sem.windows_in(slot, r) {
                     let i = self.window(start);
                     match &mut self.windows[i].1 {
                         KeyCounts::Dense(v) if key < v.len() as u64 => v[key as usize] += 1,

@@ -5,10 +5,11 @@
 //! - the state and the outputs are exactly those of [`OperatorState::apply`] on each record in
 //!   order (same counts, same windows opened, same outputs in the same order);
 //! - for a tumbling window count (slide = length) a record counts in one window at most, the one
-//!   its slot starts (`OperatorState::slot`, kept as `apply` keeps it), unless that window fires
-//!   at or before the record's `wm_before` (late) or before `closed` (emitted already). The
-//!   window's position among the open ones is looked up once per run of records in the same
-//!   window, not per record: nothing else opens or drops a window while a batch is applied.
+//!   its slot starts (`Semantics::slot_of`, through the same cache as `apply`), unless that
+//!   window fires at or before the record's `wm_before` (late) or before `closed` (emitted
+//!   already). The window's position among the open ones is looked up once per run of records
+//!   in the same window, not per record: nothing else opens or drops a window while a batch is
+//!   applied.
 
 use super::{OperatorState, Semantics};
 use crate::Output;
@@ -25,16 +26,11 @@ impl OperatorState {
             }
             return;
         }
-        let sl = w.slide.as_nanos();
         let closed = self.closed;
         // The window the last counted record went to, and its index in `windows`.
         let mut cur: Option<(u64, usize)> = None;
         for r in records {
-            let et = r.event_time.0;
-            if et.wrapping_sub(self.slot) >= sl {
-                self.slot = et - et % sl;
-            }
-            let start = self.slot;
+            let start = sem.slot_of(&mut self.slot, r);
             let fire = sem.fire_time(start);
             if fire <= r.wm_before.0 || fire <= closed {
                 continue;
