@@ -13,12 +13,14 @@
 
 mod batch;
 mod counts;
+mod minima;
 
 use crate::rng::mix64;
 use crate::scenario::{JobKind, JobSpec, WindowSpec};
 use crate::time::{SimDuration, SimTime};
 use crate::workload::Record;
 use counts::WindowCounts;
+use minima::{Minima, min_and_count};
 use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
 use std::sync::{Arc, Weak};
@@ -136,6 +138,7 @@ impl Semantics {
             part_wm: PartWatermarks::Own(vec![SimTime::ZERO; self.partitions as usize]),
             global: SimTime::ZERO,
             at_global: self.partitions,
+            minima: Minima::default(),
             closed: 0,
             slot: 0,
         }
@@ -157,7 +160,8 @@ impl Semantics {
 /// with its keys' counts in a compact hash map (`WindowCounts`) whose order is never observed: a
 /// window that fires emits its keys sorted. `global` is the minimum of `part_wm`
 /// and `at_global` how many partitions sit at it, so that raising one partition's watermark
-/// costs a scan of them all only when the last partition at the minimum moves. A state advanced
+/// costs a search for the new minimum only when the last partition at the minimum moves, and
+/// that search is a pass over per-block minima (`Minima`) rather than over every partition. A state advanced
 /// batch by batch with [`OperatorState::advance_all`] shares its batch's watermarks instead of
 /// holding its own copy (`PartWatermarks`), so that advancing it and cloning it cost no scan.
 #[derive(Debug, Clone)]
@@ -167,6 +171,8 @@ pub struct OperatorState {
     part_wm: PartWatermarks,
     global: SimTime,
     at_global: u32,
+    /// Per-block minima of `part_wm` (a cache: not part of the state's value).
+    minima: Minima,
     /// Windows that fire at or before this instant were emitted: no record opens them again.
     closed: u64,
     /// A multiple of the slide: the start of the slide-long slot of time the last record applied
@@ -261,7 +267,9 @@ impl OperatorState {
                     if cur == self.global {
                         self.at_global -= 1;
                     }
-                    self.part_wm.own_mut()[part as usize] = wm;
+                    let own = self.part_wm.own_mut();
+                    own[part as usize] = wm;
+                    self.minima.raised(own, part as usize, cur);
                     raised = true;
                 }
                 Some(_) => {}
@@ -272,8 +280,44 @@ impl OperatorState {
             return;
         }
         if self.at_global == 0 {
-            (self.global, self.at_global) = min_and_count(self.part_wm.as_slice());
+            (self.global, self.at_global) = self.minima.of(self.part_wm.as_slice());
         }
+        self.fire(sem, out);
+    }
+
+    /// Raises the watermark of every partition `p` to the `p`-th of `wms` where that is one
+    /// (never lowering one; `wms` has an entry per partition, or it is
+    /// [`OperatorState::advance_many`] over them) and emits every window that the new minimum
+    /// closes: the same state and outputs as [`OperatorState::advance_many`], with the minimum
+    /// found in the pass that raises them rather than by a second scan.
+    pub fn advance_every<I>(&mut self, sem: &Semantics, wms: I, out: &mut Vec<Output>)
+    where
+        I: ExactSizeIterator<Item = Option<SimTime>> + Clone,
+    {
+        if sem.kind != JobKind::WindowCount {
+            return;
+        }
+        let cur = self.part_wm.as_slice();
+        if wms.len() != cur.len() {
+            let wms = wms.enumerate().filter_map(|(p, wm)| Some((p as u32, wm?)));
+            return self.advance_many(sem, wms, out);
+        }
+        if !wms.clone().zip(cur).any(|(wm, c)| wm.is_some_and(|wm| wm > *c)) {
+            return;
+        }
+        let (mut min, mut at) = (SimTime::MAX, 0);
+        for (w, wm) in self.part_wm.own_mut().iter_mut().zip(wms) {
+            if let Some(wm) = wm {
+                *w = (*w).max(wm);
+            }
+            if *w < min {
+                (min, at) = (*w, 1);
+            } else if *w == min {
+                at += 1;
+            }
+        }
+        (self.global, self.at_global) = (min, at);
+        self.minima.invalidate();
         self.fire(sem, out);
     }
 
@@ -306,6 +350,7 @@ impl OperatorState {
             PartWatermarks::Shared(w) => (w.0.min, w.0.at_min),
             PartWatermarks::Own(v) => min_and_count(v),
         };
+        self.minima.invalidate();
         self.fire(sem, out);
     }
 
@@ -364,19 +409,6 @@ impl PartialEq for OperatorState {
             && self.at_global == other.at_global
             && self.closed == other.closed
     }
-}
-
-/// The minimum of `wms` and how many sit at it (zero and none for no partition), in one pass.
-fn min_and_count(wms: &[SimTime]) -> (SimTime, u32) {
-    let (mut min, mut at) = (SimTime::MAX, 0);
-    for w in wms {
-        if *w < min {
-            (min, at) = (*w, 1);
-        } else if *w == min {
-            at += 1;
-        }
-    }
-    if at == 0 { (SimTime::ZERO, 0) } else { (min, at) }
 }
 
 /// The watermark a state has seen from each source partition: its own, or a batch's shared.
@@ -600,6 +632,36 @@ mod tests {
         let twice = both_ways(&chain, twice, 4, 6);
         assert!(shares(&twice, &chain[6]));
         both_ways(&chain, fresh, 7, 10);
+    }
+
+    #[test]
+    fn a_round_from_every_partition_at_once_is_the_same_round_mark_by_mark() {
+        let sem = sem();
+        let (mut every, mut many) = (sem.new_state(), sem.new_state());
+        for b in 0..40u64 {
+            add_input(&mut every, &sem, b);
+            add_input(&mut many, &sem, b);
+            // Each round leaves out some partitions (`None`: a task that hears them otherwise),
+            // and a partition's mark may be below what it holds.
+            let marks: Vec<Option<SimTime>> = raw(b)
+                .into_iter()
+                .enumerate()
+                .map(|(p, wm)| (mix64(b * 7 + p as u64) % 3 != 0).then_some(wm))
+                .collect();
+            let (mut out_every, mut out_many) = (Vec::new(), Vec::new());
+            every.advance_every(&sem, marks.iter().copied(), &mut out_every);
+            let taken = marks.iter().enumerate().filter_map(|(p, wm)| Some((p as u32, (*wm)?)));
+            many.advance_many(&sem, taken, &mut out_many);
+            assert_eq!(out_every, out_many, "round {b}");
+            assert_eq!(every, many, "round {b}");
+            // Between rounds, one partition at a time, as batches do.
+            let p = (mix64(b) % u64::from(PARTS)) as u32;
+            let wm = SimTime(b * 400_000_000 + 350_000_000);
+            every.advance(&sem, p, wm, &mut out_every);
+            many.advance(&sem, p, wm, &mut out_many);
+            assert_eq!(every, many, "batch after round {b}");
+        }
+        assert!(every.closed() > 0, "windows fired");
     }
 
     #[test]

@@ -17,7 +17,7 @@
 
 use super::dataflow::Core;
 use super::reader::CoreTag;
-use super::watermarks::{Mark, marks};
+use super::watermarks::{Mark, Taken, marks};
 use super::{Batch, Msg};
 use ftsim_sim::engine::{Ctx, Flow};
 use ftsim_sim::{NodeId, OperatorState, Output, Record, Semantics, SimTime};
@@ -249,12 +249,24 @@ impl Core {
             (_, Input::Tick { from, skip }) => {
                 let mut out = Vec::new();
                 let seen = &mut t.seen;
-                let wms = marks(&from, &skip).map(|m| {
-                    let s = &mut seen[m.part as usize];
-                    *s = (*s).max(m.upto);
-                    (m.part, m.wm)
-                });
-                t.state.advance_many(cx.sem, wms, &mut out);
+                if from.len() == seen.len() {
+                    // A mark from every partition, in partition order: those not skipped raise
+                    // the state in one pass.
+                    let taken = Taken::new(&from, &skip);
+                    for (s, m) in seen.iter_mut().zip(taken.clone()) {
+                        if let Some(m) = m {
+                            *s = (*s).max(m.upto);
+                        }
+                    }
+                    t.state.advance_every(cx.sem, taken.map(|m| m.map(|m| m.wm)), &mut out);
+                } else {
+                    let wms = marks(&from, &skip).map(|m| {
+                        let s = &mut seen[m.part as usize];
+                        *s = (*s).max(m.upto);
+                        (m.part, m.wm)
+                    });
+                    t.state.advance_many(cx.sem, wms, &mut out);
+                }
                 let batch = Batch {
                     part: u32::MAX,
                     upto: 0,

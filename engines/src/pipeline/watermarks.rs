@@ -110,6 +110,34 @@ pub(super) fn marks<'a>(from: &'a [Mark], skip: &'a [u32]) -> impl Iterator<Item
     from.iter().filter(move |m| !skipped(skip, &mut k, m.part))
 }
 
+/// Each mark of `from` in order, `None` where its partition is in `skip` (both ascending).
+#[derive(Debug, Clone)]
+pub(super) struct Taken<'a> {
+    from: &'a [Mark],
+    skip: &'a [u32],
+    k: usize,
+}
+
+impl<'a> Taken<'a> {
+    pub(super) fn new(from: &'a [Mark], skip: &'a [u32]) -> Self {
+        Taken { from, skip, k: 0 }
+    }
+}
+
+impl<'a> Iterator for Taken<'a> {
+    type Item = Option<&'a Mark>;
+    fn next(&mut self) -> Option<Self::Item> {
+        let (m, rest) = self.from.split_first()?;
+        self.from = rest;
+        Some((!skipped(self.skip, &mut self.k, m.part)).then_some(m))
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.from.len(), Some(self.from.len()))
+    }
+}
+
+impl ExactSizeIterator for Taken<'_> {}
+
 impl Core {
     /// Sources `parts` (ascending) send their watermark to every stateful task that has not heard
     /// it (windows only), as one round.
@@ -227,6 +255,20 @@ impl Core {
                 continue;
             }
             let mut later = Vec::new();
+            if t.in_flight.is_empty() {
+                // No channel holds a mark back.
+                if marks(&from, &skip).next().is_some() {
+                    t.queue.push_back((
+                        now,
+                        Input::Tick {
+                            from: from.clone(),
+                            skip,
+                        },
+                    ));
+                    self.start_task(task, cx);
+                }
+                continue;
+            }
             let mut heard = false;
             for m in marks(&from, &skip) {
                 let waiting = t.in_flight.of(m.part);
