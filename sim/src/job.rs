@@ -269,7 +269,13 @@ impl OperatorState {
                     }
                     let own = self.part_wm.own_mut();
                     own[part as usize] = wm;
-                    self.minima.raised(own, part as usize, cur);
+                    // The block minima follow a raise or two; many in one go cost less as one
+                    // rebuild, should the minimum be asked for.
+                    if raised {
+                        self.minima.invalidate();
+                    } else {
+                        self.minima.raised(own, part as usize, cur);
+                    }
                     raised = true;
                 }
                 Some(_) => {}
