@@ -93,6 +93,9 @@ impl Homes {
 struct Outboxes {
     /// Per destination node, the items waiting, in the order they were put.
     to: Vec<Vec<Item>>,
+    /// The destinations whose outbox holds items, each once (so that a flush costs work in the
+    /// outboxes it sends, not in every node of the cluster).
+    waiting: Vec<u32>,
     /// A flush is pending on the node.
     armed: bool,
     /// `Transfer::moves` when the oldest item waiting was put.
@@ -151,6 +154,9 @@ impl Transfer {
         if let Some(out) = self.nodes.get_mut(f).filter(|o| o.armed)
             && let Some(v) = out.to.get_mut(d).filter(|v| v.len() + 1 < self.max_items)
         {
+            if v.is_empty() {
+                out.waiting.push(d as u32);
+            }
             v.push(item);
             return;
         }
@@ -172,6 +178,9 @@ impl Transfer {
         }
         if out.to.len() <= d {
             out.to.resize_with(d + 1, Vec::new);
+        }
+        if out.to[d].is_empty() {
+            out.waiting.push(d as u32);
         }
         out.to[d].push(item);
         if out.to[d].len() >= self.max_items {
@@ -211,10 +220,25 @@ impl Transfer {
         let out = &mut nodes[from.0 as usize];
         if out.moves != moves {
             regroup(homes, &mut out.to);
+            out.waiting = (0..out.to.len() as u32)
+                .filter(|d| !out.to[*d as usize].is_empty())
+                .collect();
         }
         out.moves = moves;
-        for (d, items) in out.to.iter_mut().enumerate() {
-            if items.is_empty() || only.is_some_and(|o| o != d) {
+        let mut sending = std::mem::take(&mut out.waiting);
+        match only {
+            Some(d) => {
+                // Only the full outbox leaves; the others keep waiting.
+                out.waiting = sending.iter().copied().filter(|w| *w as usize != d).collect();
+                sending.clear();
+                sending.push(d as u32);
+            }
+            None => sending.sort_unstable(),
+        }
+        for &d in &sending {
+            let d = d as usize;
+            let items = &mut out.to[d];
+            if items.is_empty() {
                 continue;
             }
             let n = items.len() as u64;
@@ -231,6 +255,10 @@ impl Transfer {
                 Traffic::FaultTolerance,
                 n as u32,
             );
+        }
+        if only.is_none() {
+            sending.clear();
+            out.waiting = sending;
         }
     }
 }
