@@ -26,7 +26,7 @@
 //! items; they are emptied and disarmed when the node's failure is detected (its timer died with
 //! it); items leave in the order they were put, per destination; while `moves` is unchanged
 //! (no task lost or placed again) every item sits in, or travels to, the outbox of the node its
-//! task runs on.
+//! task runs on; a node's `waiting` names each destination whose outbox holds items, once.
 
 use super::acker::AckerIn;
 use super::msg::{StormMsg, StormTag, Target};
