@@ -43,6 +43,10 @@ pub const ACK_BYTES: u64 = 20;
 /// writes as one batch.
 pub const NETTY_BATCH_BYTES: u64 = 262_144;
 
+/// Most emptied transmission buffers kept for reuse: about as many as are on the wire at once
+/// on a large cluster (every node sends to many others every flush).
+const SPARE_BUFFERS: usize = 16_384;
+
 /// One ack-stream message on its way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Item {
@@ -198,7 +202,7 @@ impl Transfer {
 
     /// The buffer of a transmission received, emptied, for another to carry.
     pub fn recycle(&mut self, mut items: Vec<Item>) {
-        if self.spare.len() < 256 && items.capacity() > 0 {
+        if self.spare.len() < SPARE_BUFFERS && items.capacity() > 0 {
             items.clear();
             self.spare.push(items);
         }
