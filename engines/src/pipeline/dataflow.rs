@@ -73,10 +73,24 @@ pub(super) struct Grouping {
     pool: Vec<Vec<Record>>,
 }
 
-/// Most emptied record buffers the pool keeps (beyond, they are freed).
-const POOL_BUFFERS: usize = 1024;
+/// Most emptied record buffers the pool keeps (beyond, they are freed): more than the batches
+/// in flight swing by over a run, a replica's copies included, so that a steady run allocates
+/// none.
+const POOL_BUFFERS: usize = 8192;
+/// Smallest buffer made for the pool, in records: most batches fit it, so a buffer taken
+/// from the pool rarely lacks room.
+const MIN_RECORDS: usize = 16;
 /// Largest buffer the pool keeps, in records (a larger one, a log scan's, is freed).
 const POOL_RECORDS: usize = 256;
+
+/// An empty buffer with room for `n` records: the pool's last one if it has room, else a new
+/// one (a pooled buffer too small is freed rather than grown, which would copy it).
+fn buffer(pool: &mut Vec<Vec<Record>>, n: usize) -> Vec<Record> {
+    match pool.pop() {
+        Some(b) if b.capacity() >= n => b,
+        _ => Vec::with_capacity(n.max(MIN_RECORDS).next_power_of_two()),
+    }
+}
 
 impl Grouping {
     /// Splits the records `from..to` of partition `part` (filter applied) by key group: the
@@ -136,7 +150,7 @@ impl Grouping {
             .iter()
             .map(|&g| {
                 let end = std::mem::take(&mut count[g as usize]) as usize;
-                let mut records = pool.pop().unwrap_or_default();
+                let mut records = buffer(pool, end - start);
                 records.extend(order[start..end].iter().map(|i| kept[*i as usize]));
                 start = end;
                 (g, records)
@@ -288,7 +302,7 @@ impl Core {
 
     /// A copy of `records` in a buffer from the pool (a batch sent twice: a replica's copy).
     pub fn copy_records(&self, records: &[Record]) -> Vec<Record> {
-        let mut copy = self.grouping.borrow_mut().pool.pop().unwrap_or_default();
+        let mut copy = buffer(&mut self.grouping.borrow_mut().pool, records.len());
         copy.extend_from_slice(records);
         copy
     }
