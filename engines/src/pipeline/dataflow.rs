@@ -301,6 +301,7 @@ impl Core {
     }
 
     /// A copy of `records` in a buffer from the pool (a batch sent twice: a replica's copy).
+    #[inline]
     pub fn copy_records(&self, records: &[Record]) -> Vec<Record> {
         let mut copy = buffer(&mut self.grouping.borrow_mut().pool, records.len());
         copy.extend_from_slice(records);
@@ -308,6 +309,7 @@ impl Core {
     }
 
     /// The record buffer of a batch that was applied goes back to the pool, emptied.
+    #[inline]
     pub fn recycle(&self, mut records: Vec<Record>) {
         let pool = &mut self.grouping.borrow_mut().pool;
         if records.capacity() > 0 && records.capacity() <= POOL_RECORDS && pool.len() < POOL_BUFFERS {
@@ -317,6 +319,7 @@ impl Core {
     }
 
     /// Source `p` sends `batch` to task `task`.
+    #[inline]
     pub fn ship<PM, T>(&mut self, p: u32, task: u32, batch: Batch, cx: &mut Ctx<'_, Msg<PM>, T>) {
         if !self.tasks[task as usize].lost {
             self.sources[p as usize].sent_wm[task as usize] = batch.wm;
@@ -327,6 +330,7 @@ impl Core {
 
     /// Sends `batch` from `from` to task `task` (as fault-tolerance traffic if `ft`: a replay or
     /// a replica's copy); a batch for a lost task is dropped.
+    #[inline]
     pub fn send<PM, T>(&mut self, from: NodeId, task: u32, batch: Batch, ft: bool, cx: &mut Ctx<'_, Msg<PM>, T>) {
         let t = &mut self.tasks[task as usize];
         if t.lost {
