@@ -19,7 +19,7 @@
 //!   for windows, by a round of bare watermarks ([`super::watermarks`]) at the end of the
 //!   partition, every `watermark_interval` and when the input ends;
 //! - a read costs work proportional to the records it read and the key groups they touch, not to
-//!   every key group (`Grouping`: scratch space kept between reads, every count back at zero
+//!   every key group (`Grouping`: scratch space kept between reads, every slot back at zero
 //!   once a read is split);
 //! - a batch's record buffer comes from a pool of emptied buffers when one is there
 //!   ([`Core::recycle`] returns one once its batch is applied): which buffer holds a batch's
@@ -60,16 +60,17 @@ pub struct Source {
 }
 
 /// Scratch space of a read's grouping by key group, kept between reads so that a read allocates
-/// only its batches: `count[g]` is zero for every group between reads. `pool` holds emptied
+/// only its batches: `slot[g]` is zero for every group between reads. `pool` holds emptied
 /// record buffers of applied batches, reused for new batches so that a batch rarely allocates.
 #[derive(Debug, Default)]
 pub(super) struct Grouping {
-    count: Vec<u32>,
+    /// Per key group, one past the index in `touched` and `bufs` of its batch in the read being
+    /// split (zero: none yet).
+    slot: Vec<u32>,
+    /// The groups the read touched, in the order of their first record.
     touched: Vec<u32>,
-    /// The records kept, and the key group of each (apart: a record is copied whole).
-    kept: Vec<Record>,
-    groups: Vec<u32>,
-    order: Vec<u32>,
+    /// Their record buffers, in the same order.
+    bufs: Vec<Vec<Record>>,
     pool: Vec<Vec<Record>>,
 }
 
@@ -95,8 +96,9 @@ fn buffer(pool: &mut Vec<Vec<Record>>, n: usize) -> Vec<Record> {
 impl Grouping {
     /// Splits the records `from..to` of partition `part` (filter applied) by key group: the
     /// non-empty groups in ascending order, each with its records in log order, and how many
-    /// records were kept. Costs work in the records read and the groups they touch (sorted, or
-    /// walked in order when they are most of them), nothing per key group otherwise.
+    /// records were kept. One pass over the records, each copied once, straight into its
+    /// group's buffer (no scratch copy of the read); costs nothing per key group the read does
+    /// not touch.
     fn split(
         &mut self,
         sem: &Semantics,
@@ -106,61 +108,37 @@ impl Grouping {
         to: u64,
     ) -> (Vec<(u32, Vec<Record>)>, usize) {
         let Grouping {
-            count,
+            slot,
             touched,
-            kept,
-            groups,
-            order,
+            bufs,
             pool,
         } = self;
-        count.resize(sem.parallelism as usize, 0);
+        slot.resize(sem.parallelism as usize, 0);
+        let mut kept = 0;
         log.each(part, from, to, |r| {
             if sem.keeps(r) {
                 let g = sem.task_of(u64::from(r.key));
-                if count[g as usize] == 0 {
+                let s = &mut slot[g as usize];
+                if *s == 0 {
                     touched.push(g);
+                    bufs.push(buffer(pool, 1));
+                    *s = bufs.len() as u32;
                 }
-                count[g as usize] += 1;
-                groups.push(g);
-                kept.push(*r);
+                bufs[*s as usize - 1].push(*r);
+                kept += 1;
             }
         });
-        if touched.len() * 8 >= count.len() {
-            touched.clear();
-            touched.extend((0..count.len() as u32).filter(|g| count[*g as usize] > 0));
-        } else {
-            touched.sort_unstable();
-        }
-        // `count[g]` becomes where group g's records start in `order`, then where they end.
-        let mut at = 0;
-        for &g in touched.iter() {
-            let n = count[g as usize];
-            count[g as usize] = at;
-            at += n;
-        }
-        order.clear();
-        order.resize(kept.len(), 0);
-        for (i, g) in groups.iter().enumerate() {
-            let slot = &mut count[*g as usize];
-            order[*slot as usize] = i as u32;
-            *slot += 1;
-        }
-        let mut start = 0;
-        let out = touched
+        let mut out: Vec<(u32, Vec<Record>)> = touched
             .iter()
-            .map(|&g| {
-                let end = std::mem::take(&mut count[g as usize]) as usize;
-                let mut records = buffer(pool, end - start);
-                records.extend(order[start..end].iter().map(|i| kept[*i as usize]));
-                start = end;
+            .zip(bufs.drain(..))
+            .map(|(&g, records)| {
+                slot[g as usize] = 0;
                 (g, records)
             })
             .collect();
-        let n = kept.len();
+        out.sort_unstable_by_key(|(g, _)| *g);
         touched.clear();
-        kept.clear();
-        groups.clear();
-        (out, n)
+        (out, kept)
     }
 }
 
