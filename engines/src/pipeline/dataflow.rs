@@ -64,12 +64,12 @@ pub struct Source {
 /// record buffers of applied batches, reused for new batches so that a batch rarely allocates.
 #[derive(Debug, Default)]
 pub(super) struct Grouping {
-    /// Per key group, one past the index in `touched` and `bufs` of its batch in the read being
-    /// split (zero: none yet).
+    /// Per key group, one past the index in `bufs` of its batch in the read being split (zero:
+    /// none yet).
     slot: Vec<u32>,
-    /// The groups the read touched, in the order of their first record.
+    /// The groups the read touched, in the order of their first record (then ascending).
     touched: Vec<u32>,
-    /// Their record buffers, in the same order.
+    /// Their record buffers, in the order of their first record.
     bufs: Vec<Vec<Record>>,
     pool: Vec<Vec<Record>>,
 }
@@ -97,8 +97,9 @@ impl Grouping {
     /// Splits the records `from..to` of partition `part` (filter applied) by key group: the
     /// non-empty groups in ascending order, each with its records in log order, and how many
     /// records were kept. One pass over the records, each copied once, straight into its
-    /// group's buffer (no scratch copy of the read); costs nothing per key group the read does
-    /// not touch.
+    /// group's buffer (no scratch copy of the read). Costs work in the records read and the
+    /// groups they touch (sorted, or walked in order when they are most of them), nothing per
+    /// key group otherwise.
     fn split(
         &mut self,
         sem: &Semantics,
@@ -128,16 +129,23 @@ impl Grouping {
                 kept += 1;
             }
         });
-        let mut out: Vec<(u32, Vec<Record>)> = touched
+        // The touched groups in ascending order: sorted, or walked in order when they are most
+        // of them.
+        if touched.len() * 8 >= slot.len() {
+            touched.clear();
+            touched.extend((0..slot.len() as u32).filter(|g| slot[*g as usize] > 0));
+        } else {
+            touched.sort_unstable();
+        }
+        let out = touched
             .iter()
-            .zip(bufs.drain(..))
-            .map(|(&g, records)| {
-                slot[g as usize] = 0;
-                (g, records)
+            .map(|&g| {
+                let i = std::mem::take(&mut slot[g as usize]) as usize - 1;
+                (g, std::mem::take(&mut bufs[i]))
             })
             .collect();
-        out.sort_unstable_by_key(|(g, _)| *g);
         touched.clear();
+        bufs.clear();
         (out, kept)
     }
 }
