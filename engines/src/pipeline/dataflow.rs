@@ -379,3 +379,59 @@ impl Core {
                     .all(|(s, end)| s.sent_wm.iter().all(|w| w >= end)))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Grouping;
+    use ftsim_sim::scenario::Overrides;
+    use ftsim_sim::{PartitionId, Record, Semantics, SourceLog};
+    use std::collections::BTreeMap;
+
+    /// A filtered log of 2 partitions over 40 key groups, with its semantics.
+    fn log() -> (SourceLog, Semantics) {
+        let text = "[run]\nduration = \"2s\"\n[workload]\nrate = 20000\nkeys = 500\npartitions = 2\n\
+                    [job]\nkind = \"window-count\"\nwindow = \"1s\"\nparallelism = 40\nfilter_keep = 0.8\n";
+        let sc = ftsim_sim::Scenario::from_str(
+            std::path::Path::new("t.toml"),
+            text,
+            &Overrides::default(),
+            &crate::Registry::builtin(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        (SourceLog::generate(&sc), Semantics::new(&sc.job, 2))
+    }
+
+    #[test]
+    fn a_read_splits_into_its_key_groups_in_ascending_order_each_in_log_order() {
+        let (log, sem) = log();
+        let reader = log.reader();
+        let mut grouping = Grouping::default();
+        let len = log.len(PartitionId(1));
+        // Reads of 1 to 400 records: a few groups touched (sorted) or most of them (walked).
+        let (mut from, mut size, mut few, mut most) = (0, 1, false, false);
+        while from < len {
+            let to = (from + size).min(len);
+            let mut want: BTreeMap<u32, Vec<Record>> = BTreeMap::new();
+            reader.each(PartitionId(1), from, to, |r| {
+                if sem.keeps(r) {
+                    want.entry(sem.task_of(u64::from(r.key))).or_default().push(*r);
+                }
+            });
+            let (got, kept) = grouping.split(&sem, &reader, PartitionId(1), from, to);
+            assert_eq!(kept, want.values().map(Vec::len).sum::<usize>());
+            assert_eq!(got, want.into_iter().collect::<Vec<_>>(), "read {from}..{to}");
+            few |= got.len() * 8 < 40;
+            most |= got.len() * 8 >= 40;
+            assert!(grouping.slot.iter().all(|s| *s == 0) && grouping.touched.is_empty());
+            assert!(grouping.bufs.is_empty());
+            // The batches' buffers go back to the pool, emptied, and are reused.
+            grouping.pool.extend(got.into_iter().map(|(_, mut b)| {
+                b.clear();
+                b
+            }));
+            from = to;
+            size = size * 3 % 401;
+        }
+        assert!(few && most, "both ways of ordering the groups were exercised");
+    }
+}
