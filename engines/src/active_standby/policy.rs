@@ -107,6 +107,9 @@ pub struct ActiveStandby {
     outages: Vec<Outage>,
     builds: u64,
     lag_rows: Vec<Vec<Cell>>,
+    /// Records the sources copied to replicas in the read being shipped (counted as read once
+    /// it is shipped).
+    copied: u64,
 }
 
 impl ActiveStandby {
@@ -124,6 +127,7 @@ impl ActiveStandby {
             outages: Vec::new(),
             builds: 0,
             lag_rows: Vec::new(),
+            copied: 0,
         }
     }
 
@@ -380,7 +384,7 @@ impl Policy for ActiveStandby {
         if core.tasks[r as usize].lost {
             return;
         }
-        cx.records(Flow::Read, batch.records.len() as u64);
+        self.copied += batch.records.len() as u64;
         let s = &mut core.sources[part as usize];
         s.sent_wm[r as usize] = batch.wm;
         let from = s.reader.node;
@@ -389,6 +393,11 @@ impl Policy for ActiveStandby {
             ..*batch
         };
         core.send(from, r, copy, true, cx);
+    }
+
+    fn read_shipped(&mut self, _core: &mut Core, _part: u32, cx: &mut PCtx<'_, Self>) {
+        // The copies count as records read again, once per read.
+        cx.records(Flow::Read, std::mem::take(&mut self.copied));
     }
 
     fn applied(&mut self, core: &mut Core, task: u32, batch: &Batch, out: Vec<Output>, cx: &mut PCtx<'_, Self>) {

@@ -19,7 +19,7 @@
 //!   for windows, by a round of bare watermarks ([`super::watermarks`]) at the end of the
 //!   partition, every `watermark_interval` and when the input ends;
 //! - a read costs work proportional to the records it read and the key groups they touch, not to
-//!   every key group (`Grouping`: scratch space kept between reads, every count back at zero
+//!   every key group (`Grouping`: scratch space kept between reads, every slot back at zero
 //!   once a read is split);
 //! - a batch's record buffer comes from a pool of emptied buffers when one is there
 //!   ([`Core::recycle`] returns one once its batch is applied): which buffer holds a batch's
@@ -60,29 +60,46 @@ pub struct Source {
 }
 
 /// Scratch space of a read's grouping by key group, kept between reads so that a read allocates
-/// only its batches: `count[g]` is zero for every group between reads. `pool` holds emptied
+/// only its batches: `slot[g]` is zero for every group between reads. `pool` holds emptied
 /// record buffers of applied batches, reused for new batches so that a batch rarely allocates.
 #[derive(Debug, Default)]
 pub(super) struct Grouping {
-    count: Vec<u32>,
+    /// Per key group, one past the index in `bufs` of its batch in the read being split (zero:
+    /// none yet).
+    slot: Vec<u32>,
+    /// The groups the read touched, in the order of their first record (then ascending).
     touched: Vec<u32>,
-    /// The records kept, and the key group of each (apart: a record is copied whole).
-    kept: Vec<Record>,
-    groups: Vec<u32>,
-    order: Vec<u32>,
+    /// Their record buffers, in the order of their first record.
+    bufs: Vec<Vec<Record>>,
     pool: Vec<Vec<Record>>,
 }
 
-/// Most emptied record buffers the pool keeps (beyond, they are freed).
-const POOL_BUFFERS: usize = 1024;
+/// Most emptied record buffers the pool keeps (beyond, they are freed): more than the batches
+/// in flight swing by over a run, a replica's copies included, so that a steady run allocates
+/// none.
+const POOL_BUFFERS: usize = 8192;
+/// Smallest buffer made for the pool, in records: most batches fit it, so a buffer taken
+/// from the pool rarely lacks room.
+const MIN_RECORDS: usize = 16;
 /// Largest buffer the pool keeps, in records (a larger one, a log scan's, is freed).
 const POOL_RECORDS: usize = 256;
+
+/// An empty buffer with room for `n` records: the pool's last one if it has room, else a new
+/// one (a pooled buffer too small is freed rather than grown, which would copy it).
+fn buffer(pool: &mut Vec<Vec<Record>>, n: usize) -> Vec<Record> {
+    match pool.pop() {
+        Some(b) if b.capacity() >= n => b,
+        _ => Vec::with_capacity(n.max(MIN_RECORDS).next_power_of_two()),
+    }
+}
 
 impl Grouping {
     /// Splits the records `from..to` of partition `part` (filter applied) by key group: the
     /// non-empty groups in ascending order, each with its records in log order, and how many
-    /// records were kept. Costs work in the records read and the groups they touch (sorted, or
-    /// walked in order when they are most of them), nothing per key group otherwise.
+    /// records were kept. One pass over the records, each copied once, straight into its
+    /// group's buffer (no scratch copy of the read). Costs work in the records read and the
+    /// groups they touch (sorted, or walked in order when they are most of them), nothing per
+    /// key group otherwise.
     fn split(
         &mut self,
         sem: &Semantics,
@@ -92,61 +109,44 @@ impl Grouping {
         to: u64,
     ) -> (Vec<(u32, Vec<Record>)>, usize) {
         let Grouping {
-            count,
+            slot,
             touched,
-            kept,
-            groups,
-            order,
+            bufs,
             pool,
         } = self;
-        count.resize(sem.parallelism as usize, 0);
+        slot.resize(sem.parallelism as usize, 0);
+        let mut kept = 0;
         log.each(part, from, to, |r| {
             if sem.keeps(r) {
                 let g = sem.task_of(u64::from(r.key));
-                if count[g as usize] == 0 {
+                let s = &mut slot[g as usize];
+                if *s == 0 {
                     touched.push(g);
+                    bufs.push(buffer(pool, 1));
+                    *s = bufs.len() as u32;
                 }
-                count[g as usize] += 1;
-                groups.push(g);
-                kept.push(*r);
+                bufs[*s as usize - 1].push(*r);
+                kept += 1;
             }
         });
-        if touched.len() * 8 >= count.len() {
+        // The touched groups in ascending order: sorted, or walked in order when they are most
+        // of them.
+        if touched.len() * 8 >= slot.len() {
             touched.clear();
-            touched.extend((0..count.len() as u32).filter(|g| count[*g as usize] > 0));
+            touched.extend((0..slot.len() as u32).filter(|g| slot[*g as usize] > 0));
         } else {
             touched.sort_unstable();
         }
-        // `count[g]` becomes where group g's records start in `order`, then where they end.
-        let mut at = 0;
-        for &g in touched.iter() {
-            let n = count[g as usize];
-            count[g as usize] = at;
-            at += n;
-        }
-        order.clear();
-        order.resize(kept.len(), 0);
-        for (i, g) in groups.iter().enumerate() {
-            let slot = &mut count[*g as usize];
-            order[*slot as usize] = i as u32;
-            *slot += 1;
-        }
-        let mut start = 0;
         let out = touched
             .iter()
             .map(|&g| {
-                let end = std::mem::take(&mut count[g as usize]) as usize;
-                let mut records = pool.pop().unwrap_or_default();
-                records.extend(order[start..end].iter().map(|i| kept[*i as usize]));
-                start = end;
-                (g, records)
+                let i = std::mem::take(&mut slot[g as usize]) as usize - 1;
+                (g, std::mem::take(&mut bufs[i]))
             })
             .collect();
-        let n = kept.len();
         touched.clear();
-        kept.clear();
-        groups.clear();
-        (out, n)
+        bufs.clear();
+        (out, kept)
     }
 }
 
@@ -287,13 +287,15 @@ impl Core {
     }
 
     /// A copy of `records` in a buffer from the pool (a batch sent twice: a replica's copy).
+    #[inline]
     pub fn copy_records(&self, records: &[Record]) -> Vec<Record> {
-        let mut copy = self.grouping.borrow_mut().pool.pop().unwrap_or_default();
+        let mut copy = buffer(&mut self.grouping.borrow_mut().pool, records.len());
         copy.extend_from_slice(records);
         copy
     }
 
     /// The record buffer of a batch that was applied goes back to the pool, emptied.
+    #[inline]
     pub fn recycle(&self, mut records: Vec<Record>) {
         let pool = &mut self.grouping.borrow_mut().pool;
         if records.capacity() > 0 && records.capacity() <= POOL_RECORDS && pool.len() < POOL_BUFFERS {
@@ -303,6 +305,7 @@ impl Core {
     }
 
     /// Source `p` sends `batch` to task `task`.
+    #[inline]
     pub fn ship<PM, T>(&mut self, p: u32, task: u32, batch: Batch, cx: &mut Ctx<'_, Msg<PM>, T>) {
         if !self.tasks[task as usize].lost {
             self.sources[p as usize].sent_wm[task as usize] = batch.wm;
@@ -313,6 +316,7 @@ impl Core {
 
     /// Sends `batch` from `from` to task `task` (as fault-tolerance traffic if `ft`: a replay or
     /// a replica's copy); a batch for a lost task is dropped.
+    #[inline]
     pub fn send<PM, T>(&mut self, from: NodeId, task: u32, batch: Batch, ft: bool, cx: &mut Ctx<'_, Msg<PM>, T>) {
         let t = &mut self.tasks[task as usize];
         if t.lost {
@@ -373,5 +377,61 @@ impl Core {
                     .iter()
                     .zip(&self.end_wm)
                     .all(|(s, end)| s.sent_wm.iter().all(|w| w >= end)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Grouping;
+    use ftsim_sim::scenario::Overrides;
+    use ftsim_sim::{PartitionId, Record, Semantics, SourceLog};
+    use std::collections::BTreeMap;
+
+    /// A filtered log of 2 partitions over 40 key groups, with its semantics.
+    fn log() -> (SourceLog, Semantics) {
+        let text = "[run]\nduration = \"2s\"\n[workload]\nrate = 20000\nkeys = 500\npartitions = 2\n\
+                    [job]\nkind = \"window-count\"\nwindow = \"1s\"\nparallelism = 40\nfilter_keep = 0.8\n";
+        let sc = ftsim_sim::Scenario::from_str(
+            std::path::Path::new("t.toml"),
+            text,
+            &Overrides::default(),
+            &crate::Registry::builtin(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        (SourceLog::generate(&sc), Semantics::new(&sc.job, 2))
+    }
+
+    #[test]
+    fn a_read_splits_into_its_key_groups_in_ascending_order_each_in_log_order() {
+        let (log, sem) = log();
+        let reader = log.reader();
+        let mut grouping = Grouping::default();
+        let len = log.len(PartitionId(1));
+        // Reads of 1 to 400 records: a few groups touched (sorted) or most of them (walked).
+        let (mut from, mut size, mut few, mut most) = (0, 1, false, false);
+        while from < len {
+            let to = (from + size).min(len);
+            let mut want: BTreeMap<u32, Vec<Record>> = BTreeMap::new();
+            reader.each(PartitionId(1), from, to, |r| {
+                if sem.keeps(r) {
+                    want.entry(sem.task_of(u64::from(r.key))).or_default().push(*r);
+                }
+            });
+            let (got, kept) = grouping.split(&sem, &reader, PartitionId(1), from, to);
+            assert_eq!(kept, want.values().map(Vec::len).sum::<usize>());
+            assert_eq!(got, want.into_iter().collect::<Vec<_>>(), "read {from}..{to}");
+            few |= got.len() * 8 < 40;
+            most |= got.len() * 8 >= 40;
+            assert!(grouping.slot.iter().all(|s| *s == 0) && grouping.touched.is_empty());
+            assert!(grouping.bufs.is_empty());
+            // The batches' buffers go back to the pool, emptied, and are reused.
+            grouping.pool.extend(got.into_iter().map(|(_, mut b)| {
+                b.clear();
+                b
+            }));
+            from = to;
+            size = size * 3 % 401;
+        }
+        assert!(few && most, "both ways of ordering the groups were exercised");
     }
 }

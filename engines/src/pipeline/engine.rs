@@ -49,6 +49,11 @@ pub trait Policy: Sized {
     fn shipped(&mut self, core: &mut Core, part: u32, task: u32, batch: &Batch, cx: &mut PCtx<'_, Self>) {
         let _ = (core, part, task, batch, cx);
     }
+    /// Source `part` shipped every batch of one read (each told to [`Policy::shipped`] first):
+    /// what a scheme does once per read rather than per batch.
+    fn read_shipped(&mut self, core: &mut Core, part: u32, cx: &mut PCtx<'_, Self>) {
+        let _ = (core, part, cx);
+    }
     /// Task `task` applied `batch`, producing `out`: make it visible (default: emit at once,
     /// outside any transaction).
     fn applied(&mut self, core: &mut Core, task: u32, batch: &Batch, out: Vec<Output>, cx: &mut PCtx<'_, Self>) {
@@ -250,6 +255,7 @@ impl<P: Policy> Pipeline<P> {
                     self.policy.shipped(&mut self.core, part, task, &batch, cx);
                     self.core.ship(part, task, batch, cx);
                 }
+                self.policy.read_shipped(&mut self.core, part, cx);
                 self.core.read_done(part, to, cx);
                 self.poll(part, cx);
             }
