@@ -93,10 +93,13 @@ pub enum StormMsg {
     /// Ack-stream messages (inits, acks, completions) for the ackers and spouts of the
     /// receiving node: one flush of the sender's outbox.
     Transfer {
-        /// In the order they were put in the outbox.
+        /// The outbox's inits and acks, then its completions, each kind in the order they were
+        /// put.
         items: Vec<Item>,
+        /// How many inits and acks lead `items`.
+        acks: u32,
         /// How many times tasks had been lost or placed again when it left.
-        moves: u64,
+        moves: u32,
     },
     /// Trident: the coordinator's batch tuple for the spout of `part`.
     BatchTuple {
