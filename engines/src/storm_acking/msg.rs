@@ -3,7 +3,7 @@
 //! Invariant: every message and tag names the scope it belongs to (a spout's partition, an acker
 //! or the Trident coordinator), so the kernel drops what a lost one left in flight.
 
-use super::transfer::Item;
+use super::wire::Item;
 use crate::pipeline::Scope;
 use ftsim_sim::engine::Scoped;
 use ftsim_sim::{NodeId, SimTime};

@@ -20,8 +20,9 @@ use super::msg::{StormMsg, StormTag, Target, Tracked, Tuple};
 use super::ring::Handle;
 use super::spout::Spout;
 use super::tracking::{AckQueue, Acking, InFlight};
-use super::transfer::{Item, Transfer};
+use super::transfer::Transfer;
 use super::trident::Trident;
+use super::wire::Item;
 use crate::pipeline::{Batch, Core, PCtx, Policy, Tag, Takeover};
 use ftsim_sim::{Cell, NodeId, Output, Scenario, SimDuration, SimTime, Table, TableChart};
 use std::collections::BTreeMap;
@@ -152,7 +153,7 @@ impl StormAcking {
         let (mut sole_acker, mut sole_spout) = (homes.sole_acker(to), homes.sole_spout(to));
         if self.acking.transfer.moved_since(moves) {
             items.retain(|item| homes.of_item(item) == Some(to));
-            acks = items.partition_point(|item| matches!(item, Item::Acker(_)));
+            acks = items.partition_point(|item| item.acker_task().is_some());
             (sole_acker, sole_spout) = (None, None);
         }
         if self.trident.is_some() {
@@ -165,10 +166,10 @@ impl StormAcking {
             Some(a) if acks > 0 => groups.push((a, 0, acks as u64)),
             _ => {
                 for item in &items[..acks] {
-                    let Item::Acker(m) = item else { continue };
-                    match groups.iter_mut().find(|(x, _, _)| *x == m.acker) {
+                    let Some(a) = item.acker_task() else { continue };
+                    match groups.iter_mut().find(|(x, _, _)| *x == a) {
                         Some((_, _, n)) => *n += 1,
-                        None => groups.push((m.acker, 0, 1)),
+                        None => groups.push((a, 0, 1)),
                     }
                 }
             }
@@ -188,7 +189,7 @@ impl StormAcking {
             );
         }
         // Whom the completions are for: one spout, usually.
-        let done = items[acks..].iter().filter_map(Item::done);
+        let done = items[acks..].iter().filter_map(Item::as_done);
         if let Some(first) = done.clone().next() {
             let roots = done.clone().map(|d| (d.root, d.seq));
             match (sole_spout, first.to) {
@@ -204,7 +205,7 @@ impl StormAcking {
         let mut groups_left = groups.drain(..);
         if let Some((first, group, _)) = groups_left.next() {
             for (acker, group, _) in groups_left {
-                let own = items.iter().filter(|i| matches!(i, Item::Acker(m) if m.acker == acker));
+                let own = items.iter().filter(|i| i.acker_task() == Some(acker));
                 let q = &mut self.acking.queues[(acker - self.acking.first) as usize];
                 q.groups.push_back((group, own.copied().collect()));
             }

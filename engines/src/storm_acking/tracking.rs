@@ -12,7 +12,8 @@ use super::acker::{Acker, AckerIn};
 use super::msg::{Rooted, StormTag, Target};
 use super::policy::StormAcking;
 use super::ring::Handle;
-use super::transfer::{Done, Item, ToAcker, Transfer};
+use super::transfer::Transfer;
+use super::wire::{Done, Item, ToAcker};
 use crate::pipeline::{Core, PCtx, Tag};
 use ftsim_sim::rng::mix64;
 use ftsim_sim::{NodeId, Record, SimDuration};
@@ -155,7 +156,7 @@ impl Acking {
         };
         let ledger = &mut self.ledgers[a];
         for item in &items {
-            if let Item::Acker(m) = item
+            if let Some(m) = item.as_acker()
                 && m.acker == acker
                 && let Some(c) = ledger.take(m.m, m.h)
             {

@@ -29,10 +29,9 @@
 //! (no task lost or placed again) every item sits in, or travels to, the outbox of the node its
 //! task runs on.
 
-use super::acker::AckerIn;
 use super::msg::{StormMsg, StormTag, Target};
 use super::policy::StormAcking;
-use super::ring::Handle;
+use super::wire::{Done, Item, ToAcker};
 use crate::pipeline::{Core, HEADER_BYTES, Msg, PCtx, Scope, Tag};
 use ftsim_sim::engine::Traffic;
 use ftsim_sim::{NodeId, SimDuration};
@@ -44,59 +43,16 @@ pub const ACK_BYTES: u64 = 20;
 /// writes as one batch.
 pub const NETTY_BATCH_BYTES: u64 = 262_144;
 
-/// An init or ack on its way to acker task `acker`, with its tree's handle.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ToAcker {
-    /// The acker task.
-    pub acker: u32,
-    /// The message.
-    pub m: AckerIn<Target>,
-    /// The tree's handle.
-    pub h: Handle,
-}
-
-/// A completion on its way: tree `root` completed, for its spout (the spout tuple's number
-/// there `seq`) or the coordinator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Done {
-    /// Whom the tree's init named.
-    pub to: Target,
-    /// The tree.
-    pub root: u64,
-    /// The spout tuple's number at its spout.
-    pub seq: u64,
-}
-
-/// One ack-stream message on its way.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Item {
-    /// An init or ack.
-    Acker(ToAcker),
-    /// A completion.
-    Done(Done),
-}
-
-impl Item {
-    /// The completion, if it is one.
-    #[inline]
-    pub fn done(&self) -> Option<&Done> {
-        match self {
-            Item::Done(d) => Some(d),
-            Item::Acker(_) => None,
-        }
-    }
-}
-
 /// The messages waiting in one outbox, by kind, each kind in the order they were put. The
 /// receiving node queues the inits and acks for its ackers and hands the completions over at
 /// once, so the order between the two kinds decides nothing: a transmission carries the inits
 /// and acks first, then the completions, so that each pass reads only the kind it handles.
 #[derive(Debug, Default)]
 pub(super) struct Outbox {
-    /// Inits and acks (only [`Item::Acker`]).
+    /// Inits and acks.
     acks: Vec<Item>,
     /// Completions.
-    done: Vec<Done>,
+    done: Vec<Item>,
 }
 
 impl Outbox {
@@ -125,7 +81,7 @@ impl Kind for ToAcker {
     }
     #[inline(always)]
     fn put(self, o: &mut Outbox) {
-        o.acks.push(Item::Acker(self));
+        o.acks.push(Item::acker(self));
     }
 }
 
@@ -136,7 +92,7 @@ impl Kind for Done {
     }
     #[inline(always)]
     fn put(self, o: &mut Outbox) {
-        o.done.push(self);
+        o.done.push(Item::done(self));
     }
 }
 
@@ -205,9 +161,9 @@ impl Homes {
     /// Where the task `item` is for runs, or `None` if it is lost.
     #[inline]
     pub fn of_item(&self, item: &Item) -> Option<NodeId> {
-        match item {
-            Item::Acker(m) => m.home(self),
-            Item::Done(m) => m.home(self),
+        match item.acker_task() {
+            Some(a) => self.of_task(a),
+            None => item.as_done().and_then(|d| d.home(self)),
         }
     }
 }
@@ -350,7 +306,7 @@ impl Transfer {
             next.reserve(n);
             let mut items = std::mem::replace(&mut o.acks, next);
             let acks = items.len() as u32;
-            items.extend(o.done.drain(..).map(Item::Done));
+            items.append(&mut o.done);
             let n = n as u64;
             let msg = Msg::Policy(StormMsg::Transfer { items, acks, moves });
             cx.send_many(
@@ -384,12 +340,10 @@ fn sole(placed: impl Iterator<Item = (NodeId, u32)>) -> Vec<Option<u32>> {
 fn regroup(homes: &Homes, to: &mut Vec<Outbox>) {
     let all: Vec<Outbox> = std::mem::take(to);
     for o in all {
-        for item in o.acks {
-            if let Item::Acker(m) = item {
-                put(homes, to, m);
-            }
+        for m in o.acks.iter().filter_map(Item::as_acker) {
+            put(homes, to, m);
         }
-        for m in o.done {
+        for m in o.done.iter().filter_map(Item::as_done) {
             put(homes, to, m);
         }
     }
@@ -408,6 +362,8 @@ fn put<K: Kind>(homes: &Homes, to: &mut Vec<Outbox>, item: K) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storm_acking::acker::AckerIn;
+    use crate::storm_acking::ring::Handle;
 
     #[test]
     fn a_node_has_a_sole_task_only_when_exactly_one_is_placed_there() {
@@ -440,7 +396,7 @@ mod tests {
         put(&homes, &mut to, ack(4));
         regroup(&homes, &mut to);
         let o = &to[0];
-        assert_eq!(o.acks, vec![Item::Acker(ack(2)), Item::Acker(ack(4))]);
-        assert_eq!(o.done, vec![done(1), done(3)]);
+        assert_eq!(o.acks, vec![Item::acker(ack(2)), Item::acker(ack(4))]);
+        assert_eq!(o.done, vec![Item::done(done(1)), Item::done(done(3))]);
     }
 }
