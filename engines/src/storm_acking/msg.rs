@@ -3,7 +3,7 @@
 //! Invariant: every message and tag names the scope it belongs to (a spout's partition, an acker
 //! or the Trident coordinator), so the kernel drops what a lost one left in flight.
 
-use super::wire::Item;
+use super::wire::{AckerRef, Item};
 use crate::pipeline::Scope;
 use ftsim_sim::engine::Scoped;
 use ftsim_sim::{NodeId, SimTime};
@@ -37,16 +37,16 @@ pub struct Tuple {
     pub batch: Option<Attempt>,
 }
 
-/// The ids a tuple of acking mode carries: its tree, its edge, and its tree's number at its
-/// acker ([`super::ring::Handle::acker`]).
+/// The ids a tuple of acking mode carries: its tree, its edge, and its tree's acker and number
+/// there ([`super::ring::Handle::acker`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Tracked {
     /// The tree (spout tuple) it belongs to.
     pub root: u64,
     /// Its own edge id.
     pub edge: u64,
-    /// Its tree's number at its acker.
-    pub number: u64,
+    /// Its tree's acker and number there.
+    pub at: AckerRef,
 }
 
 /// What [`super::tracking::InFlight`] holds per tuple: its tree's id is all it looks at.

@@ -321,11 +321,10 @@ impl Policy for StormAcking {
                     val: t.edge,
                 };
                 let h = Handle {
-                    acker: t.number,
+                    acker: t.at.number(),
                     spout: u64::MAX,
                 };
-                let acker = self.acking.acker_of(t.root);
-                self.acking.tell(node, acker, ack, h, cx);
+                self.acking.tell(node, t.at.acker(), ack, h, cx);
             }
         }
     }

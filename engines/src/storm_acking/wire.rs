@@ -51,6 +51,29 @@ pub struct Done {
     pub seq: u64,
 }
 
+/// An acker task and a tree's number there, packed in one word as an item's `to` is: what a
+/// tuple carries to be acked, so the bolt need not hash its tree id again to find the acker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AckerRef(u64);
+
+impl AckerRef {
+    /// Tree number `number` at acker task `acker`.
+    #[inline(always)]
+    pub fn new(acker: u32, number: u64) -> AckerRef {
+        AckerRef(pack(u64::from(acker), number))
+    }
+    /// The acker task.
+    #[inline(always)]
+    pub fn acker(self) -> u32 {
+        code(self.0) as u32
+    }
+    /// The tree's number there.
+    #[inline(always)]
+    pub fn number(self) -> u64 {
+        number(self.0)
+    }
+}
+
 /// One ack-stream message, packed (see the module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Item {
@@ -215,6 +238,14 @@ mod tests {
                 assert_eq!(Item::done(d).as_done(), Some(d));
                 assert_eq!(Item::done(d).as_acker(), None);
             }
+        }
+    }
+
+    #[test]
+    fn an_acker_and_a_number_come_back_as_they_were_packed() {
+        for (acker, n) in [(0, 0), (17_383, NUMBER_MASK - 1), (5, u64::MAX)] {
+            let r = AckerRef::new(acker, n);
+            assert_eq!((r.acker(), r.number()), (acker, n));
         }
     }
 
