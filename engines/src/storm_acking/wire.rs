@@ -1,13 +1,13 @@
 //! How an ack-stream message waits in an outbox and travels: packed in four 64-bit words, so a
 //! transmission's items take two thirds of the room they would as an enum of the messages
-//! (every item is written once and read twice or three times, and these reads and writes are
-//! most of what acking costs the simulator per tuple).
+//! (every item is written once and read at least once, and these reads and writes of memory
+//! are a large part of what acking costs the simulator per tuple).
 //!
 //! An [`Item`] holds the tree id, the XOR value, the receiving task with the tree's number at
 //! its acker, and whom a completion is for with the spout tuple's number at its spout:
-//! - `to`: the acker task id in the top 24 bits ([`NO_TASK`] for a completion) and the tree's
+//! - `to`: the acker task id in the top 24 bits (`NO_TASK` for a completion) and the tree's
 //!   number at the acker in the low 40;
-//! - `from`: whom the tree's init named (a partition, [`COORDINATOR`], or [`NO_TASK`] for an
+//! - `from`: whom the tree's init named (a partition, `COORDINATOR`, or `NO_TASK` for an
 //!   ack) in the top 24 bits and the spout tuple's number at its spout in the low 40.
 //!
 //! Invariant: decoding gives back exactly the message encoded, for acker task ids and partitions
