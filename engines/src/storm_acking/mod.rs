@@ -123,6 +123,7 @@ mod spout;
 mod tracking;
 mod transfer;
 mod trident;
+mod wire;
 
 pub use acker::{ACKER_SPAN, Acker, AckerIn, Completed, Rotating};
 pub use policy::StormAcking;

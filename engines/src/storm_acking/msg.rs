@@ -3,7 +3,7 @@
 //! Invariant: every message and tag names the scope it belongs to (a spout's partition, an acker
 //! or the Trident coordinator), so the kernel drops what a lost one left in flight.
 
-use super::transfer::Item;
+use super::wire::{AckerRef, Item};
 use crate::pipeline::Scope;
 use ftsim_sim::engine::Scoped;
 use ftsim_sim::{NodeId, SimTime};
@@ -37,16 +37,16 @@ pub struct Tuple {
     pub batch: Option<Attempt>,
 }
 
-/// The ids a tuple of acking mode carries: its tree, its edge, and its tree's number at its
-/// acker ([`super::ring::Handle::acker`]).
+/// The ids a tuple of acking mode carries: its tree, its edge, and its tree's acker and number
+/// there ([`super::ring::Handle::acker`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Tracked {
     /// The tree (spout tuple) it belongs to.
     pub root: u64,
     /// Its own edge id.
     pub edge: u64,
-    /// Its tree's number at its acker.
-    pub number: u64,
+    /// Its tree's acker and number there.
+    pub at: AckerRef,
 }
 
 /// What [`super::tracking::InFlight`] holds per tuple: its tree's id is all it looks at.
@@ -93,10 +93,13 @@ pub enum StormMsg {
     /// Ack-stream messages (inits, acks, completions) for the ackers and spouts of the
     /// receiving node: one flush of the sender's outbox.
     Transfer {
-        /// In the order they were put in the outbox.
+        /// The outbox's inits and acks, then its completions, each kind in the order they were
+        /// put.
         items: Vec<Item>,
+        /// How many inits and acks lead `items`.
+        acks: u32,
         /// How many times tasks had been lost or placed again when it left.
-        moves: u64,
+        moves: u32,
     },
     /// Trident: the coordinator's batch tuple for the spout of `part`.
     BatchTuple {

@@ -20,8 +20,9 @@ use super::msg::{StormMsg, StormTag, Target, Tracked, Tuple};
 use super::ring::Handle;
 use super::spout::Spout;
 use super::tracking::{AckQueue, Acking, InFlight};
-use super::transfer::{Item, Transfer};
+use super::transfer::Transfer;
 use super::trident::Trident;
+use super::wire::Item;
 use crate::pipeline::{Batch, Core, PCtx, Policy, Tag, Takeover};
 use ftsim_sim::{Cell, NodeId, Output, Scenario, SimDuration, SimTime, Table, TableChart};
 use std::collections::BTreeMap;
@@ -130,57 +131,81 @@ impl StormAcking {
             core.add_task(node, sem);
         }
         self.mute_ackers(core);
-        self.acking.transfer.moved(core);
+        self.acking.transfer.moved(core, self.acking.first);
     }
 
     /// A flush of ack-stream messages reached `to`: each acker there gets one work item for its
-    /// inits and acks, each spout (or the coordinator) there takes its completions at once; items
-    /// whose task no longer runs there are dropped.
-    fn received(&mut self, core: &mut Core, to: NodeId, mut items: Vec<Item>, moves: u64, cx: &mut PCtx<'_, Self>) {
-        // Unless tasks moved since the items left, they are all for tasks running here.
+    /// inits and acks (the first `acks` items), each spout (or the coordinator) there takes its
+    /// completions (the others) at once; items whose task no longer runs there are dropped.
+    fn received(
+        &mut self,
+        core: &mut Core,
+        to: NodeId,
+        mut items: Vec<Item>,
+        acks: u32,
+        moves: u32,
+        cx: &mut PCtx<'_, Self>,
+    ) {
+        let mut acks = acks as usize;
+        // Unless tasks moved since the items left, they are all for tasks running here, which
+        // are usually one acker and one spout.
+        let homes = &self.acking.transfer.homes;
+        let (mut sole_acker, mut sole_spout) = (homes.sole_acker(to), homes.sole_spout(to));
         if self.acking.transfer.moved_since(moves) {
-            let homes = &self.acking.transfer.homes;
             items.retain(|item| homes.of_item(item) == Some(to));
+            acks = items.partition_point(|item| item.acker_task().is_some());
+            (sole_acker, sole_spout) = (None, None);
         }
-        // Per acker reached: its group of this transmission and how many items it holds; whom
-        // the completions are for (one spout, usually).
+        if self.trident.is_some() {
+            // Completions for the coordinator come to the node of spout 0.
+            sole_spout = None;
+        }
+        // Per acker reached: its group of this transmission and how many items it holds.
         let mut groups = std::mem::take(&mut self.scratch.groups);
-        let (mut whom, mut mixed) = (None, false);
-        for item in &items {
-            match *item {
-                Item::Acker(a, ..) => match groups.iter_mut().find(|(x, _, _)| *x == a) {
-                    Some((_, _, n)) => *n += 1,
-                    None => {
-                        let q = &mut self.acking.queues[(a - self.acking.first) as usize];
-                        groups.push((a, q.next, 1));
-                        q.next += 1;
+        match sole_acker {
+            Some(a) if acks > 0 => groups.push((a, 0, acks as u64)),
+            _ => {
+                for item in &items[..acks] {
+                    let Some(a) = item.acker_task() else { continue };
+                    match groups.iter_mut().find(|(x, _, _)| *x == a) {
+                        Some((_, _, n)) => *n += 1,
+                        None => groups.push((a, 0, 1)),
                     }
-                },
-                Item::Done(t, ..) => match whom {
-                    None => whom = Some(t),
-                    Some(w) => mixed |= w != t,
-                },
+                }
             }
         }
-        for &(acker, group, n) in &groups {
-            let work = self.acking.cost.mul(n);
-            cx.compute(to, work, Tag::Policy(StormTag::Acked { acker, group }));
+        for (acker, group, n) in &mut groups {
+            let q = &mut self.acking.queues[(*acker - self.acking.first) as usize];
+            *group = q.next;
+            q.next += 1;
+            let work = self.acking.cost.mul(*n);
+            cx.compute(
+                to,
+                work,
+                Tag::Policy(StormTag::Acked {
+                    acker: *acker,
+                    group: *group,
+                }),
+            );
         }
-        let done = items.iter().filter_map(|item| match *item {
-            Item::Done(t, root, seq) => Some((t, root, seq)),
-            Item::Acker(..) => None,
-        });
-        match whom {
-            Some(Target::Spout(p)) if !mixed => self.completed(core, p, done.map(|(_, r, s)| (r, s)), cx),
-            Some(_) => self.completed_mixed(core, done, cx),
-            None => {}
+        // Whom the completions are for: one spout, usually.
+        let done = items[acks..].iter().filter_map(Item::as_done);
+        if let Some(first) = done.clone().next() {
+            let roots = done.clone().map(|d| (d.root, d.seq));
+            match (sole_spout, first.to) {
+                (Some(p), _) => self.completed(core, p, roots, cx),
+                (None, Target::Spout(p)) if done.clone().all(|d| d.to == first.to) => {
+                    self.completed(core, p, roots, cx)
+                }
+                _ => self.completed_mixed(core, done.map(|d| (d.to, d.root, d.seq)), cx),
+            }
         }
         // The acker (usually one per node) keeps the transmission until it has processed it;
         // any other acker reached gets its own items.
         let mut groups_left = groups.drain(..);
         if let Some((first, group, _)) = groups_left.next() {
             for (acker, group, _) in groups_left {
-                let own = items.iter().filter(|i| matches!(i, Item::Acker(a, ..) if *a == acker));
+                let own = items.iter().filter(|i| i.acker_task() == Some(acker));
                 let q = &mut self.acking.queues[(acker - self.acking.first) as usize];
                 q.groups.push_back((group, own.copied().collect()));
             }
@@ -296,18 +321,17 @@ impl Policy for StormAcking {
                     val: t.edge,
                 };
                 let h = Handle {
-                    acker: t.number,
+                    acker: t.at.number(),
                     spout: u64::MAX,
                 };
-                let acker = self.acking.acker_of(t.root);
-                self.acking.tell(node, acker, ack, h, cx);
+                self.acking.tell(node, t.at.acker(), ack, h, cx);
             }
         }
     }
 
     fn failed(&mut self, core: &mut Core, node: NodeId, _cx: &mut PCtx<'_, Self>) -> Takeover {
         self.acking.transfer.lose(node);
-        self.acking.transfer.moved(core);
+        self.acking.transfer.moved(core, self.acking.first);
         self.epoch += 1;
         self.marks.insert(node, self.epoch);
         for (i, _) in core.tasks.iter().enumerate().filter(|(_, t)| t.lost) {
@@ -334,7 +358,7 @@ impl Policy for StormAcking {
         tasks: &[u32],
         cx: &mut PCtx<'_, Self>,
     ) -> bool {
-        self.acking.transfer.moved(core);
+        self.acking.transfer.moved(core, self.acking.first);
         self.mute_ackers(core);
         for &a in tasks.iter().filter(|a| self.acking.is_acker(**a)) {
             self.acking.arm(core, a, cx);
@@ -363,7 +387,7 @@ impl Policy for StormAcking {
 
     fn message(&mut self, core: &mut Core, _from: NodeId, to: NodeId, msg: StormMsg, cx: &mut PCtx<'_, Self>) {
         match msg {
-            StormMsg::Transfer { items, moves } => self.received(core, to, items, moves, cx),
+            StormMsg::Transfer { items, acks, moves } => self.received(core, to, items, acks, moves, cx),
             m => {
                 if let Some(t) = &mut self.trident {
                     t.message(&mut self.acking, core, &m, cx);

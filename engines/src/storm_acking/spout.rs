@@ -15,10 +15,12 @@ use super::acker::{AckerIn, Rotating};
 use super::msg::{StormTag, Target, Tracked};
 use super::policy::StormAcking;
 use super::ring::Ring;
+use super::wire::AckerRef;
 use crate::pipeline::{Batch, Core, PCtx, Tag};
 use ftsim_sim::{PartitionId, Record};
 use rand::RngExt;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::num::NonZeroU32;
 
 /// A set of offsets, held as a bitmap from the 64-offset word of its smallest member to that of
 /// its largest: a spout's unacked offsets are dense above the first one.
@@ -98,6 +100,28 @@ impl Offsets {
 /// within a few flushes); those of a crash, out until they time out, leave it for the map.
 pub const SPOUT_SPAN: usize = 4096;
 
+/// A tuple out, in a spout's ring: its id, the offset of its record and the failure epoch it was
+/// emitted in (stored plus one, so that an empty slot takes no room of its own: 16 bytes a slot).
+#[derive(Debug, Clone, Copy)]
+struct Out {
+    root: u64,
+    offset: u32,
+    epoch_1: NonZeroU32,
+}
+
+impl Out {
+    #[inline(always)]
+    fn new(root: u64, offset: u32, epoch: u32) -> Out {
+        let epoch_1 = NonZeroU32::new(epoch.wrapping_add(1)).expect("fewer than 2³² - 1 failures");
+        Out { root, offset, epoch_1 }
+    }
+    /// The offset and epoch.
+    #[inline(always)]
+    fn record(self) -> (u32, u32) {
+        (self.offset, self.epoch_1.get() - 1)
+    }
+}
+
 /// A spout's tuples out (Storm's pending `RotatingMap` of two buckets): by their number at the
 /// spout in a [`Ring`], and by id in a [`Rotating`] map for those that outlived the ring's span.
 ///
@@ -108,7 +132,7 @@ pub const SPOUT_SPAN: usize = 4096;
 #[derive(Debug, Clone)]
 pub struct Pending {
     /// By number: the tuple's id, the offset of its record, the failure epoch it was emitted in.
-    ring: Ring<(u64, u32, u32)>,
+    ring: Ring<Out>,
     /// The first number emitted since the last rotation.
     newest_from: u64,
     /// Tuples that outlived the ring's span, by id: their offset and epoch.
@@ -140,26 +164,26 @@ impl Pending {
     pub fn insert(&mut self, root: u64, offset: u32, epoch: u32) {
         let (spilled, older) = (&mut self.spilled, self.newest_from);
         let n = self.ring.end();
-        let slot = self.ring.reach(n, |n, (r, o, e)| {
+        let slot = self.ring.reach(n, |n, out| {
             if n < older {
-                spilled.insert_older(r, (o, e));
+                spilled.insert_older(out.root, out.record());
             } else {
-                spilled.insert_new(r, (o, e));
+                spilled.insert_new(out.root, out.record());
             }
         });
         if let Some(slot) = slot {
-            *slot = Some((root, offset, epoch));
+            *slot = Some(Out::new(root, offset, epoch));
         }
     }
     /// Tuple `root`, numbered `n`, was acked: its offset and epoch, if it was still out.
     #[inline]
     pub fn remove(&mut self, root: u64, n: u64) -> Option<(u32, u32)> {
         if let Some(slot) = self.ring.get_mut(n)
-            && slot.is_some_and(|(r, ..)| r == root)
+            && slot.is_some_and(|out| out.root == root)
         {
-            let (_, offset, epoch) = slot.take()?;
+            let out = slot.take()?;
             self.ring.trim(|_| false);
-            return Some((offset, epoch));
+            return Some(out.record());
         }
         self.spilled.remove(&root)
     }
@@ -169,8 +193,8 @@ impl Pending {
         while let Some((n, _)) = self.ring.front()
             && n < self.newest_from
         {
-            if let Some((_, Some((root, offset, epoch)))) = self.ring.pop_front() {
-                expired.push((root, (offset, epoch)));
+            if let Some((_, Some(out))) = self.ring.pop_front() {
+                expired.push((out.root, out.record()));
             }
         }
         self.newest_from = self.ring.end();
@@ -259,7 +283,7 @@ impl StormAcking {
                 let tuple = Tracked {
                     root,
                     edge,
-                    number: handle.acker,
+                    at: AckerRef::new(acker, handle.acker),
                 };
                 self.inflight.sent(task, r, tuple);
             }
@@ -410,6 +434,13 @@ mod tests {
         assert_eq!(p.remove(10, 1), None, "a failed tuple is no longer out");
         assert_eq!(p.remove(99, 3), None, "another tuple's number does not ack it");
         assert_eq!(p.rotate(), vec![(40, (40, 1))]);
+    }
+
+    #[test]
+    fn a_ring_slot_of_a_spout_takes_sixteen_bytes_and_gives_back_its_epoch() {
+        assert_eq!(std::mem::size_of::<Option<Out>>(), 16);
+        assert_eq!(Out::new(1, 2, 0).record(), (2, 0));
+        assert_eq!(Out::new(1, 2, u32::MAX - 1).record(), (2, u32::MAX - 1));
     }
 
     #[test]

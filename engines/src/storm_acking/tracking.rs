@@ -12,7 +12,8 @@ use super::acker::{Acker, AckerIn};
 use super::msg::{Rooted, StormTag, Target};
 use super::policy::StormAcking;
 use super::ring::Handle;
-use super::transfer::{Item, Transfer};
+use super::transfer::Transfer;
+use super::wire::{Done, Item, ToAcker};
 use crate::pipeline::{Core, PCtx, Tag};
 use ftsim_sim::rng::mix64;
 use ftsim_sim::{NodeId, Record, SimDuration};
@@ -136,7 +137,7 @@ impl Acking {
     /// Node `from` sends an init or ack to `acker`, the acker of its tree, whose handle is `h`.
     #[inline(always)]
     pub fn tell(&mut self, from: NodeId, acker: u32, m: AckerIn<Target>, h: Handle, cx: &mut PCtx<'_, StormAcking>) {
-        self.transfer.push(from, Item::Acker(acker, m, h), cx);
+        self.transfer.push(from, ToAcker { acker, m, h }, cx);
     }
     /// Acker task `acker` processed its item group `group`: trees that completed are told to
     /// their spouts.
@@ -155,11 +156,16 @@ impl Acking {
         };
         let ledger = &mut self.ledgers[a];
         for item in &items {
-            if let Item::Acker(x, m, h) = *item
-                && x == acker
-                && let Some(c) = ledger.take(m, h)
+            if let Some(m) = item.as_acker()
+                && m.acker == acker
+                && let Some(c) = ledger.take(m.m, m.h)
             {
-                self.transfer.push(from, Item::Done(c.spout, c.root, c.seq), cx);
+                let done = Done {
+                    to: c.spout,
+                    root: c.root,
+                    seq: c.seq,
+                };
+                self.transfer.push(from, done, cx);
             }
         }
         self.transfer.recycle(items);
