@@ -277,7 +277,9 @@ impl Core {
             }
         };
         let seen = &mut t.seen[b.part as usize];
-        if self.dedupe {
+        // A batch's records are in log order: if its first is new, all are.
+        debug_assert!(b.records.windows(2).all(|w| w[0].offset < w[1].offset));
+        if self.dedupe && b.records.first().is_some_and(|r| u64::from(r.offset) < *seen) {
             let before = b.records.len();
             b.records.retain(|r| u64::from(r.offset) >= *seen);
             cx.records(Flow::Dropped(ALREADY_APPLIED), (before - b.records.len()) as u64);
