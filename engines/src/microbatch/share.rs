@@ -119,7 +119,6 @@ impl Shares {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ftsim_sim::scenario::Overrides;
     use ftsim_sim::{PartitionId, SourceLog};
 
     /// A log of late and out-of-order records over sliding windows, with its semantics.
@@ -129,13 +128,7 @@ mod tests {
              out_of_order_max = \"900ms\"\n[job]\nkind = \"{kind}\"\nwindow = \"2s\"\nslide = \"500ms\"\n\
              max_out_of_orderness = \"200ms\"\nallowed_lateness = \"300ms\"\nparallelism = 4\nfilter_keep = 0.7\n"
         );
-        let sc = ftsim_sim::Scenario::from_str(
-            std::path::Path::new("t.toml"),
-            &text,
-            &Overrides::default(),
-            &crate::Registry::builtin(),
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
+        let sc = crate::test_scenario(&text);
         (SourceLog::generate(&sc), Semantics::new(&sc.job, 3))
     }
 

@@ -383,7 +383,6 @@ impl Core {
 #[cfg(test)]
 mod tests {
     use super::Grouping;
-    use ftsim_sim::scenario::Overrides;
     use ftsim_sim::{PartitionId, Record, Semantics, SourceLog};
     use std::collections::BTreeMap;
 
@@ -391,13 +390,7 @@ mod tests {
     fn log() -> (SourceLog, Semantics) {
         let text = "[run]\nduration = \"2s\"\n[workload]\nrate = 20000\nkeys = 500\npartitions = 2\n\
                     [job]\nkind = \"window-count\"\nwindow = \"1s\"\nparallelism = 40\nfilter_keep = 0.8\n";
-        let sc = ftsim_sim::Scenario::from_str(
-            std::path::Path::new("t.toml"),
-            text,
-            &Overrides::default(),
-            &crate::Registry::builtin(),
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
+        let sc = crate::test_scenario(text);
         (SourceLog::generate(&sc), Semantics::new(&sc.job, 2))
     }
 

@@ -254,42 +254,34 @@ impl Core {
             if t.lost || t.inc != inc || r.reached.binary_search(&t.node).is_err() {
                 continue;
             }
-            let mut later = Vec::new();
-            if t.in_flight.is_empty() {
+            let (heard, skip) = if t.in_flight.is_empty() {
                 // No channel holds a mark back.
-                if marks(&from, &skip).next().is_some() {
-                    t.queue.push_back((
-                        now,
-                        Input::Tick {
-                            from: from.clone(),
-                            skip,
-                        },
-                    ));
-                    self.start_task(task, cx);
+                let heard = marks(&from, &skip).next().is_some();
+                (heard, skip)
+            } else {
+                let mut later = Vec::new();
+                let mut heard = false;
+                for m in marks(&from, &skip) {
+                    let waiting = t.in_flight.of(m.part);
+                    if waiting > 0 {
+                        t.held.entry(m.part).or_default().push_back((waiting, *m));
+                        later.push(m.part);
+                    } else {
+                        heard = true;
+                    }
                 }
-                continue;
-            }
-            let mut heard = false;
-            for m in marks(&from, &skip) {
-                let waiting = t.in_flight.of(m.part);
-                if waiting > 0 {
-                    t.held.entry(m.part).or_default().push_back((waiting, *m));
-                    later.push(m.part);
+                if later.is_empty() {
+                    (heard, skip)
                 } else {
-                    heard = true;
+                    let mut all = skip;
+                    all.extend(later);
+                    all.sort_unstable();
+                    (heard, all)
                 }
-            }
+            };
             if !heard {
                 continue;
             }
-            let skip = if later.is_empty() {
-                skip
-            } else {
-                let mut all = skip;
-                all.extend(later);
-                all.sort_unstable();
-                all
-            };
             t.queue.push_back((
                 now,
                 Input::Tick {

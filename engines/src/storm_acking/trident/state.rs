@@ -109,17 +109,11 @@ impl TxState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ftsim_sim::scenario::{JobKind, Overrides};
+    use ftsim_sim::scenario::JobKind;
 
     fn sem() -> Semantics {
         let text = "[run]\nduration = \"1s\"\n[workload]\nrate = 10\n[job]\nkind = \"running-count\"\n";
-        let sc = ftsim_sim::Scenario::from_str(
-            std::path::Path::new("t.toml"),
-            text,
-            &Overrides::default(),
-            &crate::Registry::builtin(),
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
+        let sc = crate::test_scenario(text);
         assert_eq!(sc.job.kind, JobKind::RunningCount);
         Semantics::new(&sc.job, 1)
     }
