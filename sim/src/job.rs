@@ -291,28 +291,28 @@ impl OperatorState {
         self.fire(sem, out);
     }
 
-    /// Raises the watermark of every partition `p` to the `p`-th of `wms` where that is one
-    /// (never lowering one; `wms` has an entry per partition, or it is
-    /// [`OperatorState::advance_many`] over them) and emits every window that the new minimum
-    /// closes: the same state and outputs as [`OperatorState::advance_many`], with the minimum
-    /// found in the pass that raises them rather than by a second scan.
+    /// [`OperatorState::advance_many`] over the `(partition, watermark)` of `wms` that have a
+    /// watermark (ascending by partition, each at most once): the same state and outputs. When
+    /// `wms` names every partition (a round that reaches the state from every source), the
+    /// minimum is found in the pass that raises them rather than by a second scan.
     pub fn advance_every<I>(&mut self, sem: &Semantics, wms: I, out: &mut Vec<Output>)
     where
-        I: ExactSizeIterator<Item = Option<SimTime>> + Clone,
+        I: ExactSizeIterator<Item = (u32, Option<SimTime>)> + Clone,
     {
         if sem.kind != JobKind::WindowCount {
             return;
         }
         let cur = self.part_wm.as_slice();
         if wms.len() != cur.len() {
-            let wms = wms.enumerate().filter_map(|(p, wm)| Some((p as u32, wm?)));
+            let wms = wms.filter_map(|(p, wm)| Some((p, wm?)));
             return self.advance_many(sem, wms, out);
         }
-        if !wms.clone().zip(cur).any(|(wm, c)| wm.is_some_and(|wm| wm > *c)) {
+        if !wms.clone().zip(cur).any(|((_, wm), c)| wm.is_some_and(|wm| wm > *c)) {
             return;
         }
         let (mut min, mut at) = (SimTime::MAX, 0);
-        for (w, wm) in self.part_wm.own_mut().iter_mut().zip(wms) {
+        for (i, (w, (p, wm))) in self.part_wm.own_mut().iter_mut().zip(wms).enumerate() {
+            debug_assert_eq!(p as usize, i, "every partition once, in order");
             if let Some(wm) = wm {
                 *w = (*w).max(wm);
             }
@@ -641,22 +641,29 @@ mod tests {
     }
 
     #[test]
-    fn a_round_from_every_partition_at_once_is_the_same_round_mark_by_mark() {
+    fn a_round_applied_at_once_is_the_same_round_mark_by_mark() {
         let sem = sem();
         let (mut every, mut many) = (sem.new_state(), sem.new_state());
         for b in 0..40u64 {
             add_input(&mut every, &sem, b);
             add_input(&mut many, &sem, b);
-            // Each round leaves out some partitions (`None`: a task that hears them otherwise),
-            // and a partition's mark may be below what it holds.
+            // Each round skips some partitions (`None`: a task that hears them otherwise), and a
+            // partition's mark may be below what it holds.
             let marks: Vec<Option<SimTime>> = raw(b)
                 .into_iter()
                 .enumerate()
                 .map(|(p, wm)| (mix64(b * 7 + p as u64) % 3 != 0).then_some(wm))
                 .collect();
             let (mut out_every, mut out_many) = (Vec::new(), Vec::new());
-            every.advance_every(&sem, marks.iter().copied(), &mut out_every);
-            let taken = marks.iter().enumerate().filter_map(|(p, wm)| Some((p as u32, (*wm)?)));
+            // Every third round names only some partitions (a round from some sources).
+            let named: Vec<(u32, Option<SimTime>)> = marks
+                .iter()
+                .enumerate()
+                .map(|(p, wm)| (p as u32, *wm))
+                .filter(|(p, _)| b % 3 != 0 || p % 2 == 1)
+                .collect();
+            every.advance_every(&sem, named.iter().copied(), &mut out_every);
+            let taken = named.iter().filter_map(|(p, wm)| Some((*p, (*wm)?)));
             many.advance_many(&sem, taken, &mut out_many);
             assert_eq!(out_every, out_many, "round {b}");
             assert_eq!(every, many, "round {b}");

@@ -248,25 +248,12 @@ impl Core {
             (_, Input::Batch(b)) => b,
             (_, Input::Tick { from, skip }) => {
                 let mut out = Vec::new();
-                let seen = &mut t.seen;
-                if from.len() == seen.len() {
-                    // A mark from every partition, in partition order: those not skipped raise
-                    // the state in one pass.
-                    let taken = Taken::new(&from, &skip);
-                    for (s, m) in seen.iter_mut().zip(taken.clone()) {
-                        if let Some(m) = m {
-                            *s = (*s).max(m.upto);
-                        }
-                    }
-                    t.state.advance_every(cx.sem, taken.map(|m| m.map(|m| m.wm)), &mut out);
-                } else {
-                    let wms = marks(&from, &skip).map(|m| {
-                        let s = &mut seen[m.part as usize];
-                        *s = (*s).max(m.upto);
-                        (m.part, m.wm)
-                    });
-                    t.state.advance_many(cx.sem, wms, &mut out);
+                for m in marks(&from, &skip) {
+                    let s = &mut t.seen[m.part as usize];
+                    *s = (*s).max(m.upto);
                 }
+                let taken = Taken::new(&from, &skip).map(|(m, taken)| (m.part, taken.then_some(m.wm)));
+                t.state.advance_every(cx.sem, taken, &mut out);
                 let batch = Batch {
                     part: u32::MAX,
                     upto: 0,

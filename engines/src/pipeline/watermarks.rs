@@ -106,11 +106,11 @@ fn skipped(skip: &[u32], k: &mut usize, part: u32) -> bool {
 
 /// The marks of `from` not in `skip` (both ascending).
 pub(super) fn marks<'a>(from: &'a [Mark], skip: &'a [u32]) -> impl Iterator<Item = &'a Mark> + 'a {
-    let mut k = 0;
-    from.iter().filter(move |m| !skipped(skip, &mut k, m.part))
+    Taken::new(from, skip).filter_map(|(m, taken)| taken.then_some(m))
 }
 
-/// Each mark of `from` in order, `None` where its partition is in `skip` (both ascending).
+/// Each mark of `from` in order, with whether it is taken: not if its partition is in `skip`
+/// (both ascending).
 #[derive(Debug, Clone)]
 pub(super) struct Taken<'a> {
     from: &'a [Mark],
@@ -125,11 +125,11 @@ impl<'a> Taken<'a> {
 }
 
 impl<'a> Iterator for Taken<'a> {
-    type Item = Option<&'a Mark>;
+    type Item = (&'a Mark, bool);
     fn next(&mut self) -> Option<Self::Item> {
         let (m, rest) = self.from.split_first()?;
         self.from = rest;
-        Some((!skipped(self.skip, &mut self.k, m.part)).then_some(m))
+        Some((m, !skipped(self.skip, &mut self.k, m.part)))
     }
     fn size_hint(&self) -> (usize, Option<usize>) {
         (self.from.len(), Some(self.from.len()))

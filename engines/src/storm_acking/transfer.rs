@@ -182,6 +182,20 @@ struct Outboxes {
     moves: u32,
 }
 
+impl Outboxes {
+    /// Puts `item` in the (existing) outbox for node `d`, noting it waiting if it was empty;
+    /// returns how many messages that outbox holds.
+    #[inline(always)]
+    fn put<K: Kind>(&mut self, d: usize, item: K) -> usize {
+        let o = &mut self.to[d];
+        if o.is_empty() {
+            self.waiting.push(d as u32);
+        }
+        item.put(o);
+        o.len()
+    }
+}
+
 /// Every node's outboxes.
 #[derive(Debug)]
 pub struct Transfer {
@@ -199,7 +213,8 @@ pub struct Transfer {
     spare: Vec<Vec<Item>>,
 }
 
-/// How many emptied buffers [`Transfer`] keeps.
+/// How many emptied buffers [`Transfer`] keeps: about as many as are on the wire at once on a
+/// large cluster, where every node sends to many others every flush.
 const SPARE: usize = 1 << 14;
 
 impl Transfer {
@@ -235,12 +250,9 @@ impl Transfer {
         let (f, d) = (from.0 as usize, dest.0 as usize);
         // Most items join an armed node's outbox that has room.
         if let Some(out) = self.nodes.get_mut(f).filter(|o| o.armed)
-            && let Some(o) = out.to.get_mut(d).filter(|o| o.len() + 1 < self.max_items)
+            && out.to.get(d).is_some_and(|o| o.len() + 1 < self.max_items)
         {
-            if o.is_empty() {
-                out.waiting.push(d as u32);
-            }
-            item.put(o);
+            out.put(d, item);
             return;
         }
         self.push_slow(from, dest, item, cx);
@@ -262,11 +274,7 @@ impl Transfer {
         if out.to.len() <= d {
             out.to.resize_with(d + 1, Outbox::default);
         }
-        if out.to[d].is_empty() {
-            out.waiting.push(d as u32);
-        }
-        item.put(&mut out.to[d]);
-        if out.to[d].len() >= self.max_items {
+        if out.put(d, item) >= self.max_items {
             self.send(from, Some(d), cx);
         }
     }
