@@ -13,13 +13,15 @@
 
 mod batch;
 mod counts;
+mod keys;
 mod minima;
 
 use crate::rng::mix64;
-use crate::scenario::{JobKind, JobSpec, WindowSpec};
+use crate::scenario::{JobKind, JobSpec, Scenario, WindowSpec};
 use crate::time::{SimDuration, SimTime};
 use crate::workload::Record;
 use counts::WindowCounts;
+pub use keys::KeyIndex;
 use minima::{Minima, min_and_count};
 use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
@@ -57,6 +59,9 @@ pub struct Semantics {
     /// window a record counts in starts at a multiple of the slide with no rounding: computed
     /// from `window` once, which is not changed after.
     aligned: bool,
+    /// The keys numbered per owning task, for windows that count them densely (see
+    /// [`Semantics::for_scenario`]); `None`: every window counts in hash maps.
+    keys: Option<Arc<KeyIndex>>,
 }
 
 impl Semantics {
@@ -69,7 +74,26 @@ impl Semantics {
             partitions,
             parallelism: job.parallelism,
             aligned: job.window.length.as_nanos() % job.window.slide.as_nanos().max(1) == 0,
+            keys: None,
         }
+    }
+    /// The semantics of `sc`'s job over a log with `partitions` partitions, its keys numbered
+    /// per owning task when a window is dense with them: a window count over at most 2¹⁶ keys
+    /// whose windows each see at least as many records as there are keys. Then a window keeps
+    /// its counts in an array per task, as the oracle does per job ([`Semantics::dense_keys`]).
+    pub fn for_scenario(sc: &Scenario, partitions: u32) -> Semantics {
+        let mut sem = Semantics::new(&sc.job, partitions);
+        let w = &sc.workload;
+        let per_window = w.rate * sc.job.window.length.as_secs_f64();
+        if sc.job.kind == JobKind::WindowCount && w.keys <= 1 << 16 && per_window >= w.keys as f64 {
+            let index = KeyIndex::new(w.keys as u32, sem.parallelism, |k| sem.task_of(k));
+            sem.keys = Some(Arc::new(index));
+        }
+        sem
+    }
+    /// How many keys windows count densely (all below it), or 0 if none do.
+    pub fn dense_keys(&self) -> u64 {
+        self.keys.as_ref().map_or(0, |ix| ix.len() as u64)
     }
     /// Number of source partitions (watermark inputs of every stateful task).
     pub fn partitions(&self) -> u32 {
@@ -200,7 +224,7 @@ impl OperatorState {
                 let slot = sem.slot_of(&mut self.slot, r);
                 let closed = self.closed;
                 for start in sem.windows_in(slot, r).filter(|s| sem.fire_time(*s) > closed) {
-                    self.window(start).add(key, 1);
+                    self.window(start).add(sem.keys.as_ref(), key, 1);
                 }
             }
         }
@@ -211,7 +235,7 @@ impl OperatorState {
     /// map-side combined form of [`OperatorState::apply`].
     pub fn add_to_window(&mut self, sem: &Semantics, start: u64, key: u64, n: u64) {
         if sem.fire_time(start) > self.closed {
-            self.window(start).add(key, n);
+            self.window(start).add(sem.keys.as_ref(), key, n);
         }
     }
 
@@ -523,6 +547,7 @@ mod tests {
             partitions: PARTS,
             parallelism: 1,
             aligned: true,
+            keys: None,
         }
     }
 

@@ -48,16 +48,8 @@ pub struct Prepared {
 impl Prepared {
     /// Generates the log of `scenario` and evaluates the oracle over it, in one pass.
     pub fn new(scenario: &Scenario) -> Prepared {
-        let sem = Semantics::new(&scenario.job, scenario.workload.partitions);
-        // A window's keys are counted densely when it sees about as many records as there are
-        // keys, and the key space is small.
-        let w = &scenario.workload;
-        let per_window = w.rate * scenario.job.window.length.as_secs_f64();
-        let dense = if w.keys <= 1 << 16 && per_window >= w.keys as f64 {
-            w.keys
-        } else {
-            0
-        };
+        let sem = Semantics::for_scenario(scenario, scenario.workload.partitions);
+        let dense = sem.dense_keys();
         let mut oracle = oracle::Oracle::new(&sem, dense);
         let log = SourceLog::generate_with(scenario, |r| oracle.add(r));
         let expected = oracle.finish(log.final_watermark());

@@ -27,6 +27,7 @@ impl OperatorState {
             return;
         }
         let closed = self.closed;
+        let keys = sem.keys.as_ref();
         // The window the last counted record went to, and its index in `windows`.
         let mut cur: Option<(u64, usize)> = None;
         for r in records {
@@ -43,7 +44,7 @@ impl OperatorState {
                     i
                 }
             };
-            self.windows[i].1.add(u64::from(r.key), 1);
+            self.windows[i].1.add(keys, u64::from(r.key), 1);
         }
     }
 }
@@ -70,6 +71,7 @@ mod tests {
             partitions: 2,
             parallelism: 1,
             aligned: length % slide == 0,
+            keys: None,
         }
     }
 

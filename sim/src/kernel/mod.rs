@@ -85,7 +85,7 @@ impl<'a, M, T> Kernel<'a, M, T> {
         Kernel {
             sc,
             log: log.reader(),
-            sem: Semantics::new(&sc.job, log.partitions()),
+            sem: Semantics::for_scenario(sc, log.partitions()),
             queue,
             cluster: Cluster::new(&sc.cluster, &sc.faults),
             sink: Sink::new(
