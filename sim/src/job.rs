@@ -181,8 +181,9 @@ impl Semantics {
 /// seen from each source partition. Cloning it is taking a snapshot.
 ///
 /// Open windows are kept sorted by start (a record almost always counts in the newest), each
-/// with its keys' counts in a compact hash map (`WindowCounts`) whose order is never observed: a
-/// window that fires emits its keys sorted. `global` is the minimum of `part_wm`
+/// with its keys' counts (`WindowCounts`: an array by the keys' rank among their task's keys
+/// when the job's keys are numbered, compact hash maps otherwise) in no order that is ever
+/// observed: a window that fires emits its keys sorted. `global` is the minimum of `part_wm`
 /// and `at_global` how many partitions sit at it, so that raising one partition's watermark
 /// costs a search for the new minimum only when the last partition at the minimum moves, and
 /// that search is a pass over per-block minima (`Minima`) rather than over every partition. A state advanced
