@@ -1,7 +1,8 @@
 //! The cluster model's timing, observed by a probe engine through the public kernel API: a
 //! message of B bytes takes latency + B / bandwidth, a NIC serialises sends, cores run work FIFO,
-//! a straggler's work takes factor× longer, storage costs latency + B / bandwidth, and a crash
-//! drops messages and work and is reported after the detection delay.
+//! a straggler's work takes factor× longer, storage costs latency + B / bandwidth, a crash
+//! drops messages and work and is reported after the detection delay, and a run stops at the
+//! end of an instant.
 
 use crate::support::scenario;
 use ftsim_sim::engine::{Ctx, Engine, Event};
@@ -23,6 +24,9 @@ struct Probe {
     acts: Vec<Act>,
     done: Vec<(usize, SimTime)>,
     failed: Vec<(NodeId, SimTime)>,
+    /// Finished once the input ended and a failure was reported (else never).
+    finish_on_failure: bool,
+    input_ended: bool,
 }
 
 impl Engine for Probe {
@@ -58,8 +62,12 @@ impl Engine for Probe {
                 _ => self.done.push((i, cx.now())),
             },
             Event::NodeFailed { node } => self.failed.push((node, cx.now())),
+            Event::InputEnded => self.input_ended = true,
             _ => {}
         }
+    }
+    fn finished(&self) -> bool {
+        self.finish_on_failure && self.input_ended && !self.failed.is_empty()
     }
 }
 
@@ -250,4 +258,22 @@ fn a_node_timer_dies_with_its_node_while_a_plain_timer_fires() {
     );
     assert_eq!(at(&p, 0), None, "the crashed node's timer never fires");
     assert_eq!(at(&p, 1), Some(5_000_000));
+}
+
+#[test]
+fn a_run_that_finishes_at_the_first_detection_of_a_crash_still_hears_of_every_node_it_killed() {
+    // Nodes 1 and 2 die at 9 s and are detected together at 11 s, after the input ended at
+    // 10 s; the probe is finished as soon as it hears of one.
+    let text = format!("{BASE}\n[[faults]]\nat = \"9s\"\ncrash = [1, 2]\n");
+    let sc = scenario(&text);
+    let log = SourceLog::from_records(vec![Vec::new()], SimDuration::ZERO, 100);
+    let mut p = Probe {
+        finish_on_failure: true,
+        ..Probe::default()
+    };
+    let out = ftsim_sim::kernel::run(&sc, &log, "probe", &mut p, &mut |_| {});
+    let at = SimTime(11_000_000_000);
+    assert_eq!(p.failed, vec![(NodeId(1), at), (NodeId(2), at)]);
+    assert!(out.stats.finished, "the probe finished");
+    assert_eq!(out.stats.end, at, "the run stops at the end of that instant");
 }

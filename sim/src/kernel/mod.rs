@@ -3,8 +3,9 @@
 //! The kernel pops events in `(time, insertion)` order, applies cluster physics (crashes, cores, NICs,
 //! storage), hands engine-visible events to the engine and carries out the commands it answers
 //! with. Everything an engine may observe is decided here, in one place. A run stops when the
-//! input has ended and the engine reports it has finished, when nothing is left to happen, or at
-//! `duration + drain`, whichever comes first.
+//! input has ended and the engine reports it has finished at the end of an instant (every event
+//! of that instant handled), when nothing is left to happen, or at `duration + drain`,
+//! whichever comes first.
 //!
 //! Stale events (issued under an older incarnation of their scope, see [`crate::engine`]) are
 //! dropped here, in one place: the engine never sees them.
@@ -135,7 +136,9 @@ impl<'a, M, T> Kernel<'a, M, T> {
                     }
                 }
             }
-            if self.input_ended && engine.finished() {
+            // The run stops at the end of an instant: what else happens at it (the detections
+            // of the other nodes of one crash, above all) still happens.
+            if self.input_ended && engine.finished() && self.queue.peek_time().is_none_or(|t| t > time) {
                 break;
             }
         }
