@@ -68,8 +68,10 @@ impl WindowCounts {
             }
             return;
         }
-        if (self.narrow.is_empty() || !self.narrow.contains_key(&k))
-            && let Some((rank, d)) = dense_for(&mut self.dense, index, key)
+        // Without a key index every key is counted in the maps: one lookup.
+        if let Some(ix) = index
+            && (self.narrow.is_empty() || !self.narrow.contains_key(&k))
+            && let Some((rank, d)) = dense_for(&mut self.dense, ix, key)
         {
             let c = &mut d.counts[rank as usize];
             match u32::try_from(u64::from(*c) + n) {
@@ -137,12 +139,7 @@ impl WindowCounts {
 /// The rank of `key` and the dense array it is counted in, if it has one: `dense`, or a new one
 /// for the owner of `key` if the window has none yet.
 #[inline(always)]
-fn dense_for<'a>(
-    dense: &'a mut Option<Dense>,
-    index: Option<&Arc<KeyIndex>>,
-    key: u64,
-) -> Option<(u32, &'a mut Dense)> {
-    let ix = index?;
+fn dense_for<'a>(dense: &'a mut Option<Dense>, ix: &Arc<KeyIndex>, key: u64) -> Option<(u32, &'a mut Dense)> {
     let (owner, rank) = ix.find(key)?;
     let d = dense.get_or_insert_with(|| Dense {
         index: Arc::clone(ix),
