@@ -21,7 +21,7 @@ use crate::scenario::{JobKind, JobSpec, Scenario, WindowSpec};
 use crate::time::{SimDuration, SimTime};
 use crate::workload::Record;
 use counts::WindowCounts;
-pub use keys::KeyIndex;
+use keys::KeyIndex;
 use minima::{Minima, min_and_count};
 use rustc_hash::FxHashMap;
 use std::collections::VecDeque;

@@ -53,8 +53,10 @@ impl WindowCounts {
     /// Counts `n` more records of `key`, `index` numbering the keys (if the job has one).
     #[inline]
     pub(super) fn add(&mut self, index: Option<&Arc<KeyIndex>>, key: u64, n: u64) {
-        if !self.wide.is_empty() && self.wide.contains_key(&key) {
-            *self.wide.entry(key).or_insert(0) += n;
+        if !self.wide.is_empty()
+            && let Some(c) = self.wide.get_mut(&key)
+        {
+            *c += n;
             return;
         }
         let Ok(k) = u32::try_from(key) else {

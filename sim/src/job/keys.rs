@@ -10,7 +10,7 @@
 use std::fmt;
 
 /// The dense numbering of keys `0 .. len` per owning task.
-pub struct KeyIndex {
+pub(crate) struct KeyIndex {
     /// Per key: its owner in the high 32 bits, its rank in the low 32.
     entry: Vec<u64>,
     /// Per task, its keys in increasing order.
@@ -48,11 +48,6 @@ impl KeyIndex {
     /// How many keys are numbered.
     pub fn len(&self) -> usize {
         self.entry.len()
-    }
-
-    /// Whether none is.
-    pub fn is_empty(&self) -> bool {
-        self.entry.is_empty()
     }
 }
 
