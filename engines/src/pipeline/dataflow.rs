@@ -370,7 +370,7 @@ impl Core {
             .zip(&self.ends)
             .all(|(s, end)| s.reader.work.is_none() && !s.lost && s.reader.next == *end)
             && self.tasks.iter().all(Stateful::drained)
-            && self.rounds.idle()
+            && self.rounds.idle(|t| self.tasks[t as usize].inc)
             && (!self.shape.windowed
                 || self
                     .sources

@@ -24,7 +24,8 @@
 //! - `Source::sent_wm[i]` is what source `p` last told task `i` (by a batch or a round): a round
 //!   carries to `i` exactly the partitions whose `sent_wm` was below their watermark, as the
 //!   modelled system sends exactly those messages;
-//! - a round on its way keeps the run from draining (`Rounds::idle`).
+//! - a round on its way keeps the run from draining (`Rounds::idle`), and so does a task a round
+//!   missed because its node is dead, until the task is lost (its node's failure detected).
 
 use super::dataflow::Core;
 use super::reader::CoreTag;
@@ -75,6 +76,8 @@ struct Round {
     from: Vec<(Mark, NodeId, u32)>,
     /// Nodes whose transmission was delivered, sorted once the round arrives.
     sent: Vec<NodeId>,
+    /// Nodes of its tasks when it left, sorted: each has a `CoreTag::Reached` timer.
+    nodes: Vec<NodeId>,
     /// Nodes of its tasks that were alive when it reached them (`CoreTag::Reached`), sorted
     /// once the round arrives.
     reached: Vec<NodeId>,
@@ -87,12 +90,17 @@ struct Round {
 pub struct Rounds {
     next: u64,
     pending: BTreeMap<u64, Round>,
+    /// Tasks (with their incarnation) that a round did not reach because their node is dead,
+    /// though it is still a worker (its failure not detected yet): each still owes the marks it
+    /// missed until it is lost.
+    owed: Vec<(u32, u32)>,
 }
 
 impl Rounds {
-    /// No round is on its way.
-    pub fn idle(&self) -> bool {
-        self.pending.is_empty()
+    /// No round is on its way, and every task a round missed is known lost (`inc` gives each
+    /// task's incarnation now).
+    pub fn idle(&self, inc: impl Fn(u32) -> u32) -> bool {
+        self.pending.is_empty() && self.owed.iter().all(|(task, i)| inc(*task) != *i)
     }
 }
 
@@ -214,6 +222,7 @@ impl Core {
             from,
             sent: Vec::new(),
             reached: Vec::with_capacity(nodes.len()),
+            nodes,
             to,
         };
         self.rounds.pending.insert(round, r);
@@ -249,9 +258,21 @@ impl Core {
             .map(|(m, _, _)| *m)
             .collect();
         let now = cx.now();
+        let tasks = &self.tasks;
+        self.rounds.owed.retain(|(task, i)| tasks[*task as usize].inc == *i);
         for Share { task, inc, skip } in r.to {
             let t = &mut self.tasks[task as usize];
-            if t.lost || t.inc != inc || r.reached.binary_search(&t.node).is_err() {
+            if t.lost || t.inc != inc {
+                continue;
+            }
+            if r.reached.binary_search(&t.node).is_err() {
+                // Its node is dead (or it moved since the round left): the task hears nothing.
+                // If its node died and nobody knows it yet (the node is still a worker), the run
+                // does not drain before the task is lost: a real job does not end while a task
+                // it believes alive has not finished.
+                if r.nodes.binary_search(&t.node).is_ok() && self.placement.workers().contains(&t.node) {
+                    self.rounds.owed.push((task, inc));
+                }
                 continue;
             }
             let (heard, skip) = if t.in_flight.is_empty() {
