@@ -270,7 +270,10 @@ impl Core {
                 // If its node died and nobody knows it yet (the node is still a worker), the run
                 // does not drain before the task is lost: a real job does not end while a task
                 // it believes alive has not finished.
-                if r.nodes.binary_search(&t.node).is_ok() && self.placement.workers().contains(&t.node) {
+                if r.nodes.binary_search(&t.node).is_ok()
+                    && self.placement.workers().contains(&t.node)
+                    && !self.rounds.owed.contains(&(task, inc))
+                {
                     self.rounds.owed.push((task, inc));
                 }
                 continue;
