@@ -370,7 +370,9 @@ impl Core {
             .zip(&self.ends)
             .all(|(s, end)| s.reader.work.is_none() && !s.lost && s.reader.next == *end)
             && self.tasks.iter().all(Stateful::drained)
-            && self.rounds.idle(|t| self.tasks[t as usize].inc)
+            && self
+                .rounds
+                .idle(|t| (self.tasks[t as usize].inc, self.tasks[t as usize].node))
             && (!self.shape.windowed
                 || self
                     .sources

@@ -76,8 +76,8 @@ struct Round {
     from: Vec<(Mark, NodeId, u32)>,
     /// Nodes whose transmission was delivered, sorted once the round arrives.
     sent: Vec<NodeId>,
-    /// Nodes of its tasks when it left, sorted: each has a `CoreTag::Reached` timer.
-    nodes: Vec<NodeId>,
+    /// Nodes of its tasks believed alive when it left (workers), sorted.
+    believed: Vec<NodeId>,
     /// Nodes of its tasks that were alive when it reached them (`CoreTag::Reached`), sorted
     /// once the round arrives.
     reached: Vec<NodeId>,
@@ -90,17 +90,17 @@ struct Round {
 pub struct Rounds {
     next: u64,
     pending: BTreeMap<u64, Round>,
-    /// Tasks (with their incarnation) that a round did not reach because their node is dead,
-    /// though it is still a worker (its failure not detected yet): each still owes the marks it
-    /// missed until it is lost.
-    owed: Vec<(u32, u32)>,
+    /// Tasks (with their incarnation and node) that a round did not reach because their node,
+    /// believed alive as it left, was dead (its failure not detected yet): each still owes the
+    /// marks it missed until it is lost or placed elsewhere.
+    owed: Vec<(u32, u32, NodeId)>,
 }
 
 impl Rounds {
-    /// No round is on its way, and every task a round missed is known lost (`inc` gives each
-    /// task's incarnation now).
-    pub fn idle(&self, inc: impl Fn(u32) -> u32) -> bool {
-        self.pending.is_empty() && self.owed.iter().all(|(task, i)| inc(*task) != *i)
+    /// No round is on its way, and every task a round missed is lost or placed elsewhere since
+    /// (`now` gives each task's incarnation and node now).
+    pub fn idle(&self, now: impl Fn(u32) -> (u32, NodeId)) -> bool {
+        self.pending.is_empty() && self.owed.iter().all(|(task, i, n)| now(*task) != (*i, *n))
     }
 }
 
@@ -218,11 +218,15 @@ impl Core {
         for &node in &nodes {
             cx.set_node_timer(node, self.shape.latency, CoreTag::Reached { round, node }.into());
         }
+        // The nodes believed alive as it leaves: workers whose failure, if any, is not known.
+        let mut workers = self.placement.workers().to_vec();
+        workers.sort_unstable();
+        nodes.retain(|n| workers.binary_search(n).is_ok());
         let r = Round {
             from,
             sent: Vec::new(),
             reached: Vec::with_capacity(nodes.len()),
-            nodes,
+            believed: nodes,
             to,
         };
         self.rounds.pending.insert(round, r);
@@ -259,7 +263,9 @@ impl Core {
             .collect();
         let now = cx.now();
         let tasks = &self.tasks;
-        self.rounds.owed.retain(|(task, i)| tasks[*task as usize].inc == *i);
+        self.rounds
+            .owed
+            .retain(|(task, i, n)| tasks[*task as usize].inc == *i && tasks[*task as usize].node == *n);
         for Share { task, inc, skip } in r.to {
             let t = &mut self.tasks[task as usize];
             if t.lost || t.inc != inc {
@@ -267,14 +273,12 @@ impl Core {
             }
             if r.reached.binary_search(&t.node).is_err() {
                 // Its node is dead (or it moved since the round left): the task hears nothing.
-                // If its node died and nobody knows it yet (the node is still a worker), the run
-                // does not drain before the task is lost: a real job does not end while a task
-                // it believes alive has not finished.
-                if r.nodes.binary_search(&t.node).is_ok()
-                    && self.placement.workers().contains(&t.node)
-                    && !self.rounds.owed.contains(&(task, inc))
-                {
-                    self.rounds.owed.push((task, inc));
+                // If its node was believed alive as the round left (a worker whose death nobody
+                // knows yet), the run does not drain before the task is lost: a real job does
+                // not end while a task it believes alive has not finished.
+                let owed = (task, inc, t.node);
+                if r.believed.binary_search(&t.node).is_ok() && !self.rounds.owed.contains(&owed) {
+                    self.rounds.owed.push(owed);
                 }
                 continue;
             }
