@@ -137,8 +137,9 @@ impl<'a, M, T> Kernel<'a, M, T> {
                 }
             }
             // The run stops at the end of an instant: what else happens at it (the detections
-            // of the other nodes of one crash, above all) still happens.
-            if self.input_ended && engine.finished() && self.queue.peek_time().is_none_or(|t| t > time) {
+            // of the other nodes of one crash, above all) still happens. The engine is asked
+            // only then, once per instant.
+            if self.input_ended && self.queue.peek_time().is_none_or(|t| t > time) && engine.finished() {
                 break;
             }
         }
